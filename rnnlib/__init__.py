@@ -1,0 +1,67 @@
+"""rnnlib: a vanilla recurrent neural network from first principles, in numpy.
+
+One module per lesson of the course (notebooks/):
+
+- forward:   rnn_cell_forward, rnn_forward                          (01-forward)
+- stacking:  stack_weights, split_weights, stack_inputs, rnn_cell_forward_stacked  (02-stacking)
+- loss:      softmax, cross_entropy                                  (03-loss)
+- bptt:      rnn_cell_backward, rnn_backward, bptt, gradient_check   (04-bptt)
+- training:  initialize_parameters, sgd_step, clip_by_global_norm, clip_by_value, sample,
+             perplexity                                              (05-training)
+- vanishing: backprop_norms, with_spectral_radius                    (06-vanishing)
+- data, charmodel: the shipped corpora and a character-level language model
+
+Shapes: column vectors, the minibatch on axis 1 and time last: x (n_x, m, T_x), a (n_a, m, T_x),
+ŷ (n_y, m, T_x); Waa (n_a, n_a), Wax (n_a, n_x), Wya (n_y, n_a), ba (n_a, 1), by (n_y, 1).
+Wherever a one-hot x is accepted, integer token ids of shape (m, T_x) (or (m,)) are too.
+"""
+
+from rnnlib._checks import PARAMETER_NAMES, OneHot
+from rnnlib.bptt import bptt, bptt_stepwise, gradient_check, rnn_backward, rnn_cell_backward
+from rnnlib.charmodel import CharModel, train_char_model
+from rnnlib.data import Vocabulary, load_corpus
+from rnnlib.forward import relu, rnn_cell_forward, rnn_forward, sigmoid, tanh
+from rnnlib.loss import cross_entropy, softmax
+from rnnlib.stacking import rnn_cell_forward_stacked, split_weights, stack_inputs, stack_weights
+from rnnlib.training import (
+    clip_by_global_norm,
+    clip_by_value,
+    initialize_parameters,
+    perplexity,
+    sample,
+    sgd_step,
+)
+from rnnlib.vanishing import backprop_norms, with_spectral_radius
+
+__all__ = [
+    "PARAMETER_NAMES",
+    "CharModel",
+    "OneHot",
+    "Vocabulary",
+    "backprop_norms",
+    "bptt",
+    "bptt_stepwise",
+    "clip_by_global_norm",
+    "clip_by_value",
+    "cross_entropy",
+    "gradient_check",
+    "initialize_parameters",
+    "load_corpus",
+    "perplexity",
+    "relu",
+    "rnn_backward",
+    "rnn_cell_backward",
+    "rnn_cell_forward",
+    "rnn_cell_forward_stacked",
+    "rnn_forward",
+    "sample",
+    "sgd_step",
+    "sigmoid",
+    "softmax",
+    "split_weights",
+    "stack_inputs",
+    "stack_weights",
+    "tanh",
+    "train_char_model",
+    "with_spectral_radius",
+]

@@ -1,0 +1,88 @@
+"""Command line: ``python -m rnnlib train`` and ``python -m rnnlib sample``.
+
+    python -m rnnlib train --steps 2000 --save names.npz      # trains on the shipped names corpus
+    python -m rnnlib sample names.npz --temperature 0.7 -n 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import numpy as np
+
+from rnnlib.charmodel import CharModel, evaluate, train_char_model
+from rnnlib.data import CORPORA, load_corpus
+from rnnlib.training import perplexity
+
+
+def _samples(model: CharModel, n: int, temperature: float, seed: int) -> None:
+    for i in range(n):
+        print(f"  {model.sample(length=40, temperature=temperature, seed=seed + i)!r}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m rnnlib", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    train = sub.add_parser("train", help="train a character-level model on a shipped corpus")
+    train.add_argument("--corpus", choices=CORPORA, default="names")
+    train.add_argument("--steps", type=int, default=2000)
+    train.add_argument("--hidden", type=int, default=64, help="n_a, the number of hidden units")
+    train.add_argument("--seq-len", type=int, default=25, help="T_x, characters per training window")
+    train.add_argument("--batch", type=int, default=32, help="m, windows per minibatch")
+    train.add_argument("--lr", type=float, default=0.1, help="the SGD learning rate")
+    train.add_argument("--clip", type=float, default=5.0, help="the global-norm clipping threshold")
+    train.add_argument("--activation", choices=("tanh", "relu"), default="tanh")
+    train.add_argument("--float32", action="store_true", help="train in float32 (default float64)")
+    train.add_argument("--seed", type=int, default=0, help="the same seed reproduces the same run")
+    train.add_argument("--resume", metavar="NPZ", help="continue from a saved model")
+    train.add_argument("--save", metavar="NPZ", help="write the trained model here")
+    train.add_argument("--samples", type=int, default=5, help="samples to print after training")
+    train.add_argument("--temperature", type=float, default=0.7)
+    train.add_argument("--no-progress", action="store_true", help="no progress bar")
+    samp = sub.add_parser("sample", help="sample text from a saved model")
+    samp.add_argument("model", metavar="NPZ")
+    samp.add_argument("-n", type=int, default=10)
+    samp.add_argument("--temperature", type=float, default=0.7)
+    samp.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+
+    if args.command == "sample":
+        model = CharModel.load(args.model)
+        print(f"{args.n} samples at temperature {args.temperature}:")
+        _samples(model, args.n, args.temperature, args.seed)
+        return 0
+
+    text = load_corpus(args.corpus)
+    model = CharModel.load(args.resume) if args.resume else None
+    from tqdm import tqdm
+
+    bar = tqdm(total=args.steps, disable=args.no_progress, unit="step", file=sys.stderr)
+
+    def progress(step: int, loss: float) -> None:
+        bar.update(1)
+        if step % 20 == 0:
+            bar.set_postfix(loss=f"{loss:.2f}", perplexity=f"{perplexity(loss, args.seq_len):.2f}")
+
+    model = train_char_model(
+        text, steps=args.steps, n_a=args.hidden, T_x=args.seq_len, m=args.batch,
+        learning_rate=args.lr, max_norm=args.clip, seed=args.seed, hidden_activation=args.activation,
+        dtype=np.float32 if args.float32 else np.float64, callback=progress, model=model,
+    )
+    bar.close()
+    vocab_size = model.vocab.size
+    loss, ppl = evaluate(model, text, T_x=args.seq_len)
+    print(f"corpus {args.corpus!r}: {len(text):,} characters, vocabulary {vocab_size}")
+    print(f"start: loss {args.seq_len * np.log(vocab_size):.3f} (uniform guess), perplexity {vocab_size}")
+    print(f"after {len(model.losses)} steps: loss {loss:.3f}, perplexity {ppl:.2f} (per character)")
+    if args.save:
+        model.save(args.save)
+        print(f"saved to {args.save}")
+    print(f"{args.samples} samples at temperature {args.temperature}:")
+    _samples(model, args.samples, args.temperature, args.seed)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

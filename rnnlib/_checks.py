@@ -1,0 +1,295 @@
+"""Input checks shared by every public function: one place for the course's shape convention.
+
+Each public function is wrapped by :func:`checked`, which looks at its arguments by name and
+raises a ``ValueError`` (``KeyError`` for a missing parameter) naming the argument, what it got
+and what the convention expects. Integer token ids given where a one-hot input is accepted are
+wrapped in :class:`OneHot`, so the function bodies stay the textbook equations.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+import numpy as np
+
+PARAMETER_NAMES = ("Waa", "Wax", "Wya", "ba", "by")
+HIDDEN_ACTIVATIONS = ("tanh", "relu")
+OUTPUT_ACTIVATIONS = ("softmax", "sigmoid")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class OneHot:
+    """The one-hot columns of integer token ids, never built: ``W @ OneHot`` is a column gather.
+
+    ids: integer array of shape (m,) or (m, T_x); n: the vocabulary size (n_x).
+    ``W @ x`` gives ``W[:, ids]`` (shape (rows, m) or (rows, m, T_x)), ``dz @ x.T`` scatter-adds the
+    columns of ``dz`` (rows, m) into a (rows, n) matrix, and ``np.asarray(x)`` is the dense one-hot
+    array for the rare place (the stacked input) that needs it.
+    """
+
+    __array_ufunc__ = None  # make ndarray @ OneHot defer to OneHot.__rmatmul__
+
+    def __init__(self, ids: np.ndarray, n: int, transposed: bool = False):
+        self.ids = ids
+        self.n = n
+        self.transposed = transposed
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return (self.n, *self.ids.shape) if not self.transposed else (*self.ids.shape[::-1], self.n)
+
+    @property
+    def ndim(self) -> int:
+        return self.ids.ndim + 1
+
+    @property
+    def T(self) -> OneHot:
+        if self.ids.ndim != 1:
+            raise ValueError("OneHot.T is defined for a single time step, ids of shape (m,)")
+        return OneHot(self.ids, self.n, not self.transposed)
+
+    def __getitem__(self, index: Any) -> OneHot:
+        # x[:, :, t] on a sequence is the one-hot of the ids at step t
+        if not (isinstance(index, tuple) and len(index) == 3 and self.ids.ndim == 2):
+            raise IndexError("a OneHot sequence is indexed as x[:, :, t]")
+        return OneHot(self.ids[:, index[2]], self.n)
+
+    def __rmatmul__(self, W: np.ndarray) -> np.ndarray:
+        if not self.transposed:  # W (r, n) @ onehot (n, m) = columns of W
+            return W[:, self.ids]
+        out = np.zeros((W.shape[0], self.n), dtype=W.dtype)  # W (r, m) @ onehot.T (m, n)
+        np.add.at(out.T, self.ids, W.T)
+        return out
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        dense = np.zeros(self.shape, dtype=dtype or np.float64)
+        if self.transposed:
+            dense[np.arange(self.ids.size), self.ids] = 1.0
+        else:
+            np.put_along_axis(dense, self.ids[None], 1.0, axis=0)
+        return dense
+
+    def __repr__(self) -> str:
+        return f"OneHot(ids shape {self.ids.shape}, n={self.n}{', transposed' if self.transposed else ''})"
+
+
+def _shape_text(names: tuple[str, ...], dims: Mapping[str, int]) -> str:
+    values = tuple(dims.get(n, "?") for n in names)
+    return f"({', '.join(names)}) = {values}" if len(names) != 1 else f"({names[0]},) = {values}"
+
+
+def check_finite(name: str, arr: np.ndarray) -> None:
+    """Raise ValueError when ``arr`` holds NaN or inf (one fast sum, an exact check only if it overflows)."""
+    if arr.dtype.kind in "fc":
+        with np.errstate(over="ignore", invalid="ignore"):
+            total = arr.sum()
+        if not np.isfinite(total) and not np.isfinite(arr).all():
+            bad = arr[~np.isfinite(arr)].ravel()[0]
+            raise ValueError(f"{name}: expected finite values, got {bad} (NaN or inf) in the array")
+
+
+def as_float_array(name: str, value: Any) -> np.ndarray:
+    """``value`` as a float ndarray, or a ValueError naming ``name``."""
+    if isinstance(value, OneHot):
+        return value
+    if not isinstance(value, np.ndarray):
+        try:
+            value = np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{name}: expected a numpy array of numbers, got {type(value).__name__}") from exc
+    if value.dtype.kind not in "fiub":
+        raise ValueError(f"{name}: expected a numeric array, got dtype {value.dtype}")
+    if value.dtype.kind != "f":
+        value = value.astype(np.float64)
+    check_finite(name, value)
+    return value
+
+
+def expect_shape(name: str, arr: Any, names: tuple[str, ...], dims: dict[str, int]) -> None:
+    """Check ``arr.shape`` against the symbolic shape ``names``, learning unknown dims into ``dims``."""
+    shape = tuple(arr.shape)
+    if len(shape) != len(names):
+        raise ValueError(
+            f"{name}: expected {len(names)} axes, shape {_shape_text(names, dims)}, got shape {shape}"
+        )
+    for axis, (sym, size) in enumerate(zip(names, shape)):
+        if sym in dims and dims[sym] != size:
+            raise ValueError(
+                f"{name}: expected shape {_shape_text(names, dims)}, got shape {shape} "
+                f"(axis {axis} is {sym} = {dims[sym]})"
+            )
+        dims.setdefault(sym, size)
+
+
+def check_parameters(parameters: Any, dims: dict[str, int], name: str = "parameters") -> dict:
+    """Check the parameter dict: exactly the five keys, consistent shapes, finite float values."""
+    if not isinstance(parameters, Mapping):
+        raise ValueError(f"{name}: expected a dict with keys {PARAMETER_NAMES}, got {type(parameters).__name__}")
+    for key in PARAMETER_NAMES:
+        if key not in parameters:
+            raise KeyError(f"{name}: missing key {key!r}; expected the keys {PARAMETER_NAMES}")
+    extra = sorted(set(parameters) - set(PARAMETER_NAMES))
+    if extra:
+        raise ValueError(f"{name}: unexpected keys {extra}; expected exactly {PARAMETER_NAMES}")
+    shapes = {"Waa": ("n_a", "n_a"), "Wax": ("n_a", "n_x"), "Wya": ("n_y", "n_a"), "ba": ("n_a", "1"), "by": ("n_y", "1")}
+    dims.setdefault("1", 1)
+    checked_params = {}
+    for key in PARAMETER_NAMES:
+        value = as_float_array(f"{name}[{key!r}]", parameters[key])
+        expect_shape(f"{name}[{key!r}]", value, shapes[key], dims)
+        checked_params[key] = value
+    return checked_params
+
+
+def check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ValueError(f"{name}: expected one of {choices}, got {value!r}")
+
+
+def _check_input(name: str, value: Any, dims: dict[str, int], names: tuple[str, ...]) -> Any:
+    """One-hot input (``names`` shape) or integer token ids (the same shape without n_x)."""
+    if isinstance(value, OneHot):
+        return value
+    arr = np.asarray(value) if not isinstance(value, np.ndarray) else value
+    if arr.dtype.kind in "iu":
+        id_names = names[1:]
+        expect_shape(f"{name} (token ids)", arr, id_names, dims)
+        n_x = dims["n_x"]
+        if arr.size and (arr.min() < 0 or arr.max() >= n_x):
+            bad = arr.min() if arr.min() < 0 else arr.max()
+            raise ValueError(f"{name}: token id {bad} out of range; expected ids in [0, n_x = {n_x})")
+        return OneHot(arr, n_x)
+    arr = as_float_array(name, arr)
+    expect_shape(name, arr, names, dims)
+    return arr
+
+
+def check_labels(name: str, y: Any, dims: dict[str, int], output_activation: str, time: bool) -> np.ndarray:
+    """Labels (m[, T_x]) in [0, n_y) for softmax; 0/1 targets (n_y, m[, T_x]) for sigmoid."""
+    y = np.asarray(y)
+    tail = ("m", "T_x") if time else ("m",)
+    if output_activation == "softmax":
+        if y.dtype.kind not in "iu":
+            raise ValueError(f"{name}: expected integer class labels of shape {_shape_text(tail, dims)}, got dtype {y.dtype}")
+        expect_shape(name, y, tail, dims)
+        if y.size and (y.min() < 0 or y.max() >= dims["n_y"]):
+            bad = y.min() if y.min() < 0 else y.max()
+            raise ValueError(f"{name}: label {bad} out of range; expected labels in [0, n_y = {dims['n_y']})")
+        return y
+    y = as_float_array(name, y)
+    expect_shape(name, y, ("n_y", *tail), dims)
+    if not np.all((y == 0) | (y == 1)):
+        raise ValueError(f"{name}: expected 0/1 targets for sigmoid outputs, got values such as {y[(y != 0) & (y != 1)].ravel()[0]}")
+    return y
+
+
+# The shape each argument name stands for, in the course's notation.
+_STATE_SHAPES = {
+    "a_prev": ("n_a", "m"),
+    "a0": ("n_a", "m"),
+    "da_next": ("n_a", "m"),
+    "da": ("n_a", "m", "T_x"),
+}
+_INPUT_SHAPES = {"xt": ("n_x", "m"), "x": ("n_x", "m", "T_x")}
+
+
+def validate_arguments(bound: inspect.BoundArguments) -> None:
+    """Check the arguments of a public function by their names (see the tables above)."""
+    args = bound.arguments
+    dims: dict[str, int] = {}
+    if "parameters" in args:
+        args["parameters"] = check_parameters(args["parameters"], dims)
+    if "Wa" in args:  # stacked form
+        Wa = args["Wa"] = as_float_array("Wa", args["Wa"])
+        expect_shape("Wa", Wa, ("n_a", "n_a + n_x"), dims)
+        dims["n_a"] = Wa.shape[0]
+        dims["n_x"] = Wa.shape[1] - Wa.shape[0]
+        for key, names in (("ba", ("n_a", "1")), ("Wya", ("n_y", "n_a")), ("by", ("n_y", "1"))):
+            if key in args:
+                args[key] = as_float_array(key, args[key])
+                dims.setdefault("1", 1)
+                expect_shape(key, args[key], names, dims)
+    for key in ("hidden_activation",):
+        if key in args:
+            check_choice(key, args[key], HIDDEN_ACTIVATIONS)
+    if "output_activation" in args:
+        check_choice("output_activation", args["output_activation"], OUTPUT_ACTIVATIONS)
+    for key, names in _STATE_SHAPES.items():
+        if key in args:
+            args[key] = as_float_array(key, args[key])
+            expect_shape(key, args[key], names, dims)
+    for key in ("Waa", "Wax"):  # stack_weights
+        if key in args and "Wa" not in args and "parameters" not in args:
+            args[key] = as_float_array(key, args[key])
+            expect_shape(key, args[key], {"Waa": ("n_a", "n_a"), "Wax": ("n_a", "n_x")}[key], dims)
+    if "n_a" in args and "Wa" not in args:  # split_weights
+        n_a = args["n_a"]
+        if isinstance(n_a, bool) or not isinstance(n_a, (int, np.integer)) or n_a < 1:
+            raise ValueError(f"n_a: expected a positive integer, got {n_a!r}")
+    if "cache" in args:
+        cache = args["cache"]
+        if not (isinstance(cache, tuple) and len(cache) == 5):
+            raise ValueError("cache: expected the tuple (a_next, a_prev, xt, parameters, hidden_activation) "
+                             f"returned by rnn_cell_forward, got {type(cache).__name__}")
+        dims["n_a"], dims["m"] = np.shape(cache[0])
+    if "caches" in args:
+        caches = args["caches"]
+        if not isinstance(caches, (list, tuple)) or not caches:
+            raise ValueError(f"caches: expected the non-empty list of caches returned by rnn_forward, got {caches!r:.60}")
+        dims["n_a"], dims["m"] = np.shape(caches[0][0])
+        dims["T_x"] = len(caches)
+    for key, names in _STATE_SHAPES.items():
+        if key in args:
+            args[key] = as_float_array(key, args[key])
+            expect_shape(key, args[key], names, dims)
+    for key, names in _INPUT_SHAPES.items():
+        if key not in args:
+            continue
+        if "n_x" in dims:
+            args[key] = _check_input(key, args[key], dims, names)
+        elif not isinstance(args[key], OneHot):
+            if np.asarray(args[key]).dtype.kind in "iu":
+                raise ValueError(f"{key}: token ids need the vocabulary size n_x; pass the one-hot array "
+                                 f"of shape {names} here")
+            args[key] = as_float_array(key, args[key])
+            expect_shape(key, args[key], names, dims)
+    if "y_pred" in args:
+        y_pred = args["y_pred"] = as_float_array("y_pred", args["y_pred"])
+        if y_pred.ndim not in (2, 3):
+            raise ValueError(f"y_pred: expected shape (n_y, m, T_x) or (n_y, m), got shape {y_pred.shape}")
+        expect_shape("y_pred", y_pred, ("n_y", "m", "T_x")[: y_pred.ndim], dims)
+        if y_pred.size and (y_pred.min() < 0 or y_pred.max() > 1):
+            raise ValueError(f"y_pred: expected probabilities in [0, 1], got values in [{y_pred.min()}, {y_pred.max()}]")
+    if "y" in args and "n_y" in dims:
+        if "output_activation" in args:
+            kind = args["output_activation"]
+        else:  # cross_entropy: integer labels mean softmax outputs, 0/1 arrays sigmoid outputs
+            kind = "softmax" if np.asarray(args["y"]).dtype.kind in "iu" else "sigmoid"
+        time = "x" in args or ("y_pred" in args and args["y_pred"].ndim == 3)
+        args["y"] = check_labels("y", args["y"], dims, kind, time=time)
+    if "truncate" in args:
+        k = args["truncate"]
+        if k is not None and (isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0):
+            raise ValueError(f"truncate: expected None (full BPTT) or an integer >= 0, got {k!r}")
+
+
+def checked(fn: F) -> F:
+    """Decorate a public function so its arguments are checked (and token ids wrapped) by name."""
+    signature = inspect.signature(fn)
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            bound = signature.bind(*args, **kwargs)
+        except TypeError as exc:
+            raise TypeError(f"{fn.__name__}: {exc}") from None
+        bound.apply_defaults()
+        validate_arguments(bound)
+        return fn(*bound.args, **bound.kwargs)
+
+    wrapper.__wrapped__ = fn  # the undecorated body, as the notebooks show it
+    return wrapper  # type: ignore[return-value]

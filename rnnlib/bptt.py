@@ -1,0 +1,316 @@
+"""Lesson 4, backpropagation through time (notebooks/04-bptt).
+
+With z<t> = Waa a<t-1> + Wax x<t> + ba and a<t> = g1(z<t>), the delta carried backwards is
+
+    dz<t> = (∂L/∂a<t> from ŷ<t>  +  Waaᵀ dz<t+1>) ⊙ g1'(z<t>)
+
+and because Waa, Wax, ba are shared by every step their gradients are sums over time:
+
+    dWaa = Σ_t dz<t> a<t-1>ᵀ     dWax = Σ_t dz<t> x<t>ᵀ     dba = Σ_t dz<t>
+    dWya = Σ_t (ŷ<t> - y<t>) a<t>ᵀ / m                      dby = Σ_t (ŷ<t> - y<t>) / m
+
+In the literature's notation U = Wax, W = Waa, V = Wya and s = a.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from rnnlib._checks import PARAMETER_NAMES, OneHot, checked
+from rnnlib.forward import ACTIVATIONS, activation_derivative, input_term, rnn_forward
+from rnnlib.loss import cross_entropy, output_loss
+
+
+@checked
+def rnn_cell_backward(da_next: np.ndarray, cache: tuple[Any, ...]) -> dict[str, np.ndarray]:
+    """Gradients through one hidden step a<t> = g1(Waa a<t-1> + Wax x<t> + ba), given ∂L/∂a<t>.
+
+    Inputs:
+    - da_next: gradient of the loss with respect to a_next = a<t>, shape (n_a, m)
+    - cache: the cache of rnn_cell_forward, (a_next, a_prev, xt, parameters, hidden_activation)
+
+    Returns a dict of:
+    - dxt: gradient with respect to x<t>, shape (n_x, m)
+    - da_prev: gradient with respect to a<t-1>, shape (n_a, m)
+    - dWax: shape (n_a, n_x); dWaa: shape (n_a, n_a); dba: shape (n_a, 1)
+    """
+    a_next, a_prev, xt, parameters, hidden_activation = cache
+    dz = da_next * activation_derivative(hidden_activation, a_next)  # (n_a, m)
+    return {
+        "dxt": parameters["Wax"].T @ dz,  # (n_x, m)
+        "da_prev": parameters["Waa"].T @ dz,  # (n_a, m)
+        "dWax": dz @ xt.T,  # (n_a, n_x)
+        "dWaa": dz @ a_prev.T,  # (n_a, n_a)
+        "dba": dz.sum(axis=1, keepdims=True),  # (n_a, 1)
+    }
+
+
+@checked
+def rnn_backward(da: np.ndarray, caches: list[tuple[Any, ...]]) -> dict[str, np.ndarray]:
+    """Full BPTT through the hidden states: dz<t> = (da<t> + Waaᵀ dz<t+1>) ⊙ g1'(z<t>), summed over t.
+
+    Inputs:
+    - da: upstream gradient on every hidden state (from the outputs), shape (n_a, m, T_x);
+      the gradient flowing back from a<t+1> is added inside
+    - caches: the caches of rnn_forward, one per step
+
+    Returns a dict of:
+    - dx: gradient with respect to the inputs, shape (n_x, m, T_x)
+    - da0: gradient with respect to a<0>, shape (n_a, m)
+    - dWax: shape (n_a, n_x); dWaa: shape (n_a, n_a); dba: shape (n_a, 1)
+    """
+    n_a, m, T_x = da.shape
+    parameters = caches[0][3]
+    n_x = parameters["Wax"].shape[1]
+    gradients = {
+        "dx": np.zeros((n_x, m, T_x), dtype=da.dtype),
+        "da0": np.zeros((n_a, m), dtype=da.dtype),
+        "dWax": np.zeros_like(parameters["Wax"]),
+        "dWaa": np.zeros_like(parameters["Waa"]),
+        "dba": np.zeros_like(parameters["ba"]),
+    }
+    da_prevt = np.zeros((n_a, m), dtype=da.dtype)  # ∂L/∂a<t> coming back from step t+1
+    for t in reversed(range(T_x)):
+        step = rnn_cell_backward(da[:, :, t] + da_prevt, caches[t])
+        gradients["dx"][:, :, t] = step["dxt"]
+        gradients["dWax"] += step["dWax"]  # shared weights: sum over time
+        gradients["dWaa"] += step["dWaa"]
+        gradients["dba"] += step["dba"]
+        da_prevt = step["da_prev"]
+    gradients["da0"] = da_prevt
+    return gradients
+
+
+def backward_through_time(dA, A, a0, Waa, hidden_activation, truncate):
+    """dz<t> for every step (time-major, shape (T_x, n_a, m)) and da0, full or truncated BPTT.
+
+    dA[t] is the gradient from the output at step t on a<t+1> (A[t]); a0 is a<0>.
+    With truncate = k the loss at step t reaches a<t>, ..., a<t-k> and stops: a<t-k-1> is a constant.
+    """
+    T_x = len(dA)
+    dgdz = activation_derivative(hidden_activation, A)  # g1'(z<t>) from a<t>, (T_x, n_a, m)
+    da0 = np.zeros_like(a0)
+    if truncate is None:
+        dZ = np.empty_like(dA)
+        delta = da0  # ∂L/∂a<t> from the steps after t
+        for t in reversed(range(T_x)):
+            dZ[t] = (dA[t] + delta) * dgdz[t]  # (n_a, m)
+            delta = Waa.T @ dZ[t]
+        return dZ, delta
+    dZ = np.zeros_like(dA)
+    for t in range(T_x):  # each step's loss walks back at most truncate steps
+        delta = dA[t]
+        for s in range(t, max(t - truncate, 0) - 1, -1):
+            dz = delta * dgdz[s]
+            dZ[s] += dz
+            if s - 1 < t - truncate:  # the state before step s is outside the window: a constant
+                break
+            delta = Waa.T @ dz
+            if s == 0:
+                da0 += delta
+    return dZ, da0
+
+
+@checked
+def bptt(
+    x: np.ndarray,
+    y: np.ndarray,
+    a0: np.ndarray,
+    parameters: dict[str, np.ndarray],
+    truncate: int | None = None,
+    hidden_activation: str = "tanh",
+    output_activation: str = "softmax",
+) -> tuple[float, dict[str, np.ndarray], np.ndarray]:
+    """The loss L = Σ_t L<t> (averaged over m) and its exact gradients, by (truncated) BPTT.
+
+    The output layer runs once over all steps (one matrix product instead of T_x), and the
+    shared weights' gradients are summed over time in one product each; only the recurrence
+    a<t-1> → a<t> is a loop.
+
+    Inputs:
+    - x: inputs, one-hot of shape (n_x, m, T_x), or token ids of shape (m, T_x)
+    - y: labels of shape (m, T_x) (softmax), or 0/1 targets of shape (n_y, m, T_x) (sigmoid)
+    - a0: initial hidden state, shape (n_a, m)
+    - parameters: dict with Waa (n_a, n_a), Wax (n_a, n_x), Wya (n_y, n_a), ba (n_a, 1), by (n_y, 1)
+    - truncate: None for full BPTT, or k: the loss at step t reaches a<t>, ..., a<t-k> only
+    - hidden_activation: "tanh" or "relu"; output_activation: "softmax" or "sigmoid"
+
+    Returns a tuple of:
+    - loss: float
+    - gradients: dict with dWaa, dWax, dWya, dba, dby (shapes of the parameters) and da0 (n_a, m)
+    - a_last: the last hidden state a<T_x>, shape (n_a, m), to carry into the next batch
+    """
+    Waa, Wax, Wya, ba, by = (parameters[k] for k in PARAMETER_NAMES)
+    g1 = ACTIVATIONS[hidden_activation]
+    n_a, m = a0.shape
+    T_x = x.shape[2]
+    # forward: the input terms of all steps at once, then the recurrence (time-major internally)
+    Z_in = np.moveaxis(input_term(Wax, x), 2, 0) + ba  # (T_x, n_a, m)
+    A = np.empty_like(Z_in)  # A[t] = a<t+1>
+    a_t = a0
+    for t in range(T_x):
+        a_t = A[t] = g1(Waa @ a_t + Z_in[t])
+    H = A.transpose(1, 0, 2).reshape(n_a, T_x * m)  # (n_a, T_x m), columns ordered (t, j)
+    O = Wya @ H + by  # (n_y, T_x m): every step's logits in one product
+    targets = y.T.reshape(-1) if output_activation == "softmax" else y.transpose(0, 2, 1).reshape(-1, T_x * m)
+    loss, dO = output_loss(O, targets, m, output_activation)  # dO = (ŷ - y) / m
+    # backward: the output layer in one product each, then the recurrence
+    dWya = dO @ H.T  # (n_y, n_a), summed over all steps
+    dby = dO.sum(axis=1, keepdims=True)  # (n_y, 1)
+    dA = (Wya.T @ dO).reshape(n_a, T_x, m).transpose(1, 0, 2)  # (T_x, n_a, m)
+    dZ, da0 = backward_through_time(dA, A, a0, Waa, hidden_activation, truncate)
+    A_prev = np.concatenate([a0[None], A[:-1]])  # a<t-1> for every step, (T_x, n_a, m)
+    dZ_flat = dZ.transpose(1, 0, 2).reshape(n_a, T_x * m)  # (n_a, T_x m)
+    gradients = {
+        "dWaa": dZ_flat @ A_prev.transpose(1, 0, 2).reshape(n_a, T_x * m).T,  # Σ_t dz<t> a<t-1>ᵀ
+        "dWax": input_weight_gradient(dZ, x, Wax),  # Σ_t dz<t> x<t>ᵀ
+        "dWya": dWya,
+        "dba": dZ_flat.sum(axis=1, keepdims=True),  # Σ_t dz<t>
+        "dby": dby,
+        "da0": da0,
+    }
+    return loss, gradients, A[-1]
+
+
+def input_weight_gradient(dZ: np.ndarray, x: np.ndarray | OneHot, Wax: np.ndarray) -> np.ndarray:
+    """dWax = Σ_t dz<t> x<t>ᵀ: a scatter-add of dz columns for token ids, one product for one-hot x.
+
+    dZ: (T_x, n_a, m); x: one-hot (n_x, m, T_x) or OneHot of ids (m, T_x). Returns (n_a, n_x).
+    """
+    if isinstance(x, OneHot):
+        dWax = np.zeros_like(Wax)
+        np.add.at(dWax.T, x.ids.T.reshape(-1), dZ.transpose(0, 2, 1).reshape(-1, dZ.shape[1]))
+        return dWax
+    return np.tensordot(dZ, x, axes=([0, 2], [2, 1]))
+
+
+@checked
+def bptt_stepwise(
+    x: np.ndarray,
+    y: np.ndarray,
+    a0: np.ndarray,
+    parameters: dict[str, np.ndarray],
+    hidden_activation: str = "tanh",
+    output_activation: str = "softmax",
+) -> tuple[float, dict[str, np.ndarray], np.ndarray]:
+    """Full BPTT written step by step, as the textbook derives it: the reference bptt must match.
+
+    Same inputs and results as bptt with truncate=None; rnn_forward, cross_entropy and
+    rnn_backward do the work, and the output layer runs once per step.
+    """
+    a, y_pred, caches = rnn_forward(x, a0, parameters, hidden_activation, output_activation)
+    loss = cross_entropy(y_pred, y)
+    m = a0.shape[1]
+    if output_activation == "softmax":
+        dO = y_pred.copy()
+        np.subtract.at(dO, (y, np.arange(m)[:, None], np.arange(y.shape[1])), 1.0)  # ŷ - one-hot
+        dO /= m
+    else:
+        dO = (y_pred - y) / m
+    dWya = np.zeros_like(parameters["Wya"])
+    dby = np.zeros_like(parameters["by"])
+    da = np.zeros_like(a)
+    for t in range(a.shape[2]):
+        dWya += dO[:, :, t] @ a[:, :, t].T
+        dby += dO[:, :, t].sum(axis=1, keepdims=True)
+        da[:, :, t] = parameters["Wya"].T @ dO[:, :, t]
+    hidden = rnn_backward(da, caches)
+    gradients = {"dWaa": hidden["dWaa"], "dWax": hidden["dWax"], "dWya": dWya,
+                 "dba": hidden["dba"], "dby": dby, "da0": hidden["da0"]}
+    return loss, gradients, a[:, :, -1]
+
+
+def _surrogate_loss(x, y, a0, parameters, truncate, frozen, hidden_activation, output_activation):
+    """The loss whose exact gradient truncated BPTT computes: a<t-k-1> is held at its value ``frozen``.
+
+    With truncate=None it is the true loss. ``frozen[i]`` is the unperturbed a<i>, i = 0..T_x.
+    """
+    g1 = ACTIVATIONS[hidden_activation]
+    Waa, Wax, Wya, ba, by = (parameters[k] for k in PARAMETER_NAMES)
+    Z_in = np.moveaxis(input_term(Wax, x), 2, 0) + ba  # (T_x, n_a, m)
+    T_x, m = Z_in.shape[0], a0.shape[1]
+    total = 0.0
+    steps = [(T_x - 1, 0, a0)] if truncate is None else []
+    if truncate is not None:
+        for t in range(T_x):
+            start = t - truncate  # first state of the window (-1 is a<0>); the one before is a constant
+            steps.append((t, 0, a0) if start < 0 else (t, start, frozen[start]))
+    for t_end, t_start, a_t in steps:
+        logits = []
+        for s in range(t_start, t_end + 1):
+            a_t = g1(Waa @ a_t + Z_in[s])
+            logits.append(Wya @ a_t + by)
+        if truncate is not None:
+            logits = logits[-1:]  # only the loss at step t_end uses this window
+            ts = [t_end]
+        else:
+            ts = list(range(T_x))
+        O = np.concatenate(logits, axis=1)  # (n_y, len(ts) m)
+        if output_activation == "softmax":
+            targets = y[:, ts].T.reshape(-1)
+        else:
+            targets = y[:, :, ts].transpose(0, 2, 1).reshape(y.shape[0], -1)
+        total += output_loss(O, targets, m, output_activation)[0]
+    return total
+
+
+@checked
+def gradient_check(
+    x: np.ndarray,
+    y: np.ndarray,
+    a0: np.ndarray,
+    parameters: dict[str, np.ndarray],
+    truncate: int | None = None,
+    hidden_activation: str = "tanh",
+    output_activation: str = "softmax",
+    epsilon: float = 1e-5,
+    num_checks: int | None = None,
+    seed: int = 0,
+) -> dict[str, float]:
+    """Relative error ‖g - ĝ‖ / max(‖g‖ + ‖ĝ‖, 1e-12) of bptt's gradients g against centred differences ĝ.
+
+    ĝ_i = (L(θ + ε e_i) - L(θ - ε e_i)) / 2ε for every entry (or num_checks random entries) of each
+    parameter and of a0. For truncated BPTT, L is the surrogate loss that holds a<t-k-1> constant,
+    whose exact gradient truncated BPTT is. Use float64.
+
+    Inputs: as bptt, plus
+    - epsilon: the step ε
+    - num_checks: entries checked per parameter (None: all of them)
+    - seed: which entries, when num_checks is set
+
+    Returns:
+    - dict from gradient name (dWaa, dWax, dWya, dba, dby, da0) to relative error
+    """
+    _, gradients, _ = bptt(x, y, a0, parameters, truncate, hidden_activation, output_activation)
+    frozen = None
+    if truncate is not None:
+        g1 = ACTIVATIONS[hidden_activation]
+        a_t, frozen = a0, [a0]
+        Z_in = np.moveaxis(input_term(parameters["Wax"], x), 2, 0) + parameters["ba"]
+        for z_in in Z_in:
+            a_t = g1(parameters["Waa"] @ a_t + z_in)
+            frozen.append(a_t)
+    rng = np.random.default_rng(seed)
+    errors = {}
+    for name in (*PARAMETER_NAMES, "a0"):
+        value = a0 if name == "a0" else parameters[name]
+        grad = gradients["d" + name]
+        n = value.size
+        entries = np.arange(n) if num_checks is None or num_checks >= n else rng.choice(n, num_checks, replace=False)
+        numeric = np.empty(len(entries))
+        for i, flat in enumerate(entries):
+            losses = []
+            for sign in (1, -1):
+                shifted = value.copy()
+                shifted.flat[flat] += sign * epsilon
+                params = parameters if name == "a0" else {**parameters, name: shifted}
+                start = shifted if name == "a0" else a0
+                losses.append(_surrogate_loss(x, y, start, params, truncate, frozen,
+                                              hidden_activation, output_activation))
+            numeric[i] = (losses[0] - losses[1]) / (2 * epsilon)
+        analytic = grad.reshape(-1)[entries]
+        denom = max(np.linalg.norm(analytic) + np.linalg.norm(numeric), 1e-12)
+        errors["d" + name] = float(np.linalg.norm(analytic - numeric) / denom)
+    return errors

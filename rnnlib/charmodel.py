@@ -1,0 +1,116 @@
+"""A character-level language model trained with rnnlib's own bptt, SGD and clipping.
+
+Training reads random windows of T_x + 1 characters from the corpus: x is the first T_x, y the
+next character at each step (y<t> = x<t+1>). Every batch starts from a<0> = 0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from rnnlib.bptt import bptt
+from rnnlib.data import Vocabulary, load_corpus
+from rnnlib.training import clip_by_global_norm, initialize_parameters, perplexity, sample, sgd_step
+
+
+@dataclass
+class CharModel:
+    """Parameters, their vocabulary and the training history (loss per step, summed over T_x)."""
+
+    parameters: dict[str, np.ndarray]
+    vocab: Vocabulary
+    hidden_activation: str = "tanh"
+    losses: list[float] = field(default_factory=list)
+    T_x: int = 25
+
+    def sample(self, length: int = 40, temperature: float = 1.0, seed: int = 0, start: str = "\n") -> str:
+        """Text drawn from the model, starting after ``start``, stopping at a newline."""
+        ids = sample(self.parameters, self.vocab.encode(start)[-1], length, temperature, seed,
+                     stop_id=self.vocab.encode("\n")[0] if "\n" in self.vocab.chars else None,
+                     hidden_activation=self.hidden_activation)
+        return self.vocab.decode(ids)
+
+    def save(self, path: str | Path) -> None:
+        """Write parameters and vocabulary to a ``.npz`` file."""
+        np.savez(path, **self.parameters, chars=np.array(self.vocab.chars),
+                 hidden_activation=np.array(self.hidden_activation), losses=np.array(self.losses),
+                 T_x=np.array(self.T_x))
+
+    @classmethod
+    def load(cls, path: str | Path) -> CharModel:
+        """Read a model written by :meth:`save`."""
+        with np.load(path, allow_pickle=False) as data:
+            parameters = {k: data[k] for k in ("Waa", "Wax", "Wya", "ba", "by")}
+            return cls(parameters, Vocabulary(tuple(str(c) for c in data["chars"])),
+                       str(data["hidden_activation"]), list(map(float, data["losses"])), int(data["T_x"]))
+
+
+def batches(ids: np.ndarray, m: int, T_x: int, rng: np.random.Generator):
+    """Endless (x, y) minibatches of random windows: x, y token ids of shape (m, T_x), y<t> = x<t+1>."""
+    if len(ids) < T_x + 2:
+        raise ValueError(f"T_x: the corpus has {len(ids)} characters, too few for windows of {T_x + 1}")
+    offsets = np.arange(T_x + 1)
+    while True:
+        starts = rng.integers(0, len(ids) - T_x - 1, size=m)
+        window = ids[starts[:, None] + offsets]  # (m, T_x + 1)
+        yield window[:, :-1], window[:, 1:]
+
+
+def train_char_model(
+    text: str | None = None,
+    steps: int = 500,
+    n_a: int = 64,
+    T_x: int = 25,
+    m: int = 32,
+    learning_rate: float = 0.1,
+    max_norm: float = 5.0,
+    seed: int = 0,
+    hidden_activation: str = "tanh",
+    dtype: type = np.float64,
+    callback: Callable[[int, float], None] | None = None,
+    model: CharModel | None = None,
+) -> CharModel:
+    """Train (or continue training) a character model with SGD and global-norm clipping.
+
+    Inputs:
+    - text: the corpus (default: the "names" corpus); steps: SGD steps
+    - n_a: hidden units; T_x: steps per window; m: windows per minibatch
+    - learning_rate: η; max_norm: the clipping threshold; seed: makes the run reproducible
+    - callback: called as callback(step, loss) after every step (a progress bar, say)
+    - model: a model to continue from (its vocabulary must cover the text)
+
+    Returns:
+    - the CharModel, its ``losses`` holding the loss of every step
+    """
+    text = load_corpus("names") if text is None else text
+    if model is None:
+        vocab = Vocabulary.from_text(text)
+        parameters = initialize_parameters(n_a, vocab.size, vocab.size, seed=seed, dtype=dtype)
+        model = CharModel(parameters, vocab, hidden_activation, T_x=T_x)
+    ids = model.vocab.encode(text)
+    rng = np.random.default_rng(seed + 1)
+    n_a = model.parameters["Waa"].shape[0]
+    a0 = np.zeros((n_a, m), dtype=model.parameters["Waa"].dtype)
+    stream = batches(ids, m, T_x, rng)
+    for step in range(steps):
+        x, y = next(stream)
+        loss, gradients, _ = bptt(x, y, a0, model.parameters, hidden_activation=model.hidden_activation)
+        gradients = clip_by_global_norm(gradients, max_norm)
+        model.parameters = sgd_step(model.parameters, gradients, learning_rate)
+        model.losses.append(loss)
+        if callback is not None:
+            callback(step, loss)
+    return model
+
+
+def evaluate(model: CharModel, text: str, m: int = 64, T_x: int | None = None, seed: int = 123) -> tuple[float, float]:
+    """Loss (summed over T_x, averaged over m) and perplexity on m random windows of ``text``."""
+    T_x = T_x or model.T_x
+    x, y = next(batches(model.vocab.encode(text), m, T_x, np.random.default_rng(seed)))
+    a0 = np.zeros((model.parameters["Waa"].shape[0], m), dtype=model.parameters["Waa"].dtype)
+    loss = bptt(x, y, a0, model.parameters, hidden_activation=model.hidden_activation)[0]
+    return loss, perplexity(loss, T_x)

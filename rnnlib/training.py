@@ -1,0 +1,168 @@
+"""Lesson 5, training (notebooks/05-training): initialisation, SGD, gradient clipping, sampling.
+
+    θ ← θ - η dθ                                  (SGD step)
+    g ← g · min(1, c / ‖g‖)   with ‖g‖ over all parameter gradients together   (clip by global norm)
+    g ← min(max(g, -c), c)                        (clip element-wise)
+    x<t+1> ~ softmax(o<t> / τ)                    (sampling at temperature τ)
+    perplexity = exp(L / T_x)                     (L summed over T_x steps)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rnnlib._checks import PARAMETER_NAMES, HIDDEN_ACTIVATIONS, check_choice, check_parameters
+from rnnlib.forward import ACTIVATIONS
+from rnnlib.loss import softmax
+
+GRADIENT_NAMES = tuple("d" + name for name in PARAMETER_NAMES)
+
+
+def initialize_parameters(
+    n_a: int, n_x: int, n_y: int, seed: int = 0, scale: float = 0.01, dtype: type = np.float64
+) -> dict[str, np.ndarray]:
+    """Small Gaussian weights (N(0, scale²)) and zero biases, reproducible from ``seed``.
+
+    Inputs:
+    - n_a, n_x, n_y: hidden, input and output sizes
+    - seed: the random seed; scale: the weights' standard deviation; dtype: float64 or float32
+
+    Returns:
+    - parameters: Waa (n_a, n_a), Wax (n_a, n_x), Wya (n_y, n_a), ba (n_a, 1), by (n_y, 1)
+    """
+    for name, value in (("n_a", n_a), ("n_x", n_x), ("n_y", n_y)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{name}: expected a positive integer, got {value!r}")
+    if np.dtype(dtype) not in (np.float32, np.float64):
+        raise ValueError(f"dtype: expected float64 or float32, got {np.dtype(dtype)}")
+    rng = np.random.default_rng(seed)
+    return {
+        "Waa": (rng.standard_normal((n_a, n_a)) * scale).astype(dtype),
+        "Wax": (rng.standard_normal((n_a, n_x)) * scale).astype(dtype),
+        "Wya": (rng.standard_normal((n_y, n_a)) * scale).astype(dtype),
+        "ba": np.zeros((n_a, 1), dtype=dtype),
+        "by": np.zeros((n_y, 1), dtype=dtype),
+    }
+
+
+def _check_gradients(gradients: dict[str, np.ndarray]) -> None:
+    if not isinstance(gradients, dict):
+        raise ValueError(f"gradients: expected a dict with keys {GRADIENT_NAMES}, got {type(gradients).__name__}")
+    for key in GRADIENT_NAMES:
+        if key not in gradients:
+            raise KeyError(f"gradients: missing key {key!r}; expected the keys {GRADIENT_NAMES}")
+
+
+def sgd_step(
+    parameters: dict[str, np.ndarray], gradients: dict[str, np.ndarray], learning_rate: float
+) -> dict[str, np.ndarray]:
+    """θ ← θ - η dθ for each of the five parameters; returns new arrays, the inputs are unchanged.
+
+    Inputs:
+    - parameters: dict with Waa, Wax, Wya, ba, by
+    - gradients: dict with dWaa, dWax, dWya, dba, dby of the same shapes
+    - learning_rate: η > 0
+
+    Returns:
+    - the updated parameters, a new dict
+    """
+    parameters = check_parameters(parameters, {})
+    _check_gradients(gradients)
+    if not np.isfinite(learning_rate) or learning_rate <= 0:
+        raise ValueError(f"learning_rate: expected a positive number, got {learning_rate!r}")
+    return {name: parameters[name] - learning_rate * gradients["d" + name] for name in PARAMETER_NAMES}
+
+
+def clip_by_global_norm(gradients: dict[str, np.ndarray], max_norm: float) -> dict[str, np.ndarray]:
+    """g ← g · min(1, c / ‖g‖), ‖g‖ the norm of all five parameter gradients taken together.
+
+    Inputs:
+    - gradients: dict with dWaa, dWax, dWya, dba, dby (other entries, like da0, pass unchanged)
+    - max_norm: c > 0
+
+    Returns:
+    - a new dict; the direction of the gradient is kept, only its length is capped
+    """
+    _check_gradients(gradients)
+    if not np.isfinite(max_norm) or max_norm <= 0:
+        raise ValueError(f"max_norm: expected a positive number, got {max_norm!r}")
+    norm = np.sqrt(sum(float(np.sum(gradients[k] ** 2)) for k in GRADIENT_NAMES))
+    factor = min(1.0, max_norm / norm) if norm > 0 else 1.0
+    return {k: (g * factor if k in GRADIENT_NAMES else g) for k, g in gradients.items()}
+
+
+def clip_by_value(gradients: dict[str, np.ndarray], max_value: float) -> dict[str, np.ndarray]:
+    """g ← min(max(g, -c), c) element-wise, for each of the five parameter gradients.
+
+    Inputs:
+    - gradients: dict with dWaa, dWax, dWya, dba, dby (other entries pass unchanged)
+    - max_value: c > 0
+
+    Returns:
+    - a new dict; unlike global-norm clipping this can change the gradient's direction
+    """
+    _check_gradients(gradients)
+    if not np.isfinite(max_value) or max_value <= 0:
+        raise ValueError(f"max_value: expected a positive number, got {max_value!r}")
+    return {k: (np.clip(g, -max_value, max_value) if k in GRADIENT_NAMES else g) for k, g in gradients.items()}
+
+
+def sample(
+    parameters: dict[str, np.ndarray],
+    start_id: int,
+    length: int,
+    temperature: float = 1.0,
+    seed: int = 0,
+    stop_id: int | None = None,
+    hidden_activation: str = "tanh",
+) -> list[int]:
+    """Draw x<t+1> ~ softmax(o<t> / τ) and feed it back as the next input, from a<0> = 0.
+
+    Inputs:
+    - parameters: a trained model (n_x = n_y, the vocabulary size)
+    - start_id: the first input token
+    - length: the most tokens to draw
+    - temperature: τ > 0; below 1 sharpens the distribution, above 1 flattens it
+    - seed: the random seed (the same seed gives the same sample)
+    - stop_id: stop after drawing this token (it is not included)
+    - hidden_activation: "tanh" or "relu"
+
+    Returns:
+    - the drawn token ids, a list of at most ``length`` ints
+    """
+    dims: dict[str, int] = {}
+    parameters = check_parameters(parameters, dims)
+    check_choice("hidden_activation", hidden_activation, HIDDEN_ACTIVATIONS)
+    if dims["n_x"] != dims["n_y"]:
+        raise ValueError(f"parameters: sampling feeds outputs back as inputs, so n_x must equal n_y; got {dims['n_x']} and {dims['n_y']}")
+    if not np.isfinite(temperature) or temperature <= 0:
+        raise ValueError(f"temperature: expected a positive number, got {temperature!r}")
+    for name, value in (("start_id", start_id), ("stop_id", stop_id)):
+        if value is not None and not 0 <= value < dims["n_x"]:
+            raise ValueError(f"{name}: expected a token id in [0, {dims['n_x']}), got {value!r}")
+    Waa, Wax, Wya, ba, by = (parameters[k] for k in PARAMETER_NAMES)
+    g1 = ACTIVATIONS[hidden_activation]
+    rng = np.random.default_rng(seed)
+    a = np.zeros((dims["n_a"], 1), dtype=Waa.dtype)
+    token, drawn = start_id, []
+    for _ in range(length):
+        a = g1(Waa @ a + Wax[:, [token]] + ba)  # (n_a, 1); Wax x<t> is a column of Wax
+        p = softmax((Wya @ a + by) / temperature).ravel()  # (n_y,)
+        token = int(min(np.searchsorted(np.cumsum(p), rng.random() * p.sum(), side="right"), len(p) - 1))
+        if token == stop_id:
+            break
+        drawn.append(token)
+    return drawn
+
+
+def perplexity(loss: float, T_x: int) -> float:
+    """exp(L / T_x): the effective number of equally likely next tokens (n_y for a uniform guess).
+
+    Inputs:
+    - loss: the loss summed over T_x steps and averaged over m
+    - T_x: the number of steps
+
+    Returns:
+    - the perplexity, a float ≥ 1
+    """
+    return float(np.exp(loss / T_x))

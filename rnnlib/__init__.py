@@ -5,7 +5,7 @@ One module per lesson of the course (notebooks/):
 - forward:   rnn_cell_forward, rnn_forward                          (01-forward)
 - stacking:  stack_weights, split_weights, stack_inputs, rnn_cell_forward_stacked  (02-stacking)
 - loss:      softmax, cross_entropy                                  (03-loss)
-- bptt:      rnn_cell_backward, rnn_backward, bptt, gradient_check   (04-bptt)
+- bptt:      rnn_cell_backward, rnn_backward, bptt, numerical_gradient, gradient_check  (04-bptt)
 - training:  initialize_parameters, sgd_step, clip_by_global_norm, clip_by_value, sample,
              perplexity                                              (05-training)
 - vanishing: backprop_norms, with_spectral_radius                    (06-vanishing)
@@ -17,7 +17,15 @@ Wherever a one-hot x is accepted, integer token ids of shape (m, T_x) (or (m,)) 
 """
 
 from rnnlib._checks import PARAMETER_NAMES, OneHot
-from rnnlib.bptt import bptt, bptt_stepwise, gradient_check, rnn_backward, rnn_cell_backward
+from rnnlib.bptt import (
+    bptt,
+    bptt_stepwise,
+    gradient_check,
+    numerical_gradient,
+    relative_error,
+    rnn_backward,
+    rnn_cell_backward,
+)
 from rnnlib.charmodel import CharModel, train_char_model
 from rnnlib.data import Vocabulary, load_corpus
 from rnnlib.forward import relu, rnn_cell_forward, rnn_forward, sigmoid, tanh
@@ -47,7 +55,9 @@ __all__ = [
     "gradient_check",
     "initialize_parameters",
     "load_corpus",
+    "numerical_gradient",
     "perplexity",
+    "relative_error",
     "relu",
     "rnn_backward",
     "rnn_cell_backward",

@@ -14,6 +14,7 @@ In the literature's notation U = Wax, W = Waa, V = Wya and s = a.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -256,6 +257,41 @@ def _surrogate_loss(x, y, a0, parameters, truncate, frozen, hidden_activation, o
     return total
 
 
+def numerical_gradient(
+    f: Callable[[np.ndarray], float],
+    theta: np.ndarray,
+    epsilon: float = 1e-5,
+    entries: np.ndarray | None = None,
+) -> np.ndarray:
+    """Centred differences: ĝ_i = (f(θ + ε e_i) - f(θ - ε e_i)) / 2ε, error O(ε²).
+
+    Inputs:
+    - f: a scalar function of an array shaped like theta
+    - theta: the point θ, any shape (use float64: ε = 1e-5 is far below float32's precision)
+    - epsilon: the step ε
+    - entries: flat indices of the entries to differentiate (None: all of them)
+
+    Returns:
+    - ĝ: shape theta.shape, or (len(entries),) when entries is given; theta itself is unchanged
+    """
+    entries = np.arange(theta.size) if entries is None else np.asarray(entries)
+    grad = np.empty(len(entries))
+    for i, flat in enumerate(entries):
+        shifted = theta.copy()
+        shifted.flat[flat] = theta.flat[flat] + epsilon
+        f_plus = f(shifted)
+        shifted.flat[flat] = theta.flat[flat] - epsilon
+        f_minus = f(shifted)
+        grad[i] = (f_plus - f_minus) / (2 * epsilon)
+    return grad.reshape(theta.shape) if len(entries) == theta.size else grad
+
+
+def relative_error(g: np.ndarray, g_hat: np.ndarray) -> float:
+    """‖g - ĝ‖ / max(‖g‖ + ‖ĝ‖, 1e-12): near 1e-10 when both agree in float64, near 1 when not."""
+    g, g_hat = np.ravel(g), np.ravel(g_hat)
+    return float(np.linalg.norm(g - g_hat) / max(np.linalg.norm(g) + np.linalg.norm(g_hat), 1e-12))
+
+
 @checked
 def gradient_check(
     x: np.ndarray,
@@ -269,48 +305,40 @@ def gradient_check(
     num_checks: int | None = None,
     seed: int = 0,
 ) -> dict[str, float]:
-    """Relative error ‖g - ĝ‖ / max(‖g‖ + ‖ĝ‖, 1e-12) of bptt's gradients g against centred differences ĝ.
+    """relative_error(g, ĝ) for each of bptt's gradients g against centred differences ĝ.
 
-    ĝ_i = (L(θ + ε e_i) - L(θ - ε e_i)) / 2ε for every entry (or num_checks random entries) of each
-    parameter and of a0. For truncated BPTT, L is the surrogate loss that holds a<t-k-1> constant,
-    whose exact gradient truncated BPTT is. Use float64.
+    For truncated BPTT the differentiated loss is the surrogate that holds a<t-k-1> constant,
+    whose exact gradient truncated BPTT computes. Use float64.
 
     Inputs: as bptt, plus
-    - epsilon: the step ε
+    - epsilon: the step ε of numerical_gradient
     - num_checks: entries checked per parameter (None: all of them)
-    - seed: which entries, when num_checks is set
+    - seed: which entries are checked, when num_checks is set
 
     Returns:
     - dict from gradient name (dWaa, dWax, dWya, dba, dby, da0) to relative error
     """
     _, gradients, _ = bptt(x, y, a0, parameters, truncate, hidden_activation, output_activation)
-    frozen = None
+    frozen = None  # the unperturbed states a<0>..a<T_x>, held constant outside the window
     if truncate is not None:
         g1 = ACTIVATIONS[hidden_activation]
         a_t, frozen = a0, [a0]
-        Z_in = np.moveaxis(input_term(parameters["Wax"], x), 2, 0) + parameters["ba"]
-        for z_in in Z_in:
+        for z_in in np.moveaxis(input_term(parameters["Wax"], x), 2, 0) + parameters["ba"]:
             a_t = g1(parameters["Waa"] @ a_t + z_in)
             frozen.append(a_t)
+
+    def loss(name: str, value: np.ndarray) -> float:
+        start = value if name == "a0" else a0
+        params = parameters if name == "a0" else {**parameters, name: value}
+        return _surrogate_loss(x, y, start, params, truncate, frozen, hidden_activation, output_activation)
+
     rng = np.random.default_rng(seed)
     errors = {}
     for name in (*PARAMETER_NAMES, "a0"):
         value = a0 if name == "a0" else parameters[name]
-        grad = gradients["d" + name]
         n = value.size
-        entries = np.arange(n) if num_checks is None or num_checks >= n else rng.choice(n, num_checks, replace=False)
-        numeric = np.empty(len(entries))
-        for i, flat in enumerate(entries):
-            losses = []
-            for sign in (1, -1):
-                shifted = value.copy()
-                shifted.flat[flat] += sign * epsilon
-                params = parameters if name == "a0" else {**parameters, name: shifted}
-                start = shifted if name == "a0" else a0
-                losses.append(_surrogate_loss(x, y, start, params, truncate, frozen,
-                                              hidden_activation, output_activation))
-            numeric[i] = (losses[0] - losses[1]) / (2 * epsilon)
-        analytic = grad.reshape(-1)[entries]
-        denom = max(np.linalg.norm(analytic) + np.linalg.norm(numeric), 1e-12)
-        errors["d" + name] = float(np.linalg.norm(analytic - numeric) / denom)
+        entries = None if num_checks is None or num_checks >= n else rng.choice(n, num_checks, replace=False)
+        numeric = numerical_gradient(lambda v, name=name: loss(name, v), value, epsilon, entries)
+        analytic = gradients["d" + name] if entries is None else gradients["d" + name].reshape(-1)[entries]
+        errors["d" + name] = relative_error(analytic, numeric)
     return errors

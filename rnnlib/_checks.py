@@ -74,7 +74,16 @@ class OneHot:
         return dense
 
     def __repr__(self) -> str:
-        return f"OneHot(ids shape {self.ids.shape}, n={self.n}{', transposed' if self.transposed else ''})"
+        flag = ", transposed" if self.transposed else ""
+        return f"OneHot(ids shape {self.ids.shape}, n={self.n}{flag})"
+
+
+class Dims(dict):
+    """The sizes learned so far (n_a, m, ...), and for each the argument it was learned from."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sources: dict[str, str] = {}
 
 
 def _shape_text(names: tuple[str, ...], dims: Mapping[str, int]) -> str:
@@ -83,7 +92,7 @@ def _shape_text(names: tuple[str, ...], dims: Mapping[str, int]) -> str:
 
 
 def check_finite(name: str, arr: np.ndarray) -> None:
-    """Raise ValueError when ``arr`` holds NaN or inf (one fast sum, an exact check only if it overflows)."""
+    """Raise ValueError when ``arr`` holds NaN or inf (one fast sum; exact only if it overflows)."""
     if arr.dtype.kind in "fc":
         with np.errstate(over="ignore", invalid="ignore"):
             total = arr.sum()
@@ -92,50 +101,69 @@ def check_finite(name: str, arr: np.ndarray) -> None:
             raise ValueError(f"{name}: expected finite values, got {bad} (NaN or inf) in the array")
 
 
-def as_float_array(name: str, value: Any) -> np.ndarray:
-    """``value`` as a float ndarray, or a ValueError naming ``name``."""
+def as_float_array(name: str, value: Any, dtype: Any = None) -> np.ndarray:
+    """``value`` as a finite float array (of ``dtype`` if given), or a ValueError naming it."""
     if isinstance(value, OneHot):
         return value
     if not isinstance(value, np.ndarray):
         try:
             value = np.asarray(value, dtype=np.float64)
         except (TypeError, ValueError) as exc:
-            raise ValueError(f"{name}: expected a numpy array of numbers, got {type(value).__name__}") from exc
+            raise ValueError(
+                f"{name}: expected a numpy array of numbers, got {type(value).__name__}"
+            ) from exc
     if value.dtype.kind not in "fiub":
         raise ValueError(f"{name}: expected a numeric array, got dtype {value.dtype}")
-    if value.dtype.kind != "f":
+    if dtype is not None and value.dtype != dtype:
+        value = value.astype(dtype)  # compute in the parameters' dtype
+    elif value.dtype.kind != "f":
         value = value.astype(np.float64)
     check_finite(name, value)
     return value
 
 
 def expect_shape(name: str, arr: Any, names: tuple[str, ...], dims: dict[str, int]) -> None:
-    """Check ``arr.shape`` against the symbolic shape ``names``, learning unknown dims into ``dims``."""
+    """Check ``arr.shape`` against the symbolic shape ``names``; learn new dims into ``dims``."""
     shape = tuple(arr.shape)
     if len(shape) != len(names):
         raise ValueError(
-            f"{name}: expected {len(names)} axes, shape {_shape_text(names, dims)}, got shape {shape}"
+            f"{name}: expected {len(names)} axes, shape {_shape_text(names, dims)}, "
+            f"got shape {shape}"
         )
-    for axis, (sym, size) in enumerate(zip(names, shape)):
+    sources = getattr(dims, "sources", {})
+    for axis, (sym, size) in enumerate(zip(names, shape, strict=True)):
         if sym in dims and dims[sym] != size:
+            why = f"{sym} = {dims[sym]}" if sym != "1" else "1"
+            if sym in sources and sources[sym] != name:
+                why += f", as in {sources[sym]}"
             raise ValueError(
                 f"{name}: expected shape {_shape_text(names, dims)}, got shape {shape} "
-                f"(axis {axis} is {sym} = {dims[sym]})"
+                f"(axis {axis} must be {why})"
             )
-        dims.setdefault(sym, size)
+        if sym not in dims:
+            dims[sym] = size
+            sources[sym] = name
 
 
 def check_parameters(parameters: Any, dims: dict[str, int], name: str = "parameters") -> dict:
     """Check the parameter dict: exactly the five keys, consistent shapes, finite float values."""
     if not isinstance(parameters, Mapping):
-        raise ValueError(f"{name}: expected a dict with keys {PARAMETER_NAMES}, got {type(parameters).__name__}")
+        raise ValueError(
+            f"{name}: expected a dict with keys {PARAMETER_NAMES}, got {type(parameters).__name__}"
+        )
     for key in PARAMETER_NAMES:
         if key not in parameters:
             raise KeyError(f"{name}: missing key {key!r}; expected the keys {PARAMETER_NAMES}")
-    extra = sorted(set(parameters) - set(PARAMETER_NAMES))
+    extra = sorted(set(parameters) - set(PARAMETER_NAMES), key=str)
     if extra:
         raise ValueError(f"{name}: unexpected keys {extra}; expected exactly {PARAMETER_NAMES}")
-    shapes = {"Waa": ("n_a", "n_a"), "Wax": ("n_a", "n_x"), "Wya": ("n_y", "n_a"), "ba": ("n_a", "1"), "by": ("n_y", "1")}
+    shapes = {
+        "Waa": ("n_a", "n_a"),
+        "Wax": ("n_a", "n_x"),
+        "Wya": ("n_y", "n_a"),
+        "ba": ("n_a", "1"),
+        "by": ("n_y", "1"),
+    }
     dims.setdefault("1", 1)
     checked_params = {}
     for key in PARAMETER_NAMES:
@@ -146,44 +174,55 @@ def check_parameters(parameters: Any, dims: dict[str, int], name: str = "paramet
 
 
 def check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
-    if value not in choices:
+    if not isinstance(value, str) or value not in choices:
         raise ValueError(f"{name}: expected one of {choices}, got {value!r}")
 
 
-def _check_input(name: str, value: Any, dims: dict[str, int], names: tuple[str, ...]) -> Any:
+def _check_input(
+    name: str, value: Any, dims: dict[str, int], names: tuple[str, ...], dtype: Any
+) -> Any:
     """One-hot input (``names`` shape) or integer token ids (the same shape without n_x)."""
     if isinstance(value, OneHot):
         return value
     arr = np.asarray(value) if not isinstance(value, np.ndarray) else value
     if arr.dtype.kind in "iu":
-        id_names = names[1:]
-        expect_shape(f"{name} (token ids)", arr, id_names, dims)
+        expect_shape(f"{name} (token ids)", arr, names[1:], dims)
         n_x = dims["n_x"]
         if arr.size and (arr.min() < 0 or arr.max() >= n_x):
             bad = arr.min() if arr.min() < 0 else arr.max()
-            raise ValueError(f"{name}: token id {bad} out of range; expected ids in [0, n_x = {n_x})")
+            raise ValueError(
+                f"{name}: token id {bad} out of range; expected ids in [0, n_x = {n_x})"
+            )
         return OneHot(arr, n_x)
-    arr = as_float_array(name, arr)
+    arr = as_float_array(name, arr, dtype)
     expect_shape(name, arr, names, dims)
     return arr
 
 
-def check_labels(name: str, y: Any, dims: dict[str, int], output_activation: str, time: bool) -> np.ndarray:
+def check_labels(
+    name: str, y: Any, dims: dict[str, int], output_activation: str, time: bool
+) -> np.ndarray:
     """Labels (m[, T_x]) in [0, n_y) for softmax; 0/1 targets (n_y, m[, T_x]) for sigmoid."""
     y = np.asarray(y)
     tail = ("m", "T_x") if time else ("m",)
     if output_activation == "softmax":
         if y.dtype.kind not in "iu":
-            raise ValueError(f"{name}: expected integer class labels of shape {_shape_text(tail, dims)}, got dtype {y.dtype}")
+            raise ValueError(
+                f"{name}: expected integer class labels of shape {_shape_text(tail, dims)}, "
+                f"got dtype {y.dtype}"
+            )
         expect_shape(name, y, tail, dims)
         if y.size and (y.min() < 0 or y.max() >= dims["n_y"]):
             bad = y.min() if y.min() < 0 else y.max()
-            raise ValueError(f"{name}: label {bad} out of range; expected labels in [0, n_y = {dims['n_y']})")
+            raise ValueError(
+                f"{name}: label {bad} out of range; expected labels in [0, n_y = {dims['n_y']})"
+            )
         return y
     y = as_float_array(name, y)
     expect_shape(name, y, ("n_y", *tail), dims)
     if not np.all((y == 0) | (y == 1)):
-        raise ValueError(f"{name}: expected 0/1 targets for sigmoid outputs, got values such as {y[(y != 0) & (y != 1)].ravel()[0]}")
+        bad = y[(y != 0) & (y != 1)].ravel()[0]
+        raise ValueError(f"{name}: expected 0/1 targets for sigmoid outputs, got a value {bad}")
     return y
 
 
@@ -197,84 +236,121 @@ _STATE_SHAPES = {
 _INPUT_SHAPES = {"xt": ("n_x", "m"), "x": ("n_x", "m", "T_x")}
 
 
+def _length(value: Any) -> str:
+    return f"of length {len(value)}" if isinstance(value, (tuple, list)) else ""
+
+
+def _check_caches(args: dict[str, Any], dims: Dims) -> Any:
+    """Learn n_a, m (and T_x) from the cache(s) of the forward pass; return their dtype."""
+    if "cache" in args:
+        cache = args["cache"]
+        if not (isinstance(cache, tuple) and len(cache) == 5):
+            raise ValueError(
+                "cache: expected the tuple (a_next, a_prev, xt, parameters, hidden_activation) "
+                f"returned by rnn_cell_forward, got {type(cache).__name__} {_length(cache)}"
+            )
+        caches, name = [cache], "cache"
+    else:
+        caches, name = args["caches"], "caches"
+        if not isinstance(caches, (list, tuple)) or not caches:
+            raise ValueError(
+                "caches: expected the non-empty list of caches returned by rnn_forward, "
+                f"got {caches!r:.60}"
+            )
+        dims["T_x"] = len(caches)
+        dims.sources["T_x"] = "caches (one per step)"
+    a_next = np.asarray(caches[0][0])
+    if a_next.ndim != 2:
+        raise ValueError(f"{name}: expected a_next of shape (n_a, m) first, got {a_next.shape}")
+    dims["n_a"], dims["m"] = a_next.shape
+    dims.sources["n_a"] = dims.sources["m"] = name
+    return a_next.dtype
+
+
 def validate_arguments(bound: inspect.BoundArguments) -> None:
     """Check the arguments of a public function by their names (see the tables above)."""
     args = bound.arguments
-    dims: dict[str, int] = {}
+    dims = Dims()
+    dtype = None  # float inputs are cast to the parameters' dtype (float64 or float32)
     if "parameters" in args:
         args["parameters"] = check_parameters(args["parameters"], dims)
+        dtype = np.result_type(*args["parameters"].values())
     if "Wa" in args:  # stacked form
         Wa = args["Wa"] = as_float_array("Wa", args["Wa"])
         expect_shape("Wa", Wa, ("n_a", "n_a + n_x"), dims)
-        dims["n_a"] = Wa.shape[0]
-        dims["n_x"] = Wa.shape[1] - Wa.shape[0]
+        dims["n_a"], dims["n_x"] = Wa.shape[0], Wa.shape[1] - Wa.shape[0]
+        dims.sources["n_a"] = dims.sources["n_x"] = "Wa"
+        if dims["n_x"] < 1:
+            raise ValueError(f"Wa: expected shape (n_a, n_a + n_x) with n_x >= 1, got {Wa.shape}")
+        dims.setdefault("1", 1)
         for key, names in (("ba", ("n_a", "1")), ("Wya", ("n_y", "n_a")), ("by", ("n_y", "1"))):
             if key in args:
-                args[key] = as_float_array(key, args[key])
-                dims.setdefault("1", 1)
+                args[key] = as_float_array(key, args[key], Wa.dtype)
                 expect_shape(key, args[key], names, dims)
-    for key in ("hidden_activation",):
-        if key in args:
-            check_choice(key, args[key], HIDDEN_ACTIVATIONS)
+        dtype = Wa.dtype
+    if "hidden_activation" in args:
+        check_choice("hidden_activation", args["hidden_activation"], HIDDEN_ACTIVATIONS)
     if "output_activation" in args:
         check_choice("output_activation", args["output_activation"], OUTPUT_ACTIVATIONS)
-    for key, names in _STATE_SHAPES.items():
-        if key in args:
-            args[key] = as_float_array(key, args[key])
-            expect_shape(key, args[key], names, dims)
+    if "cache" in args or "caches" in args:
+        dtype = _check_caches(args, dims)
     for key in ("Waa", "Wax"):  # stack_weights
         if key in args and "Wa" not in args and "parameters" not in args:
             args[key] = as_float_array(key, args[key])
             expect_shape(key, args[key], {"Waa": ("n_a", "n_a"), "Wax": ("n_a", "n_x")}[key], dims)
-    if "n_a" in args and "Wa" not in args:  # split_weights
+    if "n_a" in args:  # split_weights
         n_a = args["n_a"]
         if isinstance(n_a, bool) or not isinstance(n_a, (int, np.integer)) or n_a < 1:
             raise ValueError(f"n_a: expected a positive integer, got {n_a!r}")
-    if "cache" in args:
-        cache = args["cache"]
-        if not (isinstance(cache, tuple) and len(cache) == 5):
-            raise ValueError("cache: expected the tuple (a_next, a_prev, xt, parameters, hidden_activation) "
-                             f"returned by rnn_cell_forward, got {type(cache).__name__}")
-        dims["n_a"], dims["m"] = np.shape(cache[0])
-    if "caches" in args:
-        caches = args["caches"]
-        if not isinstance(caches, (list, tuple)) or not caches:
-            raise ValueError(f"caches: expected the non-empty list of caches returned by rnn_forward, got {caches!r:.60}")
-        dims["n_a"], dims["m"] = np.shape(caches[0][0])
-        dims["T_x"] = len(caches)
+        if "n_a" in dims and n_a != dims["n_a"]:
+            raise ValueError(
+                f"n_a: expected the number of rows of Wa (n_a, n_a + n_x), {dims['n_a']}, got {n_a}"
+            )
     for key, names in _STATE_SHAPES.items():
         if key in args:
-            args[key] = as_float_array(key, args[key])
+            args[key] = as_float_array(key, args[key], dtype)
             expect_shape(key, args[key], names, dims)
     for key, names in _INPUT_SHAPES.items():
         if key not in args:
             continue
         if "n_x" in dims:
-            args[key] = _check_input(key, args[key], dims, names)
+            args[key] = _check_input(key, args[key], dims, names, dtype)
         elif not isinstance(args[key], OneHot):
             if np.asarray(args[key]).dtype.kind in "iu":
-                raise ValueError(f"{key}: token ids need the vocabulary size n_x; pass the one-hot array "
-                                 f"of shape {names} here")
-            args[key] = as_float_array(key, args[key])
+                raise ValueError(
+                    f"{key}: token ids need the vocabulary size n_x; pass the one-hot array "
+                    f"of shape {names} here"
+                )
+            args[key] = as_float_array(key, args[key], dtype)
             expect_shape(key, args[key], names, dims)
     if "y_pred" in args:
         y_pred = args["y_pred"] = as_float_array("y_pred", args["y_pred"])
         if y_pred.ndim not in (2, 3):
-            raise ValueError(f"y_pred: expected shape (n_y, m, T_x) or (n_y, m), got shape {y_pred.shape}")
+            raise ValueError(
+                f"y_pred: expected shape (n_y, m, T_x) or (n_y, m), got shape {y_pred.shape}"
+            )
         expect_shape("y_pred", y_pred, ("n_y", "m", "T_x")[: y_pred.ndim], dims)
         if y_pred.size and (y_pred.min() < 0 or y_pred.max() > 1):
-            raise ValueError(f"y_pred: expected probabilities in [0, 1], got values in [{y_pred.min()}, {y_pred.max()}]")
+            raise ValueError(
+                "y_pred: expected probabilities in [0, 1], "
+                f"got values in [{y_pred.min()}, {y_pred.max()}]"
+            )
     if "y" in args and "n_y" in dims:
         if "output_activation" in args:
             kind = args["output_activation"]
-        else:  # cross_entropy: integer labels mean softmax outputs, 0/1 arrays sigmoid outputs
-            kind = "softmax" if np.asarray(args["y"]).dtype.kind in "iu" else "sigmoid"
+        else:  # cross_entropy: labels have one axis fewer than y_pred, sigmoid targets as many
+            kind = "sigmoid" if np.ndim(args["y"]) == args["y_pred"].ndim else "softmax"
         time = "x" in args or ("y_pred" in args and args["y_pred"].ndim == 3)
         args["y"] = check_labels("y", args["y"], dims, kind, time=time)
     if "truncate" in args:
         k = args["truncate"]
         if k is not None and (isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0):
             raise ValueError(f"truncate: expected None (full BPTT) or an integer >= 0, got {k!r}")
+    for sym in ("n_a", "n_x", "n_y", "m", "T_x"):
+        if dims.get(sym) == 0:
+            raise ValueError(
+                f"{dims.sources.get(sym, sym)}: expected {sym} >= 1, got an empty axis ({sym} = 0)"
+            )
 
 
 def checked(fn: F) -> F:

@@ -21,7 +21,7 @@ import numpy as np
 
 from rnnlib._checks import PARAMETER_NAMES, OneHot, checked
 from rnnlib.forward import ACTIVATIONS, activation_derivative, input_term, rnn_forward
-from rnnlib.loss import cross_entropy, output_loss
+from rnnlib.loss import cross_entropy, output_layer, output_loss
 
 
 @checked
@@ -84,28 +84,38 @@ def rnn_backward(da: np.ndarray, caches: list[tuple[Any, ...]]) -> dict[str, np.
     return gradients
 
 
-def backward_through_time(dA, A, a0, Waa, hidden_activation, truncate):
-    """dz<t> for every step (time-major, shape (T_x, n_a, m)) and da0, full or truncated BPTT.
+def backward_through_time(dA, A, Waa, hidden_activation, truncate):
+    """dz<t> = (da<t> + Waaᵀ dz<t+1>) ⊙ g1'(z<t>) for every step, and da0: full or truncated BPTT.
 
-    dA[t] is the gradient from the output at step t on a<t+1> (A[t]); a0 is a<0>.
-    With truncate = k the loss at step t reaches a<t>, ..., a<t-k> and stops: a<t-k-1> is a constant.
+    Inputs:
+    - dA: the gradient from the outputs on a<1>..a<T_x>, time-major, shape (n_a, T_x, m)
+      (overwritten: full BPTT returns dZ in this same array)
+    - A: the states a<0>..a<T_x> of the forward pass, A[:, t] = a<t>, shape (n_a, T_x + 1, m)
+    - Waa: shape (n_a, n_a); hidden_activation: "tanh" or "relu"
+    - truncate: None, or k: the loss at step t reaches a<t>, ..., a<t-k> and stops there
+      (a<t-k-1> is a constant)
+
+    Returns a tuple of:
+    - dZ: dz<1>..dz<T_x>, shape (n_a, T_x, m)
+    - da0: the gradient on a<0>, shape (n_a, m)
     """
-    T_x = len(dA)
-    dgdz = activation_derivative(hidden_activation, A)  # g1'(z<t>) from a<t>, (T_x, n_a, m)
-    da0 = np.zeros_like(a0)
+    T_x = dA.shape[1]
+    dgdz = activation_derivative(hidden_activation, A[:, 1:])  # g1'(z<t>) from a<t>, (n_a, T_x, m)
     if truncate is None:
-        dZ = np.empty_like(dA)
-        delta = da0  # ∂L/∂a<t> from the steps after t
+        delta = np.zeros_like(A[:, 0])  # ∂L/∂a<t> from the steps after t
         for t in reversed(range(T_x)):
-            dZ[t] = (dA[t] + delta) * dgdz[t]  # (n_a, m)
-            delta = Waa.T @ dZ[t]
-        return dZ, delta
+            dz = dA[:, t]  # ∂L/∂a<t> from ŷ<t>, turned into dz<t> in place:
+            dz += delta
+            dz *= dgdz[:, t]
+            delta = Waa.T @ dz  # ∂L/∂a<t-1>
+        return dA, delta
     dZ = np.zeros_like(dA)
+    da0 = np.zeros_like(A[:, 0])
     for t in range(T_x):  # each step's loss walks back at most truncate steps
-        delta = dA[t]
+        delta = dA[:, t]
         for s in range(t, max(t - truncate, 0) - 1, -1):
-            dz = delta * dgdz[s]
-            dZ[s] += dz
+            dz = delta * dgdz[:, s]
+            dZ[:, s] += dz
             if s - 1 < t - truncate:  # the state before step s is outside the window: a constant
                 break
             delta = Waa.T @ dz
@@ -128,7 +138,8 @@ def bptt(
 
     The output layer runs once over all steps (one matrix product instead of T_x), and the
     shared weights' gradients are summed over time in one product each; only the recurrence
-    a<t-1> → a<t> is a loop.
+    a<t-1> → a<t> is a loop. The states are kept time-major, A[:, t] = a<t> of shape (n_a, m),
+    so that a<1>..a<T_x> side by side are one (n_a, T_x m) matrix without a copy.
 
     Inputs:
     - x: inputs, one-hot of shape (n_x, m, T_x), or token ids of shape (m, T_x)
@@ -147,44 +158,47 @@ def bptt(
     g1 = ACTIVATIONS[hidden_activation]
     n_a, m = a0.shape
     T_x = x.shape[2]
-    # forward: the input terms of all steps at once, then the recurrence (time-major internally)
-    Z_in = np.moveaxis(input_term(Wax, x), 2, 0) + ba  # (T_x, n_a, m)
-    A = np.empty_like(Z_in)  # A[t] = a<t+1>
-    a_t = a0
+    # forward: the input terms of all steps at once, then the recurrence
+    Z_in = input_term(Wax, x) + ba[:, :, None]  # Wax x<t> + ba for every t, (n_a, m, T_x)
+    A = np.empty((n_a, T_x + 1, m), dtype=Z_in.dtype)  # A[:, t] = a<t>
+    A[:, 0] = a0
     for t in range(T_x):
-        a_t = A[t] = g1(Waa @ a_t + Z_in[t])
-    H = A.transpose(1, 0, 2).reshape(n_a, T_x * m)  # (n_a, T_x m), columns ordered (t, j)
-    O = Wya @ H + by  # (n_y, T_x m): every step's logits in one product
-    targets = y.T.reshape(-1) if output_activation == "softmax" else y.transpose(0, 2, 1).reshape(-1, T_x * m)
-    loss, dO = output_loss(O, targets, m, output_activation)  # dO = (ŷ - y) / m
-    # backward: the output layer in one product each, then the recurrence
-    dWya = dO @ H.T  # (n_y, n_a), summed over all steps
-    dby = dO.sum(axis=1, keepdims=True)  # (n_y, 1)
-    dA = (Wya.T @ dO).reshape(n_a, T_x, m).transpose(1, 0, 2)  # (T_x, n_a, m)
-    dZ, da0 = backward_through_time(dA, A, a0, Waa, hidden_activation, truncate)
-    A_prev = np.concatenate([a0[None], A[:-1]])  # a<t-1> for every step, (T_x, n_a, m)
-    dZ_flat = dZ.transpose(1, 0, 2).reshape(n_a, T_x * m)  # (n_a, T_x m)
+        A[:, t + 1] = g1(Waa @ A[:, t] + Z_in[:, :, t])  # (n_a, m)
+    H = A[:, 1:].reshape(n_a, T_x * m)  # a<1>..a<T_x> as columns, ordered (t, j)
+    if output_activation == "softmax":
+        targets = y.T.reshape(T_x * m)  # labels in the same (t, j) order
+    else:
+        targets = y.transpose(0, 2, 1).reshape(-1, T_x * m)
+    # the output layer on every step at once: the loss, dWya, dby, and ∂L/∂a<t> from ŷ<t>
+    loss, dWya, dby, dH = output_layer(H, Wya, by, targets, m, output_activation)
+    # backward: the recurrence, then each shared weight's sum over time in one product
+    dZ, da0 = backward_through_time(dH.reshape(n_a, T_x, m), A, Waa, hidden_activation, truncate)
+    dZ = dZ.reshape(n_a, T_x * m)  # dz<1>..dz<T_x> as columns, ordered (t, j)
+    A_prev = A[:, :-1].reshape(n_a, T_x * m)  # a<0>..a<T_x-1>, the same order
     gradients = {
-        "dWaa": dZ_flat @ A_prev.transpose(1, 0, 2).reshape(n_a, T_x * m).T,  # Σ_t dz<t> a<t-1>ᵀ
+        "dWaa": dZ @ A_prev.T,  # Σ_t dz<t> a<t-1>ᵀ
         "dWax": input_weight_gradient(dZ, x, Wax),  # Σ_t dz<t> x<t>ᵀ
         "dWya": dWya,
-        "dba": dZ_flat.sum(axis=1, keepdims=True),  # Σ_t dz<t>
+        "dba": dZ.sum(axis=1, keepdims=True),  # Σ_t dz<t>
         "dby": dby,
         "da0": da0,
     }
-    return loss, gradients, A[-1]
+    return loss, gradients, A[:, -1].copy()
 
 
 def input_weight_gradient(dZ: np.ndarray, x: np.ndarray | OneHot, Wax: np.ndarray) -> np.ndarray:
     """dWax = Σ_t dz<t> x<t>ᵀ: a scatter-add of dz columns for token ids, one product for one-hot x.
 
-    dZ: (T_x, n_a, m); x: one-hot (n_x, m, T_x) or OneHot of ids (m, T_x). Returns (n_a, n_x).
+    dZ: dz<1>..dz<T_x> as columns ordered (t, j), shape (n_a, T_x m); x: one-hot (n_x, m, T_x) or
+    OneHot of ids (m, T_x); Wax: (n_a, n_x). Returns dWax, shape (n_a, n_x).
     """
-    if isinstance(x, OneHot):
-        dWax = np.zeros_like(Wax)
-        np.add.at(dWax.T, x.ids.T.reshape(-1), dZ.transpose(0, 2, 1).reshape(-1, dZ.shape[1]))
-        return dWax
-    return np.tensordot(dZ, x, axes=([0, 2], [2, 1]))
+    n_a, n_x = Wax.shape
+    if isinstance(x, OneHot):  # column ids[j, t] of dWax gets dz<t>[:, j]: one bincount
+        flat = x.ids.T.reshape(-1, 1) * n_a + np.arange(n_a)  # index into dWax.T, (T_x m, n_a)
+        sums = np.bincount(flat.ravel(), weights=dZ.T.ravel(), minlength=n_x * n_a)
+        return sums.reshape(n_x, n_a).T.astype(Wax.dtype, copy=False)
+    T_x, m = x.shape[2], x.shape[1]
+    return np.tensordot(dZ.reshape(n_a, T_x, m), x, axes=([1, 2], [2, 1]))
 
 
 @checked

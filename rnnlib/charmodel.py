@@ -27,32 +27,52 @@ class CharModel:
     losses: list[float] = field(default_factory=list)
     T_x: int = 25
 
-    def sample(self, length: int = 40, temperature: float = 1.0, seed: int = 0, start: str = "\n") -> str:
+    def sample(
+        self, length: int = 40, temperature: float = 1.0, seed: int = 0, start: str = "\n"
+    ) -> str:
         """Text drawn from the model, starting after ``start``, stopping at a newline."""
-        ids = sample(self.parameters, self.vocab.encode(start)[-1], length, temperature, seed,
-                     stop_id=self.vocab.encode("\n")[0] if "\n" in self.vocab.chars else None,
-                     hidden_activation=self.hidden_activation)
+        ids = sample(
+            self.parameters,
+            self.vocab.encode(start)[-1],
+            length,
+            temperature,
+            seed,
+            stop_id=self.vocab.encode("\n")[0] if "\n" in self.vocab.chars else None,
+            hidden_activation=self.hidden_activation,
+        )
         return self.vocab.decode(ids)
 
     def save(self, path: str | Path) -> None:
         """Write parameters and vocabulary to a ``.npz`` file."""
-        np.savez(path, **self.parameters, chars=np.array(self.vocab.chars),
-                 hidden_activation=np.array(self.hidden_activation), losses=np.array(self.losses),
-                 T_x=np.array(self.T_x))
+        np.savez(
+            path,
+            **self.parameters,
+            chars=np.array(self.vocab.chars),
+            hidden_activation=np.array(self.hidden_activation),
+            losses=np.array(self.losses),
+            T_x=np.array(self.T_x),
+        )
 
     @classmethod
     def load(cls, path: str | Path) -> CharModel:
         """Read a model written by :meth:`save`."""
         with np.load(path, allow_pickle=False) as data:
             parameters = {k: data[k] for k in ("Waa", "Wax", "Wya", "ba", "by")}
-            return cls(parameters, Vocabulary(tuple(str(c) for c in data["chars"])),
-                       str(data["hidden_activation"]), list(map(float, data["losses"])), int(data["T_x"]))
+            return cls(
+                parameters,
+                Vocabulary(tuple(str(c) for c in data["chars"])),
+                str(data["hidden_activation"]),
+                list(map(float, data["losses"])),
+                int(data["T_x"]),
+            )
 
 
 def batches(ids: np.ndarray, m: int, T_x: int, rng: np.random.Generator):
     """Endless (x, y) minibatches of random windows: x, y token ids of shape (m, T_x), y<t> = x<t+1>."""
     if len(ids) < T_x + 2:
-        raise ValueError(f"T_x: the corpus has {len(ids)} characters, too few for windows of {T_x + 1}")
+        raise ValueError(
+            f"T_x: the corpus has {len(ids)} characters, too few for windows of {T_x + 1}"
+        )
     offsets = np.arange(T_x + 1)
     while True:
         starts = rng.integers(0, len(ids) - T_x - 1, size=m)
@@ -98,7 +118,9 @@ def train_char_model(
     stream = batches(ids, m, T_x, rng)
     for step in range(steps):
         x, y = next(stream)
-        loss, gradients, _ = bptt(x, y, a0, model.parameters, hidden_activation=model.hidden_activation)
+        loss, gradients, _ = bptt(
+            x, y, a0, model.parameters, hidden_activation=model.hidden_activation
+        )
         gradients = clip_by_global_norm(gradients, max_norm)
         model.parameters = sgd_step(model.parameters, gradients, learning_rate)
         model.losses.append(loss)
@@ -107,7 +129,9 @@ def train_char_model(
     return model
 
 
-def evaluate(model: CharModel, text: str, m: int = 64, T_x: int | None = None, seed: int = 123) -> tuple[float, float]:
+def evaluate(
+    model: CharModel, text: str, m: int = 64, T_x: int | None = None, seed: int = 123
+) -> tuple[float, float]:
     """Loss (summed over T_x, averaged over m) and perplexity on m random windows of ``text``."""
     T_x = T_x or model.T_x
     x, y = next(batches(model.vocab.encode(text), m, T_x, np.random.default_rng(seed)))

@@ -31,7 +31,9 @@ def load_corpus(name: str = "names") -> str:
     if name == "names":
         spec = importlib.util.find_spec("names")
         if spec is None or spec.origin is None:
-            raise ModuleNotFoundError("the 'names' corpus needs the PyPI package 'names': pip install names")
+            raise ModuleNotFoundError(
+                "the 'names' corpus needs the PyPI package 'names': pip install names"
+            )
         folder = Path(spec.origin).parent
         seen: dict[str, None] = {}
         for file in ("dist.female.first", "dist.male.first"):
@@ -40,7 +42,6 @@ def load_corpus(name: str = "names") -> str:
                     seen.setdefault(line.split()[0].lower(), None)
         return "\n".join(seen) + "\n"
     if name == "python":
-
         return "\n".join(inspect.getsource(importlib.import_module(mod)) for mod in _STDLIB_MODULES)
     raise ValueError(f"name: expected one of {CORPORA}, got {name!r}")
 

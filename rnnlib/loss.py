@@ -78,3 +78,79 @@ def output_loss(o: np.ndarray, y: np.ndarray, m: int, output_activation: str = "
     loss = float((np.logaddexp(0, o) - y * o).sum() / m)
     do = (np.exp(-np.logaddexp(0, -o)) - y) / m
     return loss, do
+
+
+def output_layer(
+    H: np.ndarray,
+    Wya: np.ndarray,
+    by: np.ndarray,
+    y: np.ndarray,
+    m: int,
+    output_activation: str = "softmax",
+) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
+    """The output layer O = Wya H + by on all N = T_x·m columns at once: the loss and its gradients.
+
+    With dO = (ŷ - y) / m:  dWya = dO Hᵀ,  dby = Σ_columns dO,  dH = Wyaᵀ dO (the gradient on a<t>).
+
+    Inputs:
+    - H: the hidden states a<t> side by side, shape (n_a, N)
+    - Wya: shape (n_y, n_a); by: shape (n_y, 1)
+    - y: labels of shape (N,) for softmax, or 0/1 targets of shape (n_y, N) for sigmoid
+    - m: the minibatch size, to average over
+    - output_activation: "softmax" or "sigmoid"
+
+    Returns a tuple of:
+    - loss: float; dWya: shape (n_y, n_a); dby: shape (n_y, 1); dH: shape (n_a, N)
+    """
+    if output_activation == "softmax":
+        return softmax_output_layer(H, Wya, by, y, m)
+    loss, dO = output_loss(Wya @ H + by, y, m, output_activation)  # dO = (ŷ - y) / m, (n_y, N)
+    return loss, dO @ H.T, dO.sum(axis=1, keepdims=True), Wya.T @ dO
+
+
+def softmax_output_layer(
+    H: np.ndarray, Wya: np.ndarray, by: np.ndarray, y: np.ndarray, m: int
+) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
+    """output_layer for softmax in three matrix products and one exp over the (n_y, N) logits.
+
+    E = e^(O - o_y), shifted by each column's true-class logit o_y inside the forward product;
+    S = Σ_i E (a column sum, from the backward product); s = 1 / (m S);
+    L = Σ_columns log S / m;  dH = (Wyaᵀ E) s - Wya[y]ᵀ / m;  [dWya dby] = (E - Y S) ([H; 1] s)ᵀ,
+    Y the one-hot labels (never built: N entries of E are changed). Each big product is made one
+    row or column larger instead of a separate pass over the logits for + by, the shift, the column
+    sums, the normalisation ŷ = E / S or dby. Where O - o_y would overflow e^, the columns are
+    redone with the usual shift by the column's maximum, so any finite logits work.
+
+    Inputs and returns as output_layer (softmax): H (n_a, N), Wya (n_y, n_a), by (n_y, 1),
+    labels y (N,), m. Returns loss, dWya (n_y, n_a), dby (n_y, 1), dH (n_a, N).
+    """
+    n_y, n_a = Wya.shape
+    N = H.shape[1]
+    cols = np.arange(N)
+    o_true = np.einsum("ij,ji->i", Wya[y], H) + by[y, 0]  # o_y for every column, (N,)
+    W1 = np.empty((n_y, n_a + 2), dtype=Wya.dtype)  # [Wya by 1]
+    W1[:, :n_a], W1[:, n_a], W1[:, n_a + 1] = Wya, by[:, 0], 1
+    H1 = np.empty((n_a + 2, N), dtype=H.dtype)  # [H; 1; -o_y]
+    H1[:n_a], H1[n_a], H1[n_a + 1] = H, 1, -o_true
+    with np.errstate(over="ignore", invalid="ignore"):  # overflowing columns are redone below
+        E = W1 @ H1  # O - o_y, (n_y, N)
+        np.exp(E, out=E)
+        W1[:, n_a] = 1  # now [Wya 1 1]: its first n_a + 1 columns give [Wyaᵀ E; S]
+        G = W1[:, : n_a + 1].T @ E  # (n_a + 1, N)
+    S = G[n_a]  # Σ_i E, (N,)
+    shift = np.zeros(N, dtype=E.dtype)  # the shift used, minus o_y (0 where it was o_y itself)
+    redo = ~(S <= np.sqrt(np.finfo(E.dtype).max))  # overflowed (inf or NaN) or close to it
+    if redo.any():
+        O = Wya @ H[:, redo] + by  # these columns' logits, shifted by their maximum instead
+        o_max = O.max(axis=0)
+        E[:, redo] = np.exp(O - o_max)
+        G[:, redo] = W1[:, : n_a + 1].T @ E[:, redo]
+        shift[redo] = o_max - o_true[redo]
+    s = 1 / (m * S)  # (N,)
+    loss = float((np.log(S) + shift).sum() / m)  # log Σ_i e^(o_i) - o_y, summed over the columns
+    dH = G[:n_a] * s - Wya[y].T / m  # Wyaᵀ (ŷ - Y) / m, (n_a, N)
+    E[y, cols] -= S  # E - Y S, so that (E - Y S) s = (ŷ - Y) / m
+    H1[:n_a] *= s
+    H1[n_a] = s  # [H; 1] s
+    dWb = E @ H1[: n_a + 1].T  # [dWya dby], (n_y, n_a + 1)
+    return loss, dWb[:, :n_a], dWb[:, n_a:], dH

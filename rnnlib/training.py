@@ -1,17 +1,19 @@
 """Lesson 5, training (notebooks/05-training): initialisation, SGD, gradient clipping, sampling.
 
-    θ ← θ - η dθ                                  (SGD step)
-    g ← g · min(1, c / ‖g‖)   with ‖g‖ over all parameter gradients together   (clip by global norm)
-    g ← min(max(g, -c), c)                        (clip element-wise)
-    x<t+1> ~ softmax(o<t> / τ)                    (sampling at temperature τ)
-    perplexity = exp(L / T_x)                     (L summed over T_x steps)
+    θ ← θ - η dθ                        (SGD step)
+    g ← g · min(1, c / ‖g‖)             (clip by global norm)
+    g ← min(max(g, -c), c)              (clip element-wise)
+    x<t+1> ~ softmax(o<t> / τ)          (sampling at temperature τ)
+    perplexity = exp(L / T_x)           (L summed over T_x steps)
+
+The global norm ‖g‖ is taken over all five parameter gradients together.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from rnnlib._checks import PARAMETER_NAMES, HIDDEN_ACTIVATIONS, check_choice, check_parameters
+from rnnlib._checks import HIDDEN_ACTIVATIONS, PARAMETER_NAMES, check_choice, check_parameters
 from rnnlib.forward import ACTIVATIONS
 from rnnlib.loss import softmax
 
@@ -47,7 +49,9 @@ def initialize_parameters(
 
 def _check_gradients(gradients: dict[str, np.ndarray]) -> None:
     if not isinstance(gradients, dict):
-        raise ValueError(f"gradients: expected a dict with keys {GRADIENT_NAMES}, got {type(gradients).__name__}")
+        raise ValueError(
+            f"gradients: expected a dict with keys {GRADIENT_NAMES}, got {type(gradients).__name__}"
+        )
     for key in GRADIENT_NAMES:
         if key not in gradients:
             raise KeyError(f"gradients: missing key {key!r}; expected the keys {GRADIENT_NAMES}")
@@ -70,7 +74,9 @@ def sgd_step(
     _check_gradients(gradients)
     if not np.isfinite(learning_rate) or learning_rate <= 0:
         raise ValueError(f"learning_rate: expected a positive number, got {learning_rate!r}")
-    return {name: parameters[name] - learning_rate * gradients["d" + name] for name in PARAMETER_NAMES}
+    return {
+        name: parameters[name] - learning_rate * gradients["d" + name] for name in PARAMETER_NAMES
+    }
 
 
 def clip_by_global_norm(gradients: dict[str, np.ndarray], max_norm: float) -> dict[str, np.ndarray]:
@@ -104,7 +110,10 @@ def clip_by_value(gradients: dict[str, np.ndarray], max_value: float) -> dict[st
     _check_gradients(gradients)
     if not np.isfinite(max_value) or max_value <= 0:
         raise ValueError(f"max_value: expected a positive number, got {max_value!r}")
-    return {k: (np.clip(g, -max_value, max_value) if k in GRADIENT_NAMES else g) for k, g in gradients.items()}
+    return {
+        k: (np.clip(g, -max_value, max_value) if k in GRADIENT_NAMES else g)
+        for k, g in gradients.items()
+    }
 
 
 def sample(
@@ -134,7 +143,10 @@ def sample(
     parameters = check_parameters(parameters, dims)
     check_choice("hidden_activation", hidden_activation, HIDDEN_ACTIVATIONS)
     if dims["n_x"] != dims["n_y"]:
-        raise ValueError(f"parameters: sampling feeds outputs back as inputs, so n_x must equal n_y; got {dims['n_x']} and {dims['n_y']}")
+        raise ValueError(
+            "parameters: sampling feeds outputs back as inputs, so n_x must equal n_y; "
+            f"got n_x = {dims['n_x']} and n_y = {dims['n_y']}"
+        )
     if not np.isfinite(temperature) or temperature <= 0:
         raise ValueError(f"temperature: expected a positive number, got {temperature!r}")
     for name, value in (("start_id", start_id), ("stop_id", stop_id)):
@@ -148,7 +160,9 @@ def sample(
     for _ in range(length):
         a = g1(Waa @ a + Wax[:, [token]] + ba)  # (n_a, 1); Wax x<t> is a column of Wax
         p = softmax((Wya @ a + by) / temperature).ravel()  # (n_y,)
-        token = int(min(np.searchsorted(np.cumsum(p), rng.random() * p.sum(), side="right"), len(p) - 1))
+        token = int(
+            min(np.searchsorted(np.cumsum(p), rng.random() * p.sum(), side="right"), len(p) - 1)
+        )
         if token == stop_id:
             break
         drawn.append(token)

@@ -40,7 +40,11 @@ def solution_source(name: str) -> str:
     lines = source.splitlines()
     start = tree.lineno - 1  # the def line: decorators are above it
     body = tree.body
-    first = body[1] if isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) else body[0]
+    first = (
+        body[1]
+        if isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+        else body[0]
+    )
     split = first.lineno - 1
     head = lines[start:split]
     tail = lines[split:]
@@ -83,12 +87,19 @@ def execute(path: Path, timeout: int = 120) -> None:
     from nbclient import NotebookClient
 
     nb = nbformat.read(path, as_version=4)
-    NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
+    NotebookClient(
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(path.parent)}},
+    ).execute()
     nbformat.write(nb, path)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--check", action="store_true", help="report drift, change nothing")
     parser.add_argument("--execute", action="store_true", help="re-run the notebooks after syncing")
     parser.add_argument("notebooks", nargs="*", type=Path, help="default: every course notebook")

@@ -1,0 +1,143 @@
+"""Where the course lives and how nbgrader is configured for it: one place for paths and config.
+
+nbgrader reads ``notebooks/<assignment>/<notebook>.ipynb`` in place as its source folder, and keeps
+its working folders (release/, submitted/, autograded/, feedback/, gradebook.db) under one course
+root, by default ``<repo>/course`` (git-ignored). ``RNN_GRADE_ROOT`` and ``RNN_GRADE_DB`` (any
+SQLAlchemy URL) override the root and the gradebook.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+from traitlets.config import Config
+
+REPO = Path(__file__).resolve().parents[1]
+NOTEBOOKS = REPO / "notebooks"
+DEFAULT_ROOT = REPO / "course"
+COURSE_ID = "rnn-course"
+
+# Per-cell time limit in the student's kernel (seconds); the training notebook's cells are the
+# slowest honest ones and take a few seconds.
+CELL_TIMEOUT = 60
+# Cap on the text a single cell may leave in the graded notebook and the feedback (bytes).
+MAX_OUTPUT_BYTES = 100_000
+
+HIDDEN_BEGIN = "### BEGIN HIDDEN TESTS"
+HIDDEN_END = "### END HIDDEN TESTS"
+SOLUTION_BEGIN = "### BEGIN SOLUTION"
+SOLUTION_END = "### END SOLUTION"
+
+
+def course_root(root: str | os.PathLike | None = None) -> Path:
+    """The course root: ``root`` if given, else $RNN_GRADE_ROOT, else <repo>/course."""
+    return Path(root or os.environ.get("RNN_GRADE_ROOT") or DEFAULT_ROOT).resolve()
+
+
+def db_url(root: Path, url: str | None = None) -> str:
+    """The gradebook's SQLAlchemy URL: ``url``, else $RNN_GRADE_DB, else root/gradebook.db."""
+    return url or os.environ.get("RNN_GRADE_DB") or f"sqlite:///{root / 'gradebook.db'}"
+
+
+def make_config(
+    root: str | os.PathLike | None = None,
+    source: str | os.PathLike | None = None,
+    url: str | None = None,
+    timeout: int = CELL_TIMEOUT,
+) -> Config:
+    """The nbgrader configuration of the course (also what graders/nbgrader_config.py loads).
+
+    root: the course root; source: the folder of assignment folders (default notebooks/);
+    url: the gradebook URL; timeout: seconds a cell may run in the student's kernel.
+    """
+    c = Config()
+    apply_config(c, root=root, source=source, url=url, timeout=timeout)
+    return c
+
+
+def apply_config(
+    c: Config,
+    root: str | os.PathLike | None = None,
+    source: str | os.PathLike | None = None,
+    url: str | None = None,
+    timeout: int = CELL_TIMEOUT,
+) -> None:
+    """Fill an nbgrader ``Config`` (``get_config()`` in nbgrader_config.py) for this course."""
+    root_path = course_root(root)
+    c.CourseDirectory.root = str(root_path)
+    c.CourseDirectory.source_directory = str(Path(source or NOTEBOOKS).resolve())
+    c.CourseDirectory.db_url = db_url(root_path, url)
+    c.CourseDirectory.course_id = COURSE_ID
+    c.Exchange.root = str(root_path / "exchange")
+    c.Exchange.path_includes_course = True
+    # a cell that runs too long is interrupted and grading goes on with the next one
+    c.Execute.timeout = int(timeout)
+    c.Execute.interrupt_on_timeout = True
+    c.Execute.startup_timeout = 60
+    # a deleted test cell is put back from the gradebook, so it still counts (with 0 if unanswered)
+    c.OverwriteCells.add_missing_cells = True
+    c.LimitOutput.max_lines = 1000
+    c.LimitOutput.max_traceback = 100
+    c.LimitOutputBytes.max_bytes = MAX_OUTPUT_BYTES
+    c.Autograde.autograde_preprocessors = [
+        "nbgrader.preprocessors.Execute",
+        "graders.preprocessors.LimitOutputBytes",  # before anything stores the outputs
+        "nbgrader.preprocessors.IgnorePattern",
+        "nbconvert.preprocessors.ClearMetadataPreprocessor",
+        "nbgrader.preprocessors.LimitOutput",
+        "nbgrader.preprocessors.SaveAutoGrades",
+        "nbgrader.preprocessors.AssignLatePenalties",
+        "nbgrader.preprocessors.CheckCellMetadata",
+    ]
+    # nbgrader's own feedback must not show hidden tests or tracebacks that quote them (issue 917)
+    c.GenerateFeedback.preprocessors = [
+        "nbgrader.preprocessors.GetGrades",
+        "graders.preprocessors.HideHiddenTests",
+        "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+    ]
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """One graded exercise of a source notebook: its answer cell and the test cell after it."""
+
+    name: str
+    answer_index: int
+    test_index: int
+    points: float
+
+
+def exercises_of(nb: nbformat.NotebookNode) -> list[Exercise]:
+    """The exercises of a notebook: answer cells (solution, code) each followed by a graded test."""
+    found = []
+    for i, cell in enumerate(nb.cells):
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if cell.cell_type != "code" or not meta.get("solution") or meta.get("grade"):
+            continue
+        name = meta.get("grade_id", "")
+        for j in range(i + 1, len(nb.cells)):
+            tmeta = nb.cells[j].get("metadata", {}).get("nbgrader", {})
+            if tmeta.get("grade") and nb.cells[j].cell_type == "code":
+                if tmeta.get("grade_id") == f"test_{name}":
+                    found.append(Exercise(name, i, j, float(tmeta.get("points", 0))))
+                break
+    return found
+
+
+def assignments(source: str | os.PathLike | None = None) -> dict[str, list[str]]:
+    """Assignment name -> its notebook names (without .ipynb), from the source folder."""
+    src = Path(source or NOTEBOOKS)
+    out: dict[str, list[str]] = {}
+    for folder in sorted(p for p in src.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))):
+        names = sorted(p.stem for p in folder.glob("*.ipynb"))
+        if names:
+            out[folder.name] = names
+    return out
+
+
+def read_notebook(path: str | os.PathLike) -> nbformat.NotebookNode:
+    """Read a notebook as nbformat v4."""
+    return nbformat.read(str(path), as_version=4)

@@ -1,0 +1,198 @@
+"""Start a command in a jail: ``python -m graders.jail CONFIG.json -- COMMAND...``.
+
+Runs as the grader (root, when it can), then ``exec``s COMMAND with:
+
+- a private mount namespace (when the kernel allows it): fresh tmpfs over /tmp, /var/tmp and
+  /dev/shm, tmpfs over every folder in ``hide`` (the course root, the gradebook, the source
+  notebooks, the submissions, the real rnnlib for the outside check, ...), /dev/null over every
+  file in ``hide``; each folder in ``keep`` is bind-mounted at /tmp/<name> so it stays visible;
+- optionally a private network namespace with no interfaces (``net``);
+- a uid and gid of its own (``uid``), so permissions stop it writing outside /tmp;
+- resource limits: CPU seconds, address space, processes, file size, open files;
+- a scrubbed environment (``env`` replaces it whole).
+
+``{keep:NAME}`` in COMMAND is replaced by where that folder is visible inside the jail. A kernel's
+connection file (``-f FILE``) is copied into the jail's own /tmp, readable by the jail's uid.
+Whatever cannot be applied (no namespaces without root) is skipped; $RNN_GRADE_ISOLATION in the
+jailed command's environment lists what was.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import resource
+import sys
+import tempfile
+from pathlib import Path
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWNET = 0x40000000
+MS_RDONLY = 1
+MS_NOSUID = 2
+MS_NODEV = 4
+MS_BIND = 4096
+MS_REC = 16384
+MS_PRIVATE = 1 << 18
+
+_LIMITS = {
+    "cpu": resource.RLIMIT_CPU,
+    "as": resource.RLIMIT_AS,
+    "nproc": resource.RLIMIT_NPROC,
+    "fsize": resource.RLIMIT_FSIZE,
+    "nofile": resource.RLIMIT_NOFILE,
+    "core": resource.RLIMIT_CORE,
+}
+
+
+def _libc() -> ctypes.CDLL:
+    return ctypes.CDLL(None, use_errno=True)
+
+
+def _mount(libc: ctypes.CDLL, source: str, target: str, fstype: str | None, flags: int,
+           data: str | None = None) -> None:
+    """mount(2), raising OSError on failure."""
+    enc = (lambda s: s.encode() if s is not None else None)
+    if libc.mount(enc(source), enc(target), enc(fstype), ctypes.c_ulong(flags), enc(data)) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"mount {target}: {os.strerror(err)}")
+
+
+def enter_namespaces(config: dict) -> list[str]:
+    """Unshare mounts (and the network); hide and keep paths. Returns what was applied."""
+    applied: list[str] = []
+    libc = _libc()
+    flags = CLONE_NEWNS | (CLONE_NEWNET if config.get("net") else 0)
+    if libc.unshare(flags) != 0:
+        return applied
+    applied.append("mount namespace")
+    if config.get("net"):
+        applied.append("no network")
+    _mount(libc, "none", "/", None, MS_REC | MS_PRIVATE)
+    # open the folders to keep before anything hides them
+    keep_fds = {name: os.open(path, os.O_RDONLY | os.O_DIRECTORY) for name, path in config.get("keep", {}).items()}
+    for path in config.get("hide", []):
+        if os.path.isdir(path) and not os.path.islink(path):
+            _mount(libc, "tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "size=64k,mode=755")
+        elif os.path.isfile(path) and not os.path.islink(path):
+            _mount(libc, "/dev/null", path, None, MS_BIND)
+    applied.append("hidden paths")
+    if config.get("uid") is not None:
+        _expose(libc, config.get("expose", []))
+    for tmp in ("/tmp", "/var/tmp", "/dev/shm"):
+        if os.path.isdir(tmp):
+            _mount(libc, "tmpfs", tmp, "tmpfs", MS_NOSUID | MS_NODEV, f"size={config.get('tmp_size', '256m')},mode=1777")
+    applied.append("private /tmp")
+    for name, fd in keep_fds.items():
+        target = f"/tmp/{name}"
+        os.mkdir(target)
+        _mount(libc, f"/proc/self/fd/{fd}", target, None, MS_BIND | MS_REC)
+        os.close(fd)
+    return applied
+
+
+def _blocking_ancestor(path: str) -> str | None:
+    """The topmost ancestor of ``path`` that others may not enter (mode without o+x), if any."""
+    parts = Path(path).parts
+    for i in range(2, len(parts) + 1):
+        folder = str(Path(*parts[:i]))
+        if not os.stat(folder).st_mode & 0o001:
+            return folder
+    return None
+
+
+def _expose(libc: ctypes.CDLL, paths: list[str]) -> None:
+    """Make folders readable by the jail's uid when an ancestor (like /root) is closed to others.
+
+    The closed ancestor is covered by an empty tmpfs (mode 755) and only the needed folders are
+    bind-mounted back into it, so the rest of it stays out of sight.
+    """
+    plan = {}
+    for path in paths:
+        real = os.path.realpath(path)
+        if os.path.isdir(real) and (block := _blocking_ancestor(real)):
+            plan[real] = (block, os.open(real, os.O_RDONLY | os.O_DIRECTORY))
+    for block in sorted({b for b, _ in plan.values()}):
+        _mount(libc, "tmpfs", block, "tmpfs", MS_NOSUID | MS_NODEV, "size=64k,mode=755")
+    for real, (_block, fd) in plan.items():
+        os.makedirs(real, exist_ok=True)
+        _mount(libc, f"/proc/self/fd/{fd}", real, None, MS_BIND | MS_REC)
+        os.close(fd)
+
+
+def set_limits(limits: dict) -> None:
+    """Apply the resource limits (a missing or None value leaves that limit alone)."""
+    for key, value in limits.items():
+        if value is None:
+            continue
+        value = int(value)
+        try:
+            resource.setrlimit(_LIMITS[key], (value, value))
+        except (ValueError, OSError):
+            soft, hard = resource.getrlimit(_LIMITS[key])
+            resource.setrlimit(_LIMITS[key], (min(value, hard) if hard != resource.RLIM_INFINITY else value, hard))
+
+
+def prepare_home(uid: int | None, gid: int | None, isolated: bool) -> str:
+    """A writable HOME for the jailed command, in the jail's own /tmp when it has one."""
+    home = Path("/tmp/home") if isolated else Path(tempfile.mkdtemp(prefix="rnn-grade-home-"))
+    home.mkdir(parents=True, exist_ok=True)
+    if uid is not None:
+        os.chown(home, uid, gid if gid is not None else uid)
+    return str(home)
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    sep = argv.index("--")
+    config = json.loads(Path(argv[0]).read_text())
+    command = argv[sep + 1 :]
+    # the interpreter's own folders must stay readable after the uid is dropped
+    config.setdefault("expose", [sys.base_prefix, sys.prefix, os.path.dirname(os.path.realpath(command[0]))])
+    applied: list[str] = []
+    # read what the jail hides before hiding it: the kernel's connection file may sit in /tmp
+    conn_text = Path(command[command.index("-f") + 1]).read_text() if "-f" in command else None
+    if os.geteuid() == 0 and config.get("namespaces", True):
+        try:
+            applied = enter_namespaces(config)
+        except OSError as exc:  # a half-built namespace is not trusted: stop here
+            print(f"graders.jail: {exc}", file=sys.stderr)
+            os._exit(70)
+    isolated = "mount namespace" in applied
+    keep = {name: (f"/tmp/{name}" if isolated else path) for name, path in config.get("keep", {}).items()}
+    command = [_substitute(arg, keep) for arg in command]
+    uid = config.get("uid") if os.geteuid() == 0 else None
+    gid = config.get("gid", uid) if uid is not None else None
+    env = {k: _substitute(v, keep) for k, v in config.get("env", dict(os.environ)).items()}
+    env["HOME"] = prepare_home(uid, gid, isolated)
+    if conn_text is not None:  # a kernel: give it a copy of its connection file that it can read
+        i = command.index("-f") + 1
+        conn = Path(env["HOME"]) / "kernel-connection.json"
+        conn.write_text(conn_text)
+        os.chmod(conn, 0o600)
+        if uid is not None:
+            os.chown(conn, uid, gid)
+        command[i] = str(conn)
+    chdir = config.get("chdir")
+    if chdir:
+        os.chdir(_substitute(chdir, keep))
+    if uid is not None:
+        applied.append("own uid")
+    env["RNN_GRADE_ISOLATION"] = ",".join(applied) or "none"
+    set_limits(config.get("limits", {}))
+    if uid is not None:
+        os.setgroups([])
+        os.setgid(gid)
+        os.setuid(uid)
+    os.execve(command[0], command, env)
+
+
+def _substitute(text: str, keep: dict[str, str]) -> str:
+    for name, path in keep.items():
+        text = text.replace("{keep:" + name + "}", path)
+    return text
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,138 @@
+"""The jails the grader runs untrusted code in: the student's kernel and the outside-check child.
+
+Both go through graders/jail.py. ``JailedKernelManager`` is the kernel manager nbgrader's Execute
+uses during autograding: it wraps the kernel's command with the jail whose config file is named by
+$RNN_GRADE_KERNEL_JAIL (set per submission by the grading worker).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from jupyter_client.manager import AsyncKernelManager
+
+JAIL_ENV = "RNN_GRADE_KERNEL_JAIL"
+# Each grading worker gets its own pair of uids, so the process limit counts only its own jail.
+UID_BASE = 46000
+
+KERNEL_LIMITS = {
+    "cpu": 300,  # CPU seconds for the whole notebook: a loop that ignores interrupts dies here
+    "as": 6 * 2**30,  # address space: a huge allocation fails instead of swapping the machine
+    "nproc": 256,  # threads count as processes: the kernel needs a few dozen
+    "fsize": 256 * 2**20,
+    "nofile": 512,
+    "core": 0,
+}
+CHILD_LIMITS = {
+    "cpu": 60,
+    "as": 4 * 2**30,
+    "nproc": 1,  # no fork, no threads (BLAS runs single-threaded in the child)
+    "fsize": 64 * 2**20,
+    "nofile": 64,
+    "core": 0,
+}
+
+# The environment a jailed process gets: nothing of the grader's but what Python needs.
+_KEEP_ENV = ("PATH", "LANG", "LC_ALL", "TZ")
+
+
+def clean_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """A scrubbed environment: PATH and locale, single-threaded BLAS, no config dirs of ours."""
+    env = {k: os.environ[k] for k in _KEEP_ENV if k in os.environ}
+    env.update({
+        "OPENBLAS_NUM_THREADS": "1",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "MPLBACKEND": "Agg",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+    })
+    env.update(extra or {})
+    return env
+
+
+def jail_config(
+    path: Path,
+    *,
+    uid: int | None,
+    hide: list[str],
+    keep: dict[str, str],
+    chdir: str | None,
+    limits: dict[str, int],
+    net: bool,
+    env: dict[str, str],
+) -> Path:
+    """Write a jail config (see graders/jail.py) to ``path`` and return it."""
+    config = {
+        "uid": uid,
+        "gid": uid,
+        "hide": sorted({str(Path(h).resolve()) for h in hide}),
+        "keep": keep,
+        "chdir": chdir,
+        "limits": limits,
+        "net": net,
+        "env": env,
+    }
+    path.write_text(json.dumps(config, indent=1))
+    return path
+
+
+def jail_command(config: Path, command: list[str]) -> list[str]:
+    """``command`` wrapped by the jail."""
+    return [sys.executable, "-m", "graders.jail", str(config), "--", *command]
+
+
+class JailedKernelManager(AsyncKernelManager):
+    """A kernel manager whose kernels start inside the jail named by $RNN_GRADE_KERNEL_JAIL."""
+
+    def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
+        cmd = super().format_kernel_cmd(extra_arguments)
+        config = os.environ.get(JAIL_ENV)
+        return jail_command(Path(config), cmd) if config else cmd
+
+
+def kill_uid(uid: int | None) -> None:
+    """Kill every process left running as ``uid`` (a jailed student's strays), when root."""
+    if uid is None or os.geteuid() != 0:
+        return
+    pid = os.fork()
+    if pid == 0:  # the child becomes the uid and signals all its processes (kill -1)
+        try:
+            os.setgroups([])
+            os.setgid(uid)
+            os.setuid(uid)
+            os.kill(-1, 9)
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+
+
+def probe(workdir: Path, uid: int | None, hide: list[str]) -> dict:
+    """Run a tiny probe in the child's jail: which protections hold on this machine."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    config = jail_config(
+        workdir / "probe.json", uid=uid, hide=hide, keep={"work": str(workdir)}, chdir="{keep:work}",
+        limits=CHILD_LIMITS, net=True, env=clean_env(),
+    )
+    code = (
+        "import os, json, sys\n"
+        "out = {'isolation': os.environ.get('RNN_GRADE_ISOLATION', 'none'), 'uid': os.getuid()}\n"
+        "out['hidden'] = [p for p in sys.argv[1:] if not os.path.exists(p) or not os.listdir(p)]\n"
+        "try:\n    if os.fork() == 0:\n        os._exit(0)\n    out['fork'] = True\nexcept OSError:\n    out['fork'] = False\n"
+        "print(json.dumps(out))\n"
+    )
+    try:
+        run = subprocess.run(
+            jail_command(config, [sys.executable, "-I", "-c", code, *hide]),
+            capture_output=True, text=True, timeout=60, check=False,
+        )
+        result = json.loads(run.stdout.strip().splitlines()[-1])
+    except (subprocess.SubprocessError, ValueError, IndexError) as exc:
+        result = {"isolation": "none", "error": str(exc)}
+    finally:
+        kill_uid(uid)
+    return result

@@ -1,0 +1,287 @@
+"""Benchmark: rnnlib.bptt against PyTorch, the textbook loop and the machine's floor.
+
+    python -m rnnlib.bench                 # both workloads, float64 and float32 (about a minute)
+    python -m rnnlib.bench --repeats 9     # more runs per median
+
+Each row is the median wall time of ``--repeats`` calls after one warm-up call, for the loss and
+every gradient of one minibatch:
+
+- ``rnnlib.bptt``: the reference implementation, on token ids (m, T_x);
+- ``PyTorch loop``: CPU autograd on the same math, a hand-written loop over t with an embedding
+  gather for Wax x<t>; ``PyTorch nn.RNN``: Embedding + nn.RNN + Linear (nn.RNN's input weight held
+  at the identity, so the two compute the same function). The faster is the baseline. PyTorch
+  is optional (``pip install "rnnlib[bench]"``); without it those rows are skipped;
+- ``textbook loop``: ``rnnlib.bptt_stepwise`` on the dense one-hot x (n_x, m, T_x), one
+  rnn_cell_forward / rnn_cell_backward per step, as notebook 4 derives it;
+- ``floor``: what any implementation must do at these shapes, the output layer's forward product
+  O = Wya H, one in-place exp over O, and its two backward products dO Hᵀ and Wyaᵀ dO.
+
+The peak memory is the largest amount numpy allocated during one bptt call (tracemalloc).
+This module is not imported by ``import rnnlib``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import time
+import tracemalloc
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+import rnnlib
+
+WORKLOADS = {  # name: (n_x = n_y, n_a, m, T_x)
+    "seed": (10_000, 100, 32, 25),
+    "char": (65, 128, 32, 50),
+}
+TORCH_THREADS = 2
+
+
+def make_problem(n_x: int, n_a: int, m: int, T_x: int, dtype: Any, seed: int = 0) -> dict:
+    """Random parameters (as initialize_parameters scales them), token ids x and labels y."""
+    rng = np.random.default_rng(seed)
+    parameters = {
+        "Waa": rng.standard_normal((n_a, n_a)) / np.sqrt(n_a),
+        "Wax": rng.standard_normal((n_a, n_x)) * 0.1,
+        "Wya": rng.standard_normal((n_x, n_a)) / np.sqrt(n_a),
+        "ba": rng.standard_normal((n_a, 1)) * 0.1,
+        "by": rng.standard_normal((n_x, 1)) * 0.1,
+    }
+    return {
+        "parameters": {k: v.astype(dtype) for k, v in parameters.items()},
+        "x": rng.integers(0, n_x, (m, T_x)),
+        "y": rng.integers(0, n_x, (m, T_x)),
+        "a0": (rng.standard_normal((n_a, m)) * 0.1).astype(dtype),
+        "dtype": np.dtype(dtype),
+    }
+
+
+def median_time(fn: Callable[[], Any], repeats: int, warmup: int = 1) -> float:
+    """The median wall time of ``repeats`` calls of fn(), in seconds, after ``warmup`` calls."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def peak_memory(fn: Callable[[], Any]) -> int:
+    """The peak bytes allocated (numpy arrays included) during one call of fn()."""
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        before = tracemalloc.get_traced_memory()[0]
+        fn()
+        return tracemalloc.get_traced_memory()[1] - before
+    finally:
+        tracemalloc.stop()
+
+
+def rnnlib_call(problem: dict) -> Callable[[], Any]:
+    p = problem
+    return lambda: rnnlib.bptt(p["x"], p["y"], p["a0"], p["parameters"])
+
+
+def textbook_call(problem: dict) -> Callable[[], Any]:
+    p = problem
+    n_x = p["parameters"]["Wax"].shape[1]
+    m, T_x = p["x"].shape
+    x_onehot = np.zeros((n_x, m, T_x), dtype=p["dtype"])  # the dense one-hot input
+    np.put_along_axis(x_onehot, p["x"][None], 1, axis=0)
+    return lambda: rnnlib.bptt_stepwise(x_onehot, p["y"], p["a0"], p["parameters"])
+
+
+def floor_call(problem: dict) -> Callable[[], Any]:
+    p = problem
+    Wya = p["parameters"]["Wya"]
+    n_a, m = p["a0"].shape
+    rng = np.random.default_rng(1)
+    H = np.tanh(rng.standard_normal((n_a, m * p["x"].shape[1]))).astype(p["dtype"])  # (n_a, m T_x)
+
+    def floor() -> None:
+        O = Wya @ H  # (n_y, m T_x)
+        np.exp(O, out=O)
+        O @ H.T  # (n_y, n_a)
+        Wya.T @ O  # (n_a, m T_x)
+
+    return floor
+
+
+def torch_calls(problem: dict) -> dict[str, Callable[[], Any]] | None:
+    """The two PyTorch versions, each checked against rnnlib.bptt first; None without torch."""
+    try:
+        import torch
+        import torch.nn.functional as F  # noqa: N812 (the usual name)
+    except ImportError:
+        return None
+    torch.set_num_threads(TORCH_THREADS)
+    p = problem
+    tdtype = torch.float64 if p["dtype"] == np.float64 else torch.float32
+    P = {k: torch.tensor(v, dtype=tdtype) for k, v in p["parameters"].items()}
+    n_y, n_a = P["Wya"].shape
+    m, T_x = p["x"].shape
+    x = torch.tensor(p["x"])
+    y = torch.tensor(p["y"])
+    # the loop: row-major (m, n_a) states; Wax x<t> is row x<t> of Waxᵀ, an embedding gather
+    WaxT = P["Wax"].T.contiguous().requires_grad_()
+    Waa, Wya = P["Waa"].requires_grad_(), P["Wya"].requires_grad_()
+    ba, by = P["ba"].reshape(-1).requires_grad_(), P["by"].reshape(-1).requires_grad_()
+    a0 = torch.tensor(p["a0"].T.copy(), dtype=tdtype, requires_grad=True)  # (m, n_a)
+
+    def loss_of(logits: Any) -> Any:  # logits (m, T_x, n_y)
+        return F.cross_entropy(logits.reshape(-1, n_y), y.reshape(-1), reduction="sum") / m
+
+    def torch_loop() -> tuple:
+        z_in = F.embedding(x, WaxT) + ba  # (m, T_x, n_a)
+        a, states = a0, []
+        for t in range(T_x):
+            a = torch.tanh(a @ Waa.T + z_in[:, t])
+            states.append(a)
+        logits = torch.stack(states, 1) @ Wya.T + by  # (m, T_x, n_y)
+        loss = loss_of(logits)
+        return (loss, *torch.autograd.grad(loss, [Waa, WaxT, Wya, ba, by, a0]))
+
+    embedding = torch.nn.Embedding(WaxT.shape[0], n_a).to(tdtype)
+    rnn = torch.nn.RNN(n_a, n_a, nonlinearity="tanh", batch_first=True).to(tdtype)
+    linear = torch.nn.Linear(n_a, n_y).to(tdtype)
+    with torch.no_grad():
+        embedding.weight.copy_(WaxT)
+        rnn.weight_ih_l0.copy_(torch.eye(n_a, dtype=tdtype))
+        rnn.weight_hh_l0.copy_(Waa)
+        rnn.bias_ih_l0.copy_(ba)
+        rnn.bias_hh_l0.zero_()
+        linear.weight.copy_(Wya)
+        linear.bias.copy_(by)
+    rnn.weight_ih_l0.requires_grad_(False)
+    rnn.bias_hh_l0.requires_grad_(False)
+    h0 = a0.detach().clone()[None].requires_grad_()  # (1, m, n_a)
+
+    def torch_nn() -> tuple:
+        out, _ = rnn(embedding(x), h0)  # (m, T_x, n_a)
+        loss = loss_of(linear(out))
+        wrt = [rnn.weight_hh_l0, embedding.weight, linear.weight, rnn.bias_ih_l0, linear.bias, h0]
+        return (loss, *torch.autograd.grad(loss, wrt))
+
+    _check_same_math(problem, {"PyTorch loop": torch_loop, "PyTorch nn.RNN": torch_nn})
+    return {"PyTorch loop": torch_loop, "PyTorch nn.RNN": torch_nn}
+
+
+def _check_same_math(problem: dict, calls: dict[str, Callable[[], tuple]]) -> None:
+    """Fail loudly if a PyTorch version does not compute rnnlib.bptt's loss and gradients."""
+    loss, grads, _ = rnnlib_call(problem)()
+    expected = [loss, grads["dWaa"], grads["dWax"].T, grads["dWya"], grads["dba"].ravel(),
+                grads["dby"].ravel(), grads["da0"].T]
+    tol = 1e-8 if problem["dtype"] == np.float64 else 1e-3
+    for name, call in calls.items():
+        got = call()
+        for want, have in zip(expected, got, strict=True):
+            err = rnnlib.relative_error(np.asarray(want), have.detach().numpy().reshape(np.shape(want)))
+            if err > tol:
+                raise AssertionError(f"{name} disagrees with rnnlib.bptt: relative error {err:.1e}")
+
+
+def machine() -> str:
+    """The processor, core count and BLAS kernel, for the table's caption."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    blas = ""
+    try:
+        from threadpoolctl import threadpool_info
+
+        info = [i for i in threadpool_info() if i.get("user_api") == "blas"]
+        if info:
+            blas = f", {info[0]['internal_api']} {info[0]['version']} {info[0].get('architecture', '')}"
+            blas += f" ({info[0]['num_threads']} threads)"
+    except ImportError:
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, numpy {np.__version__}{blas}"
+
+
+def run(repeats: int = 5, workloads: tuple[str, ...] = tuple(WORKLOADS),
+        dtypes: tuple[str, ...] = ("float64", "float32")) -> list[dict]:
+    """Time every row for every workload and dtype; print the table as it goes; return the rows."""
+    results = []
+    torch_missing_said = False
+    print(f"machine: {machine()}")
+    print(f"medians of {repeats} runs after a warm-up; ms per minibatch (loss and all gradients)\n")
+    header = f"{'workload':<9}{'dtype':<9}{'row':<18}{'ms':>9}  {'rnnlib / row':>12}"
+    print(header)
+    print("-" * len(header))
+    for workload in workloads:
+        n_x, n_a, m, T_x = WORKLOADS[workload]
+        for dtype in dtypes:
+            problem = make_problem(n_x, n_a, m, T_x, np.dtype(dtype))
+            rows = {"rnnlib.bptt": median_time(rnnlib_call(problem), repeats)}
+            calls = torch_calls(problem)
+            if calls is None and not torch_missing_said:
+                print("(torch is not installed: the PyTorch rows are skipped; "
+                      "pip install 'rnnlib[bench]')")
+                torch_missing_said = True
+            for name, call in (calls or {}).items():
+                rows[name] = median_time(call, repeats)
+            rows["textbook loop"] = median_time(textbook_call(problem), repeats)
+            rows["floor"] = median_time(floor_call(problem), repeats)
+            ours = rows["rnnlib.bptt"]
+            for name, seconds in rows.items():
+                ratio = "" if name == "rnnlib.bptt" else f"{ours / seconds:12.2f}"
+                print(f"{workload:<9}{dtype:<9}{name:<18}{seconds * 1e3:9.2f}  {ratio:>12}")
+            peak = peak_memory(rnnlib_call(problem))
+            logits = n_x * m * T_x * problem["dtype"].itemsize
+            print(f"{workload:<9}{dtype:<9}{'peak memory':<18}{peak / 2**20:9.1f}  MiB "
+                  f"(the logits alone: {logits / 2**20:.1f} MiB)")
+            results.append({"workload": workload, "dtype": dtype, "seconds": rows, "peak": peak})
+    print()
+    _print_goals(results)
+    return results
+
+
+def _print_goals(results: list[dict]) -> None:
+    """The issue's goals, each with its measured ratio."""
+    goals = [("seed", "float64", "PyTorch", 0.5), ("seed", "float64", "floor", 1.3),
+             ("char", "float64", "PyTorch", 1.0)]
+    for workload, dtype, against, bound in goals:
+        for r in results:
+            if r["workload"] != workload or r["dtype"] != dtype:
+                continue
+            rows = r["seconds"]
+            if against == "PyTorch":
+                torch_rows = [s for name, s in rows.items() if name.startswith("PyTorch")]
+                if not torch_rows:
+                    print(f"goal {workload} {dtype} rnnlib / PyTorch <= {bound}: not measured")
+                    continue
+                base = min(torch_rows)
+            else:
+                base = rows[against]
+            ratio = rows["rnnlib.bptt"] / base
+            verdict = "met" if ratio <= bound else "NOT met"
+            print(f"goal {workload} {dtype} rnnlib / {against} <= {bound}: {ratio:.2f} ({verdict})")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m rnnlib.bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=5, help="timed runs per median (>= 5)")
+    parser.add_argument("--workload", choices=WORKLOADS, action="append",
+                        help="only this workload (repeatable); default all")
+    parser.add_argument("--dtype", choices=("float64", "float32"), action="append",
+                        help="only this dtype (repeatable); default both")
+    args = parser.parse_args(argv)
+    run(max(args.repeats, 1), tuple(args.workload or WORKLOADS),
+        tuple(args.dtype or ("float64", "float32")))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

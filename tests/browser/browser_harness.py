@@ -1,0 +1,450 @@
+"""The browser tests' harness: a live JupyterLab server, the notebook page a student sees, a temp
+nbgrader course. Measured set-up and pitfalls: ../shared/design/browser-notes.md.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
+SCREENSHOTS = ROOT / "_artifacts" / "screenshots"
+ENABLE = (
+    "browser tests need Chromium at {path} and Playwright: apt-get install -y chromium "
+    "fonts-dejavu-core && pip install playwright (never `playwright install`)"
+)
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+
+
+def browser_missing() -> str | None:
+    """Why the browser tests cannot run here, or None."""
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return ENABLE.format(path=CHROMIUM)
+    if not (CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK)):
+        return ENABLE.format(path=CHROMIUM)
+    return None
+
+
+# ----------------------------------------------------------------------------------------- server
+
+
+def venv_env(env: dict | None = None) -> dict:
+    """The environment with this Python's bin folder first on PATH (nbgrader runs `alembic`)."""
+    env = dict(os.environ if env is None else env)
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    return env
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _write_json(path: Path, data: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data))
+
+
+class LabServer:
+    """`jupyter lab` on 127.0.0.1 with a token and its own config, settings and workspaces."""
+
+    def __init__(
+        self, root_dir: Path, state_dir: Path, cwd: Path | None = None, log_name: str = "lab"
+    ):
+        self.root_dir = Path(root_dir).resolve()
+        self.state = Path(state_dir).resolve()
+        self.cwd = Path(cwd).resolve() if cwd else self.root_dir
+        self.token = secrets.token_hex(16)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = self.state / f"{log_name}.log"
+        self.proc: subprocess.Popen | None = None
+
+    def env(self) -> dict:
+        env = venv_env()
+        settings = self.state / "settings"
+        # No news/update pop-up; every cell in the DOM (no windowing), so page text and
+        # full-page screenshots cover the whole notebook.
+        _write_json(
+            settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings",
+            {"fetchNews": "false", "checkForUpdates": False},
+        )
+        _write_json(
+            settings / "@jupyterlab" / "notebook-extension" / "tracker.jupyterlab-settings",
+            {"windowingMode": "none"},
+        )
+        for name in ("config", "runtime", "workspaces", "ipython"):
+            (self.state / name).mkdir(parents=True, exist_ok=True)
+        env.update(
+            JUPYTER_CONFIG_DIR=str(self.state / "config"),
+            JUPYTER_RUNTIME_DIR=str(self.state / "runtime"),
+            JUPYTERLAB_SETTINGS_DIR=str(settings),
+            JUPYTERLAB_WORKSPACES_DIR=str(self.state / "workspaces"),
+            IPYTHONDIR=str(self.state / "ipython"),
+            MPLBACKEND="module://matplotlib_inline.backend_inline",
+            PYTHONUNBUFFERED="1",
+        )
+        env.pop("JUPYTER_TOKEN", None)
+        return env
+
+    def start(self, timeout: float = 60) -> LabServer:
+        jupyter = Path(sys.executable).with_name("jupyter")
+        cmd = [
+            str(jupyter),
+            "lab",
+            "--no-browser",
+            f"--port={self.port}",
+            "--ServerApp.port_retries=0",
+            "--ServerApp.ip=127.0.0.1",
+            f"--IdentityProvider.token={self.token}",
+            f"--ServerApp.root_dir={self.root_dir}",
+            "--LabApp.expose_app_in_browser=True",
+            "--ServerApp.open_browser=False",
+        ]
+        if hasattr(os, "geteuid") and os.geteuid() == 0:
+            cmd.append("--allow-root")
+        self.state.mkdir(parents=True, exist_ok=True)
+        env = self.env()
+        self.log = open(self.log_path, "w")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(
+            cmd,
+            cwd=self.cwd,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(
+                    f"jupyter lab exited with {self.proc.returncode}:\n{self.log_text()}"
+                )
+            with contextlib.suppress(OSError, urllib.error.URLError):
+                if self.api("GET", "/api/status") is not None:
+                    return self
+            time.sleep(0.25)
+        raise RuntimeError(f"jupyter lab did not answer within {timeout} s:\n{self.log_text()}")
+
+    def log_text(self, tail: int = 4000) -> str:
+        with contextlib.suppress(OSError):
+            return self.log_path.read_text(errors="replace")[-tail:]
+        return ""
+
+    def api(self, method: str, path: str, timeout: float = 10):
+        req = urllib.request.Request(
+            f"{self.url}{path}", method=method, headers={"Authorization": f"token {self.token}"}
+        )
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            body = resp.read()
+        return json.loads(body) if body else {}
+
+    def delete_sessions(self) -> None:
+        """Shut down every session and kernel, so a reopened notebook starts a fresh kernel."""
+        with contextlib.suppress(OSError, urllib.error.URLError):
+            for session in self.api("GET", "/api/sessions"):
+                with contextlib.suppress(OSError, urllib.error.URLError):
+                    self.api("DELETE", f"/api/sessions/{session['id']}")
+            for kernel in self.api("GET", "/api/kernels"):
+                with contextlib.suppress(OSError, urllib.error.URLError):
+                    self.api("DELETE", f"/api/kernels/{kernel['id']}")
+
+    def workspace_url(self, workspace: str, path: str) -> str:
+        return f"{self.url}/lab/workspaces/{workspace}/tree/{path}?token={self.token}"
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        self.delete_sessions()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
+        # Kernels run in their own sessions: make sure none outlives the server.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.log.close()
+        self.proc = None
+
+
+@contextlib.contextmanager
+def running_lab(root_dir: Path, state_dir: Path, cwd: Path | None = None, log_name: str = "lab"):
+    server = LabServer(root_dir, state_dir, cwd=cwd, log_name=log_name)
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+
+
+# ---------------------------------------------------------------------------- JupyterLab helpers
+
+JS_NOTEBOOK = (
+    "(() => { const w = window.jupyterapp.shell.currentWidget; return w && w.content; })()"
+)
+
+
+class Lab:
+    """One notebook open in JupyterLab: what a student sees and does, plus the model behind it."""
+
+    def __init__(self, page, server: LabServer):
+        self.page = page
+        self.server = server
+
+    # -- opening
+    def open(self, workspace: str, path: str, timeout: float = 60_000) -> None:
+        page = self.page
+        page.goto(self.server.workspace_url(workspace, path))
+        page.wait_for_function(
+            "() => window.jupyterapp && window.jupyterapp.shell", timeout=timeout
+        )
+        page.locator(".jp-NotebookPanel:visible .jp-Notebook .jp-Cell").first.wait_for(
+            timeout=timeout
+        )
+        page.wait_for_function(
+            """(path) => {
+                const w = window.jupyterapp.shell.currentWidget;
+                return w && w.context && w.context.path === path && w.context.isReady;
+            }""",
+            arg=path,
+            timeout=timeout,
+        )
+        self.wait_idle(timeout)
+
+    def wait_idle(self, timeout: float = 120_000) -> None:
+        """The kernel is attached and idle (the toolbar says idle before a kernel exists)."""
+        self.page.wait_for_function(
+            """() => {
+                const w = window.jupyterapp.shell.currentWidget;
+                const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
+                return !!k && k.status === 'idle' && k.connectionStatus === 'connected';
+            }""",
+            timeout=timeout,
+        )
+
+    # -- reading
+    def cells(self) -> list[dict]:
+        """Every cell: type, source, nbgrader metadata, outputs (as saved JSON)."""
+        return self.page.evaluate(
+            f"""() => {{
+                const nb = {JS_NOTEBOOK};
+                const out = [];
+                for (const cell of nb.widgets) {{
+                    const m = cell.model;
+                    out.push({{
+                        type: m.type,
+                        source: m.sharedModel.getSource(),
+                        nbgrader: (m.getMetadata && m.getMetadata('nbgrader')) || {{}},
+                        outputs: m.type === 'code' ? m.outputs.toJSON() : [],
+                        execution_count: m.type === 'code' ? m.executionCount : null,
+                    }});
+                }}
+                return out;
+            }}"""
+        )
+
+    def markdown_text(self) -> str:
+        return "\n".join(
+            self.page.locator(".jp-NotebookPanel:visible .jp-MarkdownOutput").all_inner_texts()
+        )
+
+    # -- acting
+    def command(self, name: str, args: dict | None = None):
+        return self.page.evaluate(
+            "async ([name, args]) => await window.jupyterapp.commands.execute(name, args || {})",
+            [name, args],
+        )
+
+    def run_all(self, timeout: float = 180_000) -> None:
+        """Run All, then keep going past each failing cell (Run All stops at the first error)."""
+        self.wait_idle()
+        self.page.evaluate(
+            f"""async () => {{
+                const app = window.jupyterapp;
+                const nb = {JS_NOTEBOOK};
+                let ok = await app.commands.execute('notebook:run-all-cells');
+                for (let guard = 0; !ok && guard < nb.widgets.length; guard++) {{
+                    // the first failing cell: continue below it
+                    let failed = -1;
+                    nb.widgets.forEach((c, i) => {{
+                        if (failed < 0 && c.model.type === 'code' && i >= (nb._resumeFrom || 0) &&
+                            c.model.outputs.toJSON().some(o => o.output_type === 'error')) failed = i;
+                    }});
+                    if (failed < 0 || failed + 1 >= nb.widgets.length) break;
+                    nb._resumeFrom = failed + 1;
+                    nb.activeCellIndex = failed + 1;
+                    ok = await app.commands.execute('notebook:run-all-below');
+                }}
+                nb._resumeFrom = 0;
+            }}"""
+        )
+        self.page.wait_for_function(
+            "() => !document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-InputPrompt') ||"
+            " ![...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-InputPrompt')]"
+            ".some(p => p.textContent.includes('[*]'))",
+            timeout=timeout,
+        )
+        self.wait_idle(timeout)
+
+    def restart_kernel(self) -> None:
+        self.page.evaluate(
+            "async () => { await window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.restart(); }"
+        )
+        self.wait_idle()
+
+    def type_into_cell(self, index: int, text: str) -> None:
+        """Select everything in cell ``index``'s editor and type ``text`` (no auto-indent)."""
+        cell = self.page.locator(".jp-NotebookPanel:visible .jp-Notebook .jp-Cell").nth(index)
+        editor = cell.locator(".cm-content")
+        editor.scroll_into_view_if_needed()
+        editor.click()
+        self.page.keyboard.press("ControlOrMeta+a")
+        self.page.keyboard.insert_text(text)
+        self.page.keyboard.press("Escape")  # command mode
+        got = self.page.evaluate(
+            f"(i) => {JS_NOTEBOOK}.widgets[i].model.sharedModel.getSource()", index
+        )
+        assert got == text, f"cell {index}: the editor holds\n{got}\ninstead of the typed\n{text}"
+
+    def save(self) -> None:
+        self.page.evaluate(
+            "async () => { await window.jupyterapp.shell.currentWidget.context.save(); }"
+        )
+
+    def validate(self, timeout: float = 180_000) -> tuple[str, str]:
+        """Click nbgrader's Validate; return (verdict class, dialog text) and close the dialog."""
+        self.page.locator(".jp-NotebookPanel:visible .validate-button").first.click()
+        dialog = self.page.locator(".jp-Dialog")
+        dialog.wait_for(timeout=timeout)
+        body = dialog.locator(".jp-Dialog-body")
+        verdicts = [
+            "validation-success",
+            "validation-failed",
+            "validation-changed",
+            "validation-type-changed",
+        ]
+        verdict = self.page.evaluate(
+            "(names) => names.find(n => document.querySelector('.jp-Dialog .' + n)) || ''", verdicts
+        )
+        return verdict, body.inner_text()
+
+    def close_dialog(self) -> None:
+        dialog = self.page.locator(".jp-Dialog")
+        dialog.locator("button.jp-mod-accept, button").first.click()
+        dialog.wait_for(state="detached")
+
+    def screenshot(self, path: Path, full: bool = True) -> None:
+        """A full-page screenshot: JupyterLab fills the window, so grow it to the notebook first."""
+        page = self.page
+        size = page.viewport_size
+        if full:
+            height = page.evaluate(
+                "() => { const n = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-WindowedPanel-outer')"
+                " || document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook');"
+                " return n ? n.scrollHeight : 0; }"
+            )
+            page.set_viewport_size(
+                {"width": size["width"], "height": min(max(size["height"], height + 200), 30_000)}
+            )
+            page.evaluate(
+                "() => document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-WindowedPanel-outer')"
+                ".forEach(n => { n.scrollTop = 0; })"
+            )
+            page.wait_for_timeout(300)
+        try:
+            page.screenshot(path=str(path), full_page=True)
+        finally:
+            page.set_viewport_size(size)
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower()
+
+
+def copy_tree(src: Path, dst: Path) -> Path:
+    shutil.copytree(src, dst, dirs_exist_ok=True)
+    return dst
+
+
+# ------------------------------------------------------------------------------- a temp course
+
+NOTEBOOKS = Path(os.environ.get("RNN_COURSE_NOTEBOOKS", ROOT / "notebooks")).resolve()
+
+
+def course_notebooks(notebooks: Path = NOTEBOOKS) -> list[str]:
+    """`<assignment>/<notebook>.ipynb` of every course notebook, in order."""
+    return sorted(
+        p.relative_to(notebooks).as_posix()
+        for p in notebooks.glob("*/*.ipynb")
+        if ".ipynb_checkpoints" not in p.parts
+    )
+
+
+def write_course_config(course_root: Path, course_id: str = "rnn-course", exchange: Path | None = None,
+                        notebooks: Path = NOTEBOOKS) -> Path:
+    """An nbgrader_config.py for a course in ``course_root`` whose source is the repo's notebooks/."""
+    lines = ["c = get_config()  # noqa: F821"]
+    lines += [
+        f"c.CourseDirectory.root = {str(course_root)!r}",
+        f"c.CourseDirectory.source_directory = {str(notebooks)!r}",
+        f"c.CourseDirectory.course_id = {course_id!r}",
+    ]
+    if exchange is not None:
+        lines.append(f"c.Exchange.root = {str(exchange)!r}")
+    path = Path(course_root) / "nbgrader_config.py"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+RELEASE_SCRIPT = """
+import sys
+from nbgrader.apps import NbGraderAPI
+from nbgrader.coursedir import CourseDirectory
+from traitlets.config import Config
+from traitlets.config.loader import PyFileConfigLoader
+cfg = PyFileConfigLoader("nbgrader_config.py", path=".").load_config()
+api = NbGraderAPI(coursedir=CourseDirectory(config=cfg), config=cfg)
+for name in sys.argv[1:]:
+    result = api.generate_assignment(name)
+    if not result["success"]:
+        sys.exit(f"generate_assignment {name} failed:\\n{result.get('error')}\\n{result.get('log')}")
+"""
+
+
+def generate_release(course_root: Path, assignments: list[str], timeout: float = 300) -> Path:
+    """nbgrader's student versions of ``assignments`` in ``course_root``/release."""
+    done = subprocess.run(
+        [sys.executable, "-c", RELEASE_SCRIPT, *assignments],
+        cwd=course_root, capture_output=True, text=True, timeout=timeout, env=venv_env(),
+    )
+    assert done.returncode == 0, f"the student release could not be generated:\n{done.stderr[-3000:]}"
+    return Path(course_root) / "release"

@@ -1,0 +1,76 @@
+"""Fixtures for the browser tests: one headless Chromium (Playwright) per session, a page per test.
+
+Measured set-up and pitfalls: ../shared/design/browser-notes.md. Every process started here (the
+server in its own process group, its kernels, the browser and Playwright's driver) is stopped by a
+finalizer, even when a test fails. Without Chromium (or Playwright) every test here skips with one
+line saying how to enable them; the rest of the suite is unaffected.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+import pytest
+from browser_harness import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, Lab, LabServer, browser_missing
+
+
+def pytest_collection_modifyitems(config, items):
+    reason = browser_missing()
+    if reason is None:
+        return
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(item.fspath).parents:
+            item.add_marker(pytest.mark.skip(reason=reason))
+
+
+@pytest.fixture(scope="session")
+def browser_context(tmp_path_factory):
+    """One headless Chromium (Debian's, never a downloaded one) for the whole session."""
+    reason = browser_missing()
+    if reason:
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    pw = sync_playwright().start()
+    try:
+        context = pw.chromium.launch_persistent_context(
+            tmp_path_factory.mktemp("chromium-profile"),
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 1280, "height": 900},
+        )
+        context.set_default_timeout(30_000)
+        try:
+            yield context
+        finally:
+            context.close()
+    finally:
+        pw.stop()
+
+
+@pytest.fixture(scope="session")
+def screenshots() -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS
+
+
+@pytest.fixture()
+def new_lab(browser_context):
+    """Factory: a fresh page on a given server; the page is closed and its kernels shut down after."""
+    opened: list[tuple[object, LabServer]] = []
+
+    def make(server: LabServer) -> Lab:
+        page = browser_context.new_page()
+        opened.append((page, server))
+        return Lab(page, server)
+
+    yield make
+    for page, server in opened:
+        with contextlib.suppress(Exception):
+            page.close()
+        server.delete_sessions()
+
+

@@ -1,0 +1,18 @@
+"""Mutant of rnn_cell_backward (04-bptt): the tanh derivative written as 1 - a."""
+
+EXPECTED_MISTAKE = "written as 1 - a"
+
+
+def rnn_cell_backward(da_next, cache):
+    a_next, a_prev, xt, parameters, hidden_activation = cache
+    if hidden_activation == "tanh":
+        dz = da_next * (1 - a_next)  # mistake: not squared
+    else:
+        dz = da_next * (a_next > 0)
+    return {
+        "dxt": parameters["Wax"].T @ dz,
+        "da_prev": parameters["Waa"].T @ dz,
+        "dWax": dz @ xt.T,
+        "dWaa": dz @ a_prev.T,
+        "dba": dz.sum(axis=1, keepdims=True),
+    }

@@ -1,0 +1,24 @@
+"""Mutant of rnn_forward (01-forward): always tanh, whatever hidden_activation asks for."""
+
+import numpy as np
+
+from rnnlib.forward import ACTIVATIONS
+
+EXPECTED_MISTAKE = "tanh is used where hidden_activation='relu'"
+
+
+def rnn_forward(x, a0, parameters, hidden_activation="tanh", output_activation="softmax"):
+    g2 = ACTIVATIONS[output_activation]
+    Waa, Wax, Wya = parameters["Waa"], parameters["Wax"], parameters["Wya"]
+    n_x, m, T_x = x.shape
+    a = np.zeros((a0.shape[0], m, T_x))
+    y_pred = np.zeros((Wya.shape[0], m, T_x))
+    caches = []
+    a_next = a0
+    for t in range(T_x):
+        a_prev = a_next
+        a_next = np.tanh(Waa @ a_prev + Wax @ x[:, :, t] + parameters["ba"])  # mistake
+        a[:, :, t] = a_next
+        y_pred[:, :, t] = g2(Wya @ a_next + parameters["by"])
+        caches.append((a_next, a_prev, x[:, :, t], parameters, hidden_activation))
+    return a, y_pred, caches

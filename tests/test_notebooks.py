@@ -1,0 +1,134 @@
+"""The notebooks as nbgrader and the no-drift rule see them: structure, metadata, sync with rnnlib.
+
+nbval (in the README's test command) executes them; tests/test_release.py checks the student versions.
+"""
+
+from __future__ import annotations
+
+import inspect
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+import rnnlib
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+import sync_notebooks  # noqa: E402
+
+# The course: assignment folder, notebook, and the exercises in the order they appear.
+COURSE = {
+    "01-forward/forward.ipynb": ["rnn_cell_forward", "rnn_forward"],
+    "02-stacking/stacking.ipynb": [
+        "stack_weights",
+        "split_weights",
+        "stack_inputs",
+        "rnn_cell_forward_stacked",
+    ],
+    "03-loss/loss.ipynb": ["softmax", "cross_entropy"],
+    "04-bptt/bptt.ipynb": ["rnn_cell_backward", "rnn_backward", "numerical_gradient", "bptt"],
+    "05-training/training.ipynb": ["sgd_step", "clip_by_global_norm", "sample"],
+    "06-vanishing/vanishing.ipynb": ["backprop_norms"],
+}
+
+
+def _read(rel: str):
+    return nbformat.read(ROOT / "notebooks" / rel, as_version=4)
+
+
+def _meta(cell) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def test_course_has_exactly_the_six_notebooks_in_order():
+    found = [
+        p.relative_to(ROOT / "notebooks").as_posix() for p in sync_notebooks.course_notebooks()
+    ]
+    assert found == list(COURSE), f"notebooks/ holds {found}, the course is {list(COURSE)}"
+
+
+@pytest.mark.parametrize("rel", list(COURSE))
+def test_solutions_are_rnnlib_source(rel):
+    names = sync_notebooks.drift(ROOT / "notebooks" / rel)
+    assert not names, (
+        f"{rel}: solution cells differ from rnnlib for {names}; run tools/sync_notebooks.py"
+    )
+
+
+@pytest.mark.parametrize("rel", list(COURSE))
+def test_exercises_are_answer_cells_each_followed_by_a_graded_test(rel):
+    nb = _read(rel)
+    answers = [
+        (i, _meta(c)["grade_id"]) for i, c in enumerate(nb.cells) if _meta(c).get("solution")
+    ]
+    assert [name for _, name in answers] == COURSE[rel], (
+        f"{rel}: exercises {answers}, expected {COURSE[rel]}"
+    )
+    for i, name in answers:
+        following = [c for c in nb.cells[i + 1 :] if c.cell_type == "code"]
+        test = following[0] if following else None
+        assert test is not None and _meta(test).get("grade"), (
+            f"{rel}: no graded test cell after {name}"
+        )
+        meta = _meta(test)
+        assert meta.get("grade_id") == f"test_{name}", (
+            f"{rel}: the test after {name} is {meta.get('grade_id')}"
+        )
+        assert meta.get("locked") and meta.get("points", 0) > 0, (
+            f"{rel}: test_{name} must be locked with points"
+        )
+        assert f"{name}(" in test.source.split("### BEGIN HIDDEN TESTS")[0], (
+            f"{rel}: test_{name} has no visible check calling {name}: an unanswered release would pass"
+        )
+        hidden = f'run_hidden_checks("{name}", {name})'
+        assert "### BEGIN HIDDEN TESTS" in test.source and hidden in test.source, (
+            f"{rel}: test_{name} lacks the hidden randomized checks ({hidden})"
+        )
+
+
+@pytest.mark.parametrize("rel", list(COURSE))
+def test_visible_tests_do_not_import_the_reference_they_test(rel):
+    nb = _read(rel)
+    for cell in nb.cells:
+        meta = _meta(cell)
+        if not meta.get("grade"):
+            continue
+        name = meta["grade_id"].removeprefix("test_")
+        visible = cell.source.split("### BEGIN HIDDEN TESTS")[0]
+        assert f"import {name}" not in visible and f"rnnlib.{name}" not in visible, (
+            f"{rel}: test_{name} shows students where the reference {name} lives"
+        )
+
+
+@pytest.mark.parametrize("rel", list(COURSE))
+def test_notebook_teaches_goals_summary_and_module(rel):
+    nb = _read(rel)
+    markdown = [c.source for c in nb.cells if c.cell_type == "markdown"]
+    reference = inspect.unwrap(getattr(rnnlib, COURSE[rel][0]))
+    module = f"rnnlib/{Path(inspect.getsourcefile(reference)).name}"
+    text = "\n".join(markdown)
+    assert markdown and markdown[0].lstrip().startswith("#"), f"{rel}: should open with a title"
+    assert "$" in text, f"{rel}: no LaTeX equations in the prose"
+    assert "summary" in markdown[-1].lower() or "summary" in markdown[-2].lower(), (
+        f"{rel}: no summary at the end"
+    )
+    assert module in text, f"{rel}: never says that {module} holds the finished code"
+
+
+@pytest.mark.parametrize("rel", list(COURSE))
+def test_stored_outputs_have_no_memory_addresses_or_errors(rel):
+    nb = _read(rel)
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        assert cell.get("execution_count"), (
+            f"{rel}: a code cell was not executed; run tools/sync_notebooks.py --execute"
+        )
+        for out in cell.get("outputs", []):
+            assert out.get("output_type") != "error", (
+                f"{rel}: stored error output in {cell.source[:60]!r}"
+            )
+            text = out.get("text", "") + str(out.get("data", {}).get("text/plain", ""))
+            assert " at 0x" not in text, f"{rel}: unstable repr in output: {text[:80]!r}"

@@ -20,7 +20,15 @@ The grading process uses them across a process boundary::
     verdict = check(name, cases, outputs)                # parent: Verdict(passed, message)
 
 and in a notebook's hidden test cell, :func:`run_hidden_checks` does all three in the kernel.
-Token-id cases hand the student's function an ``rnnlib.OneHot`` (``W @ x`` is a column gather).
+
+Contract across the boundary: ``outputs`` is ``{output name: float64/int64 ndarray}`` (plus
+``"__mutated__": argument name`` when an input was changed in place), or
+``{"__error__": message}``; compare() re-checks all of it, so a forged dict never passes.
+call() uses no reference implementation (only rnnlib._checks.OneHot), so the child may run with
+the exercises under grade stubbed out. Token-id cases hand the student's function an
+``rnnlib.OneHot`` (``W @ x`` is a column gather, ``np.asarray(x)`` the dense one-hot).
+sample() is compared exactly: draws from ``np.random.default_rng(seed)`` (``rng.choice(n, p=p)``
+or ``rng.random()`` against the cumulative sum) or from ``np.random.seed(seed)`` both count.
 """
 
 from __future__ import annotations
@@ -735,8 +743,9 @@ def compare(name: str, case: Case, outputs: Outputs) -> Verdict:
         return Verdict(True, "ok")
     for mistake in ex.mistakes:
         try:
-            matched = mistake.detect(case, expected, outputs)
-        except (ValueError, IndexError, KeyError):  # the mistake cannot happen on this case
+            with np.errstate(all="ignore"):  # a mutant may overflow: no warnings in the notebook
+                matched = mistake.detect(case, expected, outputs)
+        except Exception:  # noqa: BLE001 - a mistake that cannot happen on this case
             matched = False
         if matched:
             return Verdict(False, mistake.message, mistake.key)
@@ -1332,7 +1341,9 @@ def _rnn_backward_variant(case: Case, **flags: Any) -> Outputs:
     }
     carried = np.zeros((n_a, m))
     for t in reversed(range(T_x)):
-        cache = caches[T_x - 1 - t] if flags.get("caches_reversed") else caches[t]
+        cache = {"reversed": caches[T_x - 1 - t], "shifted": caches[t - 1]}.get(
+            flags.get("caches"), caches[t]
+        )
         step = _cell_backward_variant(
             da[:, :, t] + (0 if flags.get("no_carry") else carried), cache, **flags
         )
@@ -1387,7 +1398,13 @@ def _rnn_backward_mistakes() -> tuple[Mistake, ...]:
             "time_index",
             "off-by-one in the time index: step t must use caches[t], the cache of that step",
             None,
-            caches_reversed=True,
+            caches="reversed",
+        ),
+        variant(
+            "time_index",
+            "off-by-one in the time index: step t must use caches[t], not caches[t - 1]",
+            None,
+            caches="shifted",
         ),
         *(
             variant("derivative_" + kind, msg, None, g1, deriv=kind)

@@ -61,16 +61,21 @@ def make_problem(n_x: int, n_a: int, m: int, T_x: int, dtype: Any, seed: int = 0
     }
 
 
-def median_time(fn: Callable[[], Any], repeats: int, warmup: int = 1) -> float:
-    """The median wall time of ``repeats`` calls of fn(), in seconds, after ``warmup`` calls."""
-    for _ in range(warmup):
-        fn()
-    times = []
+def median_times(calls: dict[str, Callable[[], Any]], repeats: int) -> dict[str, float]:
+    """The median wall time in seconds of each call, over ``repeats`` rounds after a warm-up call.
+
+    The calls take turns, one of each per round, so a change in the machine's load during the
+    run (other processes, clock speed) falls on every row alike and the ratios stay fair.
+    """
+    for call in calls.values():
+        call()
+    times: dict[str, list[float]] = {name: [] for name in calls}
     for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for name, call in calls.items():
+            start = time.perf_counter()
+            call()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) for name, t in times.items()}
 
 
 def peak_memory(fn: Callable[[], Any]) -> int:
@@ -177,13 +182,22 @@ def torch_calls(problem: dict) -> dict[str, Callable[[], Any]] | None:
 def _check_same_math(problem: dict, calls: dict[str, Callable[[], tuple]]) -> None:
     """Fail loudly if a PyTorch version does not compute rnnlib.bptt's loss and gradients."""
     loss, grads, _ = rnnlib_call(problem)()
-    expected = [loss, grads["dWaa"], grads["dWax"].T, grads["dWya"], grads["dba"].ravel(),
-                grads["dby"].ravel(), grads["da0"].T]
+    expected = [
+        loss,
+        grads["dWaa"],
+        grads["dWax"].T,
+        grads["dWya"],
+        grads["dba"].ravel(),
+        grads["dby"].ravel(),
+        grads["da0"].T,
+    ]
     tol = 1e-8 if problem["dtype"] == np.float64 else 1e-3
     for name, call in calls.items():
         got = call()
         for want, have in zip(expected, got, strict=True):
-            err = rnnlib.relative_error(np.asarray(want), have.detach().numpy().reshape(np.shape(want)))
+            err = rnnlib.relative_error(
+                np.asarray(want), have.detach().numpy().reshape(np.shape(want))
+            )
             if err > tol:
                 raise AssertionError(f"{name} disagrees with rnnlib.bptt: relative error {err:.1e}")
 
@@ -209,8 +223,11 @@ def machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores, numpy {np.__version__}{blas}"
 
 
-def run(repeats: int = 5, workloads: tuple[str, ...] = tuple(WORKLOADS),
-        dtypes: tuple[str, ...] = ("float64", "float32")) -> list[dict]:
+def run(
+    repeats: int = 5,
+    workloads: tuple[str, ...] = tuple(WORKLOADS),
+    dtypes: tuple[str, ...] = ("float64", "float32"),
+) -> list[dict]:
     """Time every row for every workload and dtype; print the table as it goes; return the rows."""
     results = []
     torch_missing_said = False
@@ -223,24 +240,28 @@ def run(repeats: int = 5, workloads: tuple[str, ...] = tuple(WORKLOADS),
         n_x, n_a, m, T_x = WORKLOADS[workload]
         for dtype in dtypes:
             problem = make_problem(n_x, n_a, m, T_x, np.dtype(dtype))
-            rows = {"rnnlib.bptt": median_time(rnnlib_call(problem), repeats)}
-            calls = torch_calls(problem)
-            if calls is None and not torch_missing_said:
-                print("(torch is not installed: the PyTorch rows are skipped; "
-                      "pip install 'rnnlib[bench]')")
+            calls = {"rnnlib.bptt": rnnlib_call(problem)}
+            torch_rows = torch_calls(problem)
+            if torch_rows is None and not torch_missing_said:
+                print(
+                    "(torch is not installed: the PyTorch rows are skipped; "
+                    "pip install 'rnnlib[bench]')"
+                )
                 torch_missing_said = True
-            for name, call in (calls or {}).items():
-                rows[name] = median_time(call, repeats)
-            rows["textbook loop"] = median_time(textbook_call(problem), repeats)
-            rows["floor"] = median_time(floor_call(problem), repeats)
+            calls.update(torch_rows or {})
+            calls["textbook loop"] = textbook_call(problem)
+            calls["floor"] = floor_call(problem)
+            rows = median_times(calls, repeats)
             ours = rows["rnnlib.bptt"]
             for name, seconds in rows.items():
                 ratio = "" if name == "rnnlib.bptt" else f"{ours / seconds:12.2f}"
                 print(f"{workload:<9}{dtype:<9}{name:<18}{seconds * 1e3:9.2f}  {ratio:>12}")
             peak = peak_memory(rnnlib_call(problem))
             logits = n_x * m * T_x * problem["dtype"].itemsize
-            print(f"{workload:<9}{dtype:<9}{'peak memory':<18}{peak / 2**20:9.1f}  MiB "
-                  f"(the logits alone: {logits / 2**20:.1f} MiB)")
+            print(
+                f"{workload:<9}{dtype:<9}{'peak memory':<18}{peak / 2**20:9.1f}  MiB "
+                f"(the logits alone: {logits / 2**20:.1f} MiB)"
+            )
             results.append({"workload": workload, "dtype": dtype, "seconds": rows, "peak": peak})
     print()
     _print_goals(results)
@@ -249,8 +270,11 @@ def run(repeats: int = 5, workloads: tuple[str, ...] = tuple(WORKLOADS),
 
 def _print_goals(results: list[dict]) -> None:
     """The issue's goals, each with its measured ratio."""
-    goals = [("seed", "float64", "PyTorch", 0.5), ("seed", "float64", "floor", 1.3),
-             ("char", "float64", "PyTorch", 1.0)]
+    goals = [
+        ("seed", "float64", "PyTorch", 0.5),
+        ("seed", "float64", "floor", 1.3),
+        ("char", "float64", "PyTorch", 1.0),
+    ]
     for workload, dtype, against, bound in goals:
         for r in results:
             if r["workload"] != workload or r["dtype"] != dtype:
@@ -270,16 +294,30 @@ def _print_goals(results: list[dict]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m rnnlib.bench", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m rnnlib.bench",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--repeats", type=int, default=5, help="timed runs per median (>= 5)")
-    parser.add_argument("--workload", choices=WORKLOADS, action="append",
-                        help="only this workload (repeatable); default all")
-    parser.add_argument("--dtype", choices=("float64", "float32"), action="append",
-                        help="only this dtype (repeatable); default both")
+    parser.add_argument(
+        "--workload",
+        choices=WORKLOADS,
+        action="append",
+        help="only this workload (repeatable); default all",
+    )
+    parser.add_argument(
+        "--dtype",
+        choices=("float64", "float32"),
+        action="append",
+        help="only this dtype (repeatable); default both",
+    )
     args = parser.parse_args(argv)
-    run(max(args.repeats, 1), tuple(args.workload or WORKLOADS),
-        tuple(args.dtype or ("float64", "float32")))
+    run(
+        max(args.repeats, 1),
+        tuple(args.workload or WORKLOADS),
+        tuple(args.dtype or ("float64", "float32")),
+    )
     return 0
 
 

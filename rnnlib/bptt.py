@@ -193,11 +193,14 @@ def input_weight_gradient(dZ: np.ndarray, x: np.ndarray | OneHot, Wax: np.ndarra
     OneHot of ids (m, T_x); Wax: (n_a, n_x). Returns dWax, shape (n_a, n_x).
     """
     n_a, n_x = Wax.shape
-    if isinstance(x, OneHot):  # column ids[j, t] of dWax gets dz<t>[:, j]: one bincount
-        flat = x.ids.T.reshape(-1, 1) * n_a + np.arange(n_a)  # index into dWax.T, (T_x m, n_a)
-        sums = np.bincount(flat.ravel(), weights=dZ.T.ravel(), minlength=n_x * n_a)
-        return sums.reshape(n_x, n_a).T.astype(Wax.dtype, copy=False)
     T_x, m = x.shape[2], x.shape[1]
+    if isinstance(x, OneHot):  # dWax[i, ids[j, t]] += dz<t>[i, j], summing repeated ids
+        dWax = np.zeros((n_a, n_x), dtype=Wax.dtype)
+        flat = np.arange(n_a)[:, None] * n_x + x.ids.T.reshape(
+            1, T_x * m
+        )  # into dWax, (n_a, T_x m)
+        np.add.at(dWax.reshape(-1), flat.reshape(-1), dZ.reshape(-1))  # unbuffered scatter-add
+        return dWax
     return np.tensordot(dZ.reshape(n_a, T_x, m), x, axes=([1, 2], [2, 1]))
 
 
@@ -232,8 +235,14 @@ def bptt_stepwise(
         dby += dO[:, :, t].sum(axis=1, keepdims=True)
         da[:, :, t] = parameters["Wya"].T @ dO[:, :, t]
     hidden = rnn_backward(da, caches)
-    gradients = {"dWaa": hidden["dWaa"], "dWax": hidden["dWax"], "dWya": dWya,
-                 "dba": hidden["dba"], "dby": dby, "da0": hidden["da0"]}
+    gradients = {
+        "dWaa": hidden["dWaa"],
+        "dWax": hidden["dWax"],
+        "dWya": dWya,
+        "dba": hidden["dba"],
+        "dby": dby,
+        "da0": hidden["da0"],
+    }
     return loss, gradients, a[:, :, -1]
 
 
@@ -250,7 +259,9 @@ def _surrogate_loss(x, y, a0, parameters, truncate, frozen, hidden_activation, o
     steps = [(T_x - 1, 0, a0)] if truncate is None else []
     if truncate is not None:
         for t in range(T_x):
-            start = t - truncate  # first state of the window (-1 is a<0>); the one before is a constant
+            start = (
+                t - truncate
+            )  # first state of the window (-1 is a<0>); the one before is a constant
             steps.append((t, 0, a0) if start < 0 else (t, start, frozen[start]))
     for t_end, t_start, a_t in steps:
         logits = []
@@ -344,15 +355,23 @@ def gradient_check(
     def loss(name: str, value: np.ndarray) -> float:
         start = value if name == "a0" else a0
         params = parameters if name == "a0" else {**parameters, name: value}
-        return _surrogate_loss(x, y, start, params, truncate, frozen, hidden_activation, output_activation)
+        return _surrogate_loss(
+            x, y, start, params, truncate, frozen, hidden_activation, output_activation
+        )
 
     rng = np.random.default_rng(seed)
     errors = {}
     for name in (*PARAMETER_NAMES, "a0"):
         value = a0 if name == "a0" else parameters[name]
         n = value.size
-        entries = None if num_checks is None or num_checks >= n else rng.choice(n, num_checks, replace=False)
+        entries = (
+            None
+            if num_checks is None or num_checks >= n
+            else rng.choice(n, num_checks, replace=False)
+        )
         numeric = numerical_gradient(lambda v, name=name: loss(name, v), value, epsilon, entries)
-        analytic = gradients["d" + name] if entries is None else gradients["d" + name].reshape(-1)[entries]
+        analytic = (
+            gradients["d" + name] if entries is None else gradients["d" + name].reshape(-1)[entries]
+        )
         errors["d" + name] = relative_error(analytic, numeric)
     return errors

@@ -74,6 +74,7 @@ def sgd_step(
     _check_gradients(gradients)
     if not np.isfinite(learning_rate) or learning_rate <= 0:
         raise ValueError(f"learning_rate: expected a positive number, got {learning_rate!r}")
+    learning_rate = float(learning_rate)  # a Python float keeps float32 parameters float32
     return {
         name: parameters[name] - learning_rate * gradients["d" + name] for name in PARAMETER_NAMES
     }
@@ -92,8 +93,8 @@ def clip_by_global_norm(gradients: dict[str, np.ndarray], max_norm: float) -> di
     _check_gradients(gradients)
     if not np.isfinite(max_norm) or max_norm <= 0:
         raise ValueError(f"max_norm: expected a positive number, got {max_norm!r}")
-    norm = np.sqrt(sum(float(np.sum(gradients[k] ** 2)) for k in GRADIENT_NAMES))
-    factor = min(1.0, max_norm / norm) if norm > 0 else 1.0
+    norm = float(np.sqrt(sum(np.sum(gradients[k] ** 2) for k in GRADIENT_NAMES)))
+    factor = float(min(1.0, max_norm / norm)) if norm > 0 else 1.0  # a float keeps float32 g
     return {k: (g * factor if k in GRADIENT_NAMES else g) for k, g in gradients.items()}
 
 
@@ -110,6 +111,7 @@ def clip_by_value(gradients: dict[str, np.ndarray], max_value: float) -> dict[st
     _check_gradients(gradients)
     if not np.isfinite(max_value) or max_value <= 0:
         raise ValueError(f"max_value: expected a positive number, got {max_value!r}")
+    max_value = float(max_value)  # a Python float keeps float32 gradients float32
     return {
         k: (np.clip(g, -max_value, max_value) if k in GRADIENT_NAMES else g)
         for k, g in gradients.items()

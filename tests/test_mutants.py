@@ -85,6 +85,7 @@ def test_solution_notebook_namespace_passes_everything():
                 assert v.passed, f"the solution of {name} fails: {v.message}"
 
 
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the naive softmax overflows, by design
 @pytest.mark.parametrize("path", MUTANTS, ids=lambda p: p.stem)
 def test_mutant_fails_names_its_mistake_and_earns_partial_credit(path: Path):
     assignment, expected, defined = mutant_info(path)

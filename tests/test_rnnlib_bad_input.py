@@ -186,7 +186,8 @@ def test_good_input_is_not_rejected(problem):
     """The checks above reject only bad input: the same problem, unchanged, runs everywhere."""
     a, y_pred, _ = forward(problem)
     loss, gradients, _ = bptt(problem, truncate=2)
-    assert np.isfinite(loss) and a.shape == (N_A, M, T_X) and y_pred.shape == (N_Y, M, T_X)
+    assert np.isfinite(loss), f"bptt's loss is {loss} on a valid problem"
+    assert a.shape == (N_A, M, T_X) and y_pred.shape == (N_Y, M, T_X), (a.shape, y_pred.shape)
     assert set(gradients) == {"dWaa", "dWax", "dWya", "dba", "dby", "da0"}, sorted(gradients)
 
 

@@ -29,10 +29,22 @@ def assert_same(got, expected, what):
     np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-14, err_msg=what)
 
 
-@given(n_x=sizes, n_a=sizes, n_y=sizes, m=sizes, seed=seeds, hidden=hiddens, output=outputs)
-def test_stacked_cell_equals_unstacked_cell(make_problem, n_x, n_a, n_y, m, seed, hidden, output):
-    problem = make_problem(n_x, n_a, n_y, m, T_x=1, seed=seed, output_activation=output)
-    xt, a_prev, p = problem["x"][:, :, 0], problem["a0"], problem["parameters"]
+@given(
+    n_x=sizes,
+    n_a=sizes,
+    n_y=sizes,
+    m=sizes,
+    seed=seeds,
+    hidden=hiddens,
+    output=outputs,
+    ids=st.booleans(),
+)
+def test_stacked_cell_equals_unstacked_cell(
+    make_problem, n_x, n_a, n_y, m, seed, hidden, output, ids
+):
+    problem = make_problem(n_x, n_a, n_y, m, 1, seed, output, ids=ids)
+    xt = problem["x"][:, 0] if ids else problem["x"][:, :, 0]  # token ids (m,) or one-hot
+    a_prev, p = problem["a0"], problem["parameters"]
     Wa = rnnlib.stack_weights(p["Waa"], p["Wax"])
     assert Wa.shape == (n_a, n_a + n_x), f"Wa has shape {Wa.shape}"
     a_s, y_s, cache_s = rnnlib.rnn_cell_forward_stacked(

@@ -158,6 +158,58 @@ Read the first line term by term: $W_{aa}\, a^{\langle t-1 \rangle}$ is what the
 non-linearity $g_1$ (usually $\tanh$) mixes them into the new state. The second line reads a
 prediction off the new state.
 
+The picture below shows one step as a computation: the previous state enters from the left, the
+input from below, and the new state leaves to the right, towards the next step, while the
+prediction leaves at the top. (The next cell only draws the picture; its code is hidden, and you
+can skip it.)
+"""),
+    code(r"""
+from matplotlib.patches import FancyBboxPatch
+
+
+def draw_cell():
+    # One step as a computation graph: what goes in, what is computed in order, what comes out.
+    fig, ax = plt.subplots(figsize=(10, 4.2))
+    ax.add_patch(FancyBboxPatch((1.3, -0.35), 7.0, 3.9, boxstyle="round,pad=0.15",
+                                fc="whitesmoke", ec="gray", ls="--", lw=1.2))
+    ax.text(1.45, 3.3, "one RNN cell", color="gray", fontsize=10, va="top")
+    style = {"boxstyle": "round,pad=0.4", "fc": "white", "lw": 1.5}
+
+    def node(x, y, text, ec="black", size=13):
+        ax.text(x, y, text, ha="center", va="center", fontsize=size, bbox={**style, "ec": ec})
+
+    def arrow(x0, y0, x1, y1, label="", colour="black", dx=0.0, dy=0.0, shrink=(18, 18)):
+        ax.annotate("", xy=(x1, y1), xytext=(x0, y0), arrowprops={
+            "arrowstyle": "-|>", "color": colour, "lw": 2, "shrinkA": shrink[0], "shrinkB": shrink[1]})
+        if label:
+            ax.text((x0 + x1) / 2 + dx, (y0 + y1) / 2 + dy, label, color=colour, fontsize=12,
+                    ha="center", va="center")
+
+    node(0, 0.6, r"$a^{\langle t-1 \rangle}$")
+    node(3.3, -1.4, r"$x^{\langle t \rangle}$", "gray")
+    node(3.3, 0.6, r"$z = W_{aa}\,a^{\langle t-1 \rangle} + W_{ax}\,x^{\langle t \rangle} + b_a$", size=11)
+    node(6.3, 0.6, r"$g_1(z)$")
+    node(9.6, 0.6, r"$a^{\langle t \rangle}$")
+    node(7.4, 2.5, r"$g_2(W_{ya}\,a^{\langle t \rangle} + b_y)$", size=11)
+    node(7.4, 4.4, r"$\hat y^{\langle t \rangle}$", "gray")
+    arrow(0, 0.6, 1.55, 0.6, r"$W_{aa}$", "tab:orange", dy=0.3, shrink=(20, 2))
+    arrow(3.3, -1.4, 3.3, 0.35, r"$W_{ax}$", "tab:green", dx=0.45, dy=-0.35, shrink=(14, 2))
+    arrow(5.05, 0.6, 6.3, 0.6, shrink=(2, 24))
+    arrow(6.3, 0.6, 9.6, 0.6, shrink=(24, 16))
+    arrow(7.4, 0.6, 7.4, 2.5, r"$W_{ya}$", "tab:blue", dx=0.4, shrink=(0, 12))
+    arrow(7.4, 2.5, 7.4, 4.4, shrink=(12, 16))
+    ax.text(9.6, 0.1, "to step $t+1$", ha="center", va="top", fontsize=10, color="gray")
+    ax.text(0, 0.1, "from step $t-1$", ha="center", va="top", fontsize=10, color="gray")
+    ax.set_xlim(-0.8, 10.4)
+    ax.set_ylim(-1.9, 4.8)
+    ax.axis("off")
+    ax.set_title("One step of the RNN")
+    plt.show()
+
+
+draw_cell()
+""", collapsed=True),
+    md(r"""
 At the very first step there is nothing to remember yet: we start from $a^{\langle 0 \rangle} = 0$,
 so $W_{aa}\, a^{\langle 0 \rangle} = 0$ and
 
@@ -283,8 +335,9 @@ except ValueError as err:
     print("bias of shape (n_a,):", err)
 """),
     md(r"""
-When $n_a = m$ that bug would not even raise an error: it would silently add the bias to the rows
-instead of the columns. Keep biases as columns, $(n_a, 1)$.
+Worse, when $n_a = m$ that bug raises no error at all: numpy reads the $(n_a,)$ vector as a row,
+so example $k$ gets $b_{a,k}$ added to every one of its hidden units, instead of unit $i$ getting
+$b_{a,i}$ in every example. Keep biases as columns, $(n_a, 1)$.
 
 ## 4. Exercise: one RNN cell
 
@@ -297,7 +350,15 @@ Write `rnn_cell_forward`, one time step for a whole minibatch:
 5. return them with `cache = (a_next, a_prev, xt, parameters, hidden_activation)`: the values the
    backward pass of notebook 4 will need.
 
-Use the matrix product `@` (not `*`, which multiplies entry by entry).
+Use the matrix product `@` (not `*`, which multiplies entry by entry). Write the input term as
+`Wax @ xt`: some hidden tests pass `xt` as token ids wrapped in an object that behaves like the
+one-hot array under `@` (notebook 2 explains why), and `Wax @ xt` handles both.
+
+<details><summary><b>Hint</b> (click)</summary>
+
+`g1 = ACTIVATIONS[hidden_activation]` gives a function; `g1(z)` applies it. The whole cell is
+four or five lines.
+</details>
 """),
     answer("rnn_cell_forward"),
     test("rnn_cell_forward", 2, r'''
@@ -436,12 +497,22 @@ Write `rnn_forward`, which runs your `rnn_cell_forward` over all $T_x$ steps:
    `y_pred[:, :, t]`;
 4. collect the caches in a list, in time order, and return `a, y_pred, caches`.
 
+Index the step as `x[:, :, t]` (the token-id form of the hidden tests supports exactly that).
 Note that `a` holds $a^{\langle 1 \rangle}, \dots, a^{\langle T_x \rangle}$: index `t` (from 0) holds
 $a^{\langle t+1 \rangle}$, and $a^{\langle 0 \rangle}$ is not in it.
 """),
     answer("rnn_forward"),
     test("rnn_forward", 3, r'''
 """rnn_forward: shapes, the "h", "i" sequence worked out above, a0, caches, and causality."""
+p_small = {
+    "Waa": np.array([[0.5, -0.4], [0.3, 0.2]]),
+    "Wax": np.array([[0.5, -1.0, 0.2], [1.0, 0.3, -0.4]]),
+    "Wya": np.array([[1.0, -1.0], [0.5, 0.5], [-1.0, 2.0]]),
+    "ba": np.array([[0.1], [-0.2]]),
+    "by": np.zeros((3, 1)),
+}
+expected_a1 = np.tanh([[0.6], [0.8]])  # after "h" (see the test of rnn_cell_forward)
+expected_a2 = np.tanh(p_small["Waa"] @ expected_a1 + p_small["Wax"][:, [1]] + p_small["ba"])  # then "i"
 x_hi = np.zeros((3, 1, 2))
 x_hi[0, 0, 0] = 1.0  # "h" at step 1
 x_hi[1, 0, 1] = 1.0  # "i" at step 2
@@ -456,7 +527,11 @@ assert isinstance(caches_t, list) and len(caches_t) == 2, "caches should be a li
 assert np.allclose(caches_t[1][1], expected_a1), "the cache of step 2 should hold a_prev = a<1>"
 
 # a minibatch over several steps, with a non-zero a0
-T_t = 6
+rng_t = np.random.default_rng(1)
+n_x_t, n_a_t, n_y_t, m_t, T_t = 4, 5, 3, 4, 6
+p_t = {"Waa": rng_t.standard_normal((n_a_t, n_a_t)), "Wax": rng_t.standard_normal((n_a_t, n_x_t)),
+       "Wya": rng_t.standard_normal((n_y_t, n_a_t)), "ba": rng_t.standard_normal((n_a_t, 1)),
+       "by": rng_t.standard_normal((n_y_t, 1))}
 x_seq = rng_t.standard_normal((n_x_t, m_t, T_t))
 a0_t = rng_t.standard_normal((n_a_t, m_t))
 a_t, y_pred_t, caches_t = rnn_forward(x_seq, a0_t, p_t)
@@ -464,7 +539,8 @@ assert np.shape(a_t) == (n_a_t, m_t, T_t) and np.shape(y_pred_t) == (n_y_t, m_t,
     f"a: {np.shape(a_t)}, y_pred: {np.shape(y_pred_t)}; expected {(n_a_t, m_t, T_t)} and {(n_y_t, m_t, T_t)}"
 )
 assert len(caches_t) == T_t, f"{len(caches_t)} caches for {T_t} time steps"
-assert np.allclose(a_t[:, :, 0], rnn_cell_forward(x_seq[:, :, 0], a0_t, p_t)[0]), "step 1 starts from a0"
+expected_first = np.tanh(p_t["Waa"] @ a0_t + p_t["Wax"] @ x_seq[:, :, 0] + p_t["ba"])
+assert np.allclose(a_t[:, :, 0], expected_first), "step 1 should start from a0 (not from zeros)"
 assert np.allclose(y_pred_t.sum(axis=0), 1), "every column of every y_pred[:, :, t] should sum to 1"
 
 # causality: changing x<4> changes a<4>, a<5>, a<6> but not a<1>, a<2>, a<3>
@@ -832,6 +908,7 @@ def gathered_step():
     return Waa @ a_prev + Wax[:, ids]            # a small product and a column gather
 
 
+Wa = stack_weights(Waa, Wax)                     # (100, 10100)
 assert np.allclose(stacked_step(), gathered_step())
 for label, step in [("stacked, dense one-hot", stacked_step), ("separate, gather columns", gathered_step)]:
     print(f"{label:26s} {best_time(step) * 1e6:9.1f} µs per step")

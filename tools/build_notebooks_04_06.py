@@ -22,6 +22,45 @@ import sync_notebooks  # noqa: E402  (tools/ is not a package)
 
 ROOT = Path(__file__).resolve().parents[1]
 
+def solution_imports(names: list[str], already: set[str] = frozenset()) -> str:
+    """Import lines for the globals that the rnnlib functions ``names`` use (signature and body).
+
+    The answer cells hold rnnlib's code, which calls module-level helpers (input checks, the
+    activation table, ...); the notebook must import them. Computed from the source, so a change
+    to a body only needs a rebuild. Names the notebook defines itself (its own exercises, and
+    ``already``) are left out.
+    """
+    import ast
+    import builtins
+    import importlib
+    import inspect
+    import pkgutil
+
+    import rnnlib
+
+    modules = [importlib.import_module(f"rnnlib.{m.name}") for m in pkgutil.iter_modules(rnnlib.__path__)]
+    wanted: dict[str, set[str]] = {}
+    for name in names:
+        fn = inspect.unwrap(getattr(rnnlib, name))
+        func = ast.parse(textwrap.dedent(inspect.getsource(fn))).body[0]
+        parts = [func.args, *func.body] + ([func.returns] if func.returns else [])  # no decorators
+        used = {n.id for part in parts for n in ast.walk(part)
+                if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+        for used_name in sorted(used - set(names) - set(already) - set(dir(builtins))):
+            obj = fn.__globals__.get(used_name)
+            if obj is None or inspect.ismodule(obj):
+                continue  # a local name, or numpy (imported as np by every notebook)
+            origin = getattr(obj, "__module__", None) if (inspect.isfunction(obj) or inspect.isclass(obj)
+                                                           or used_name in ("Any", "Callable")) else None
+            if origin is None:  # a constant: import it from the rnnlib module that assigns it
+                origin = next(m.__name__ for m in modules
+                              if f"\n{used_name} = " in inspect.getsource(m) or
+                              f"\n{used_name}: " in inspect.getsource(m))
+            wanted.setdefault(origin, set()).add(used_name)
+    order = sorted(wanted, key=lambda mod: (mod.startswith("rnnlib"), mod))
+    return "\n".join(f"from {mod} import {', '.join(sorted(wanted[mod], key=str.lower))}" for mod in order)
+
+
 HIDDEN = """
 ### BEGIN HIDDEN TESTS
 from graders.checks import run_hidden_checks
@@ -47,6 +86,19 @@ class Notebook:
         if tags:
             cell.metadata["tags"] = list(tags)
         self.cells.append(cell)
+
+    def setup(self, imports: str, exercises: list[str]) -> None:
+        """The import cell: what the demos and tests use, then what the reference solutions use."""
+        import ast
+
+        imports = textwrap.dedent(imports).strip()
+        have = {alias.asname or alias.name for node in ast.walk(ast.parse(imports))
+                if isinstance(node, (ast.Import, ast.ImportFrom)) for alias in node.names}
+        extra = solution_imports(exercises, have)
+        if extra:
+            imports += ("\n\n# what the reference solutions below call (listed from rnnlib by "
+                        "tools/build_notebooks_04_06.py)\n" + extra)
+        self.code(imports)
 
     def answer(self, name: str) -> None:
         """The answer cell of exercise ``name``: filled from rnnlib by sync_notebooks."""
@@ -101,21 +153,13 @@ def notebook_04() -> Notebook:
     You will write `rnn_cell_backward`, `rnn_backward`, `numerical_gradient` and `bptt`.
     The finished code lives in **`rnnlib/bptt.py`**: open it after you are done.
     """)
-    nb.code(r"""
-    from collections.abc import Callable
-    from typing import Any
-
+    nb.setup("""
     import matplotlib.pyplot as plt
     import numpy as np
 
     import rnnlib
     from rnnlib import PARAMETER_NAMES, cross_entropy, relative_error, rnn_cell_forward, rnn_forward
-
-    # helpers the reference solution of bptt calls (notebooks 1 and 3 built them; you may use them too)
-    from rnnlib.bptt import backward_through_time, input_weight_gradient
-    from rnnlib.forward import ACTIVATIONS, activation_derivative, input_term
-    from rnnlib.loss import output_loss
-    """)
+    """, ["rnn_cell_backward", "rnn_backward", "numerical_gradient", "bptt"])
     nb.md(r"""
     ## 1. What we differentiate
 
@@ -223,39 +267,39 @@ def notebook_04() -> Notebook:
     nb.code(r"""
     def draw_backward_flow(T=4):
         # drawing code: boxes for the unrolled network, grey forward arrows, red backward ones
-        fig, ax = plt.subplots(figsize=(10, 4.6))
-        xs = [1.0 + 2.0 * t for t in range(T + 1)]  # x position of a<0>, a<1>, ..., a<T>
-        box = dict(boxstyle="round,pad=0.35", fc="white", ec="0.3")
+        fig, ax = plt.subplots(figsize=(10.5, 5))
+        xs = [0.6 + 2.2 * t for t in range(T + 1)]  # x position of a<0>, a<1>, ..., a<T>
+        y_x, y_a, y_L = 0.0, 1.6, 3.3
 
-        def node(x, y, text, color="white"):
-            ax.text(x, y, text, ha="center", va="center", fontsize=12, bbox={**box, "fc": color})
+        def node(x, y, text, color):
+            ax.text(x, y, text, ha="center", va="center", fontsize=13,
+                    bbox=dict(boxstyle="round,pad=0.35", fc=color, ec="0.3"))
 
-        def arrow(p, q, color, lw, rad=0.0, style="-|>"):
-            ax.annotate("", xy=q, xytext=p, arrowprops=dict(arrowstyle=style, color=color, lw=lw,
-                        shrinkA=16, shrinkB=16, connectionstyle=f"arc3,rad={rad}"))
+        def arrow(p, q, color, lw, rad=0.0):
+            ax.annotate("", xy=q, xytext=p, arrowprops=dict(arrowstyle="-|>", color=color, lw=lw,
+                        shrinkA=17, shrinkB=17, connectionstyle=f"arc3,rad={rad}"))
 
-        node(xs[0], 1.5, r"$a^{\langle 0\rangle}$", "0.92")
+        node(xs[0], y_a, r"$a^{\langle 0\rangle}$", "0.92")
         for t in range(1, T + 1):
-            x = xs[t]
-            node(x, 0.0, rf"$x^{{\langle {t}\rangle}}$", "0.92")
-            node(x, 1.5, rf"$a^{{\langle {t}\rangle}}$", "#dbe9f6")
-            node(x, 3.0, rf"$L^{{\langle {t}\rangle}}$", "#fbe3d6")
-            arrow((x, 0.0), (x - 0.15, 1.5), "0.6", 1.2)            # forward: x -> a
-            arrow((xs[t - 1], 1.5), (x, 1.5 + 0.12), "0.6", 1.2)    # forward: a<t-1> -> a<t>
-            arrow((x - 0.15, 1.5), (x - 0.15, 3.0), "0.6", 1.2)     # forward: a -> o -> L
-            arrow((x + 0.15, 3.0), (x + 0.15, 1.5), "tab:red", 2.2)  # backward: Wya^T do<t>
-            arrow((x, 1.5 - 0.12), (xs[t - 1], 1.5 - 0.12), "tab:red", 2.2, rad=0.25)  # Waa^T dz<t>
-            ax.text(x + 0.25, 2.25, rf"$W_{{ya}}^\top do^{{\langle {t}\rangle}}$", color="tab:red",
-                    fontsize=9, va="center")
-            ax.text(x - 0.1, 0.75, rf"$dz^{{\langle {t}\rangle}}$", color="tab:red", fontsize=9,
-                    ha="right")
-            ax.text((x + xs[t - 1]) / 2, 0.95, rf"$W_{{aa}}^\top dz^{{\langle {t}\rangle}}$",
-                    color="tab:red", fontsize=9, ha="center")
-        ax.plot([], [], color="0.6", label="forward pass")
-        ax.plot([], [], color="tab:red", lw=2, label="gradient flowing back")
-        ax.legend(loc="upper left", frameon=False)
-        ax.set_xlim(0.3, xs[-1] + 0.9)
-        ax.set_ylim(-0.5, 3.5)
+            x, x_prev = xs[t], xs[t - 1]
+            node(x, y_x, rf"$x^{{\langle {t}\rangle}}$", "0.92")
+            node(x, y_a, rf"$a^{{\langle {t}\rangle}}$", "#dbe9f6")
+            node(x, y_L, rf"$L^{{\langle {t}\rangle}}$", "#fbe3d6")
+            arrow((x, y_x), (x, y_a), "0.65", 1.2)                     # forward: x<t> -> a<t>
+            arrow((x_prev, y_a), (x, y_a), "0.65", 1.2)                # forward: a<t-1> -> a<t>
+            arrow((x - 0.18, y_a), (x - 0.18, y_L), "0.65", 1.2)       # forward: a<t> -> o<t> -> L<t>
+            arrow((x + 0.18, y_L), (x + 0.18, y_a), "tab:red", 2.4)    # backward: Wyaᵀ do<t>
+            arrow((x, y_a), (x_prev, y_a), "tab:red", 2.4, rad=-0.45)  # backward: Waaᵀ dz<t>
+            ax.text(x + 0.3, (y_a + y_L) / 2, rf"$W_{{ya}}^\top do^{{\langle {t}\rangle}}$",
+                    color="tab:red", fontsize=10, va="center")
+            ax.text((x + x_prev) / 2, y_a - 0.72, rf"$W_{{aa}}^\top dz^{{\langle {t}\rangle}}$",
+                    color="tab:red", fontsize=10, ha="center")
+            ax.text(x + 0.32, y_a + 0.32, rf"$dz^{{\langle {t}\rangle}}$", color="tab:red", fontsize=10)
+        ax.plot([], [], color="0.65", label="forward pass")
+        ax.plot([], [], color="tab:red", lw=2.4, label="gradient flowing back")
+        ax.legend(loc="lower left", frameon=False, fontsize=10)
+        ax.set_xlim(0.0, xs[-1] + 1.2)
+        ax.set_ylim(-0.5, 3.8)
         ax.axis("off")
         ax.set_title("BPTT: each state collects the gradient of its own loss and of the future")
         plt.show()
@@ -519,11 +563,12 @@ def notebook_04() -> Notebook:
 
     Below, the derivative of a real RNN loss with respect to one entry of $W_{aa}$ is estimated with
     steps $\varepsilon$ from $10^{-12}$ to $10^{-1}$, and compared with the exact value from BPTT.
-    The V shapes are the two errors of section 8 meeting: truncation (right, slope 1 for forward and
-    2 for centred differences) and rounding (left, slope $-1$). In float32 the rounding wall comes
-    much earlier: the best float32 estimate is worse than any reasonable float64 one, and with the
-    float64 habit $\varepsilon = 10^{-5}$ it is off in the third digit — a gradient check in float32 cannot
-    tell a bug from noise.
+    The V shapes are the two errors of section 8 meeting: truncation on the right (slope 1 for
+    forward differences, slope 2 for centred ones) and rounding on the left (slope $-1$). The centred
+    float64 estimate reaches about $10^{-10}$ near $\varepsilon = 10^{-5}$; the forward one never gets
+    much below $10^{-8}$. In float32 the rounding wall moves so far right that nothing is left: with
+    $\varepsilon = 10^{-5}$ the estimate is off by tens of percent, and even the best step gives only
+    two or three correct digits. A float32 gradient check cannot tell a bug from noise.
     """)
     nb.code(r"""
     rng = np.random.default_rng(0)
@@ -608,20 +653,27 @@ def notebook_04() -> Notebook:
     plt.show()
     """)
     nb.md(r"""
-    How much of the gradient does truncation lose? For the small tanh network of section 9, the
-    relative difference between the truncated and the full $dW_{aa}$ falls quickly with $k$ — here the
-    influence of a state fades over a few steps, so a short window loses little. (For a network that
-    must remember further back, it loses exactly what matters; that is the subject of notebook 6.)
+    How much of the gradient does truncation lose? That depends on how far the influence of a state
+    reaches, which (notebook 6) is set by the size of $W_{aa}$, measured by its spectral radius $\rho$
+    (its largest $|\text{eigenvalue}|$). Below, the same network with $W_{aa}$ rescaled to three
+    radii: the relative difference between the truncated and the full $dW_{aa}$ falls fast with $k$
+    when $\rho$ is small (a short window loses little), and slowly when it is large — then
+    truncation throws away a real part of the gradient. With $k \ge T_x - 1$ nothing is lost.
     """)
     nb.code(r"""
-    a0_demo = np.zeros((n_a, m))
-    full = rnnlib.bptt(x_demo, y_demo, a0_demo, params64)[1]["dWaa"]
-    ks = np.arange(0, T_x + 1)
-    gaps = [relative_error(rnnlib.bptt(x_demo, y_demo, a0_demo, params64, truncate=int(k))[1]["dWaa"], full) for k in ks]
-    fig, ax = plt.subplots(figsize=(6, 3.4))
-    _ = ax.semilogy(ks, np.maximum(gaps, 1e-17), "o-")
+    rng = np.random.default_rng(1)
+    a0_demo = rng.standard_normal((n_a, m))
+    ks = np.arange(0, T_x - 1)
+    fig, ax = plt.subplots(figsize=(6.5, 3.8))
+    for rho, color in ((0.5, "tab:blue"), (1.0, "tab:purple"), (1.5, "tab:red")):
+        scaled = {**params64, "Waa": rnnlib.with_spectral_radius(params64["Waa"], rho)}
+        full = rnnlib.bptt(x_demo, y_demo, a0_demo, scaled)[1]["dWaa"]
+        gaps = [relative_error(rnnlib.bptt(x_demo, y_demo, a0_demo, scaled, truncate=int(k))[1]["dWaa"], full)
+                for k in ks]
+        _ = ax.semilogy(ks, gaps, "o-", color=color, label=f"ρ(Waa) = {rho}")
     ax.set(xlabel="truncate = k", ylabel="relerr(dWaa truncated, dWaa full)",
-           title=f"Truncation error (T_x = {T_x}); zero from k = T_x on")
+           title=f"What truncation loses (T_x = {T_x})")
+    ax.legend(frameon=False)
     plt.show()
     """)
     nb.md(r"""
@@ -815,19 +867,14 @@ def notebook_05() -> Notebook:
     You will write `sgd_step`, `clip_by_global_norm` and `sample`. The finished code lives in
     **`rnnlib/training.py`**; the training loop and the model around it in `rnnlib/charmodel.py`.
     """)
-    nb.code(r"""
+    nb.setup("""
     import matplotlib.pyplot as plt
     import numpy as np
 
     import rnnlib
     from rnnlib import PARAMETER_NAMES, CharModel, Vocabulary, bptt, load_corpus, perplexity, rnn_cell_forward, softmax
     from rnnlib.charmodel import batches
-
-    # input checks and a name table the reference solutions call (you need not call them)
-    from rnnlib._checks import HIDDEN_ACTIVATIONS, check_choice, check_parameters
-    from rnnlib.forward import ACTIVATIONS
-    from rnnlib.training import GRADIENT_NAMES, _check_gradients
-    """)
+    """, ["sgd_step", "clip_by_global_norm", "sample"])
     nb.md(r"""
     ## 1. The corpus: real names, 27 characters
 
@@ -1143,7 +1190,9 @@ def notebook_05() -> Notebook:
     ## 8. Samples before and after training
 
     The untrained model (the same architecture with its initial weights) produces letter soup of any
-    length; the trained one produces name-shaped strings that end. At $\tau = 0.5$ the samples are
+    length, and the *same* soup at both temperatures: its logits are all nearly 0, and a uniform
+    distribution stays uniform whatever you divide the logits by (the same seed then draws the same
+    characters). The trained one produces name-shaped strings that end. At $\tau = 0.5$ the samples are
     more conventional, at $\tau = 1$ more varied and more often odd. (`CharModel.sample` calls
     `rnnlib.sample`, starting after a newline and stopping at the next one.)
     """)
@@ -1212,18 +1261,14 @@ def notebook_06() -> Notebook:
 
     The finished code lives in **`rnnlib/vanishing.py`**.
     """)
-    nb.code(r"""
-    from typing import Any
-
+    nb.setup("""
     import matplotlib.pyplot as plt
     import numpy as np
 
     import rnnlib
-    from rnnlib import bptt, clip_by_global_norm, load_corpus, rnn_forward, sgd_step, with_spectral_radius
+    from rnnlib import Vocabulary, bptt, clip_by_global_norm, load_corpus, rnn_forward, sgd_step, with_spectral_radius
     from rnnlib.charmodel import batches
-    from rnnlib.data import Vocabulary
-    from rnnlib.forward import activation_derivative
-    """)
+    """, ["backprop_norms"])
     nb.md(r"""
     ## 1. A product of Jacobians
 
@@ -1275,7 +1320,7 @@ def notebook_06() -> Notebook:
     W = rng.standard_normal((n_a, n_a)) / np.sqrt(n_a)
     v = rng.standard_normal(n_a)
     radii = (0.5, 0.9, 1.0, 1.1, 1.5)
-    colors = plt.cm.coolwarm(np.linspace(0, 1, len(radii)))
+    colors = ("tab:blue", "tab:cyan", "0.3", "tab:orange", "tab:red")
     distances = np.arange(40)
     fig, ax = plt.subplots(figsize=(6.5, 4))
     for rho, color in zip(radii, colors):
@@ -1345,33 +1390,35 @@ def notebook_06() -> Notebook:
     nb.md(r"""
     ## 3. Measured: tanh and ReLU, $\rho$ below and above 1
 
-    A network with $n_a = 32$ hidden units reads $T_x = 60$ random tokens; its $W_{aa}$ is the same
-    random matrix rescaled to spectral radius $\rho$. We push a random gradient into the last state
-    and measure how much of it reaches each earlier state. (The curves use `rnnlib.backprop_norms`,
+    A network with $n_a = 32$ hidden units reads $m = 32$ sequences of $T_x = 60$ random tokens; its
+    $W_{aa}$ is the random matrix of section 1 rescaled to spectral radius $\rho$. We push a random
+    gradient of norm 1 into the last state and measure how much of it reaches each earlier state. (The curves use `rnnlib.backprop_norms`,
     the same function you just wrote.) Dashed: $\rho^d$.
     """)
     nb.code(r"""
-    def gradient_profile(rho, activation, T_x=60, m=8, n_x=10, input_scale=0.1, seed=0):
-        # norms of dL<T>/da<T-d>, d = 0..T_x-1, for Waa = W rescaled to spectral radius rho
+    def gradient_profile(rho, activation, T_x=60, m=32, n_x=10, input_scale=0.1, seed=0):
+        # norms of dL<T>/da<T-d>, d = 0..T_x-1, for Waa = W rescaled to spectral radius rho,
+        # m random token sequences, and a random gradient of norm 1 entering the last state
         rng = np.random.default_rng(seed)
         params = rnnlib.initialize_parameters(n_a, n_x, n_x, seed=seed, scale=input_scale)
         params["Waa"] = with_spectral_radius(W, rho)
         ids = rng.integers(0, n_x, size=(m, T_x))
         _, _, caches = rnn_forward(ids, np.zeros((n_a, m)), params, activation)
-        return rnnlib.backprop_norms(rng.standard_normal((n_a, m)), caches)
+        da_last = rng.standard_normal((n_a, m))
+        return rnnlib.backprop_norms(da_last / np.linalg.norm(da_last), caches)
 
 
     radii = (0.5, 0.9, 1.5, 3.0)
-    colors = plt.cm.coolwarm(np.linspace(0, 1, len(radii)))
+    colors = ("tab:blue", "tab:cyan", "tab:orange", "tab:red")
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.2), sharey=True)
     for ax, activation in zip(axes, ("tanh", "relu")):
         for rho, color in zip(radii, colors):
             profile = gradient_profile(rho, activation)
             d = np.arange(len(profile))
-            _ = ax.semilogy(d, profile / profile[0], color=color, label=f"ρ = {rho}")
+            _ = ax.semilogy(d, profile, color=color, label=f"ρ = {rho}")
             _ = ax.semilogy(d, rho ** d.astype(float), color=color, ls="--", lw=0.7)
-        ax.set(xlabel="distance d = T - t", title=f"{activation}", ylim=(1e-30, 1e20))
-    axes[0].set_ylabel("‖∂L<T>/∂a<T-d>‖ / ‖∂L<T>/∂a<T>‖")
+        ax.set(xlabel="distance d = T - t", title=activation, ylim=(1e-32, 1e20))
+    axes[0].set_ylabel("‖∂L<T>/∂a<T-d>‖  (‖∂L<T>/∂a<T>‖ = 1)")
     axes[1].legend(frameon=False)
     fig.suptitle("How much gradient reaches a state d steps back")
     plt.show()
@@ -1448,9 +1495,10 @@ def notebook_06() -> Notebook:
     of the curve does not change. Consider the gradients of all hidden states together,
     $g = (\delta^{\langle T\rangle}, \delta^{\langle T-1\rangle}, \dots)$, clipped by their global norm:
 
-    - **exploding** ($\rho = 3$, ReLU): $\lVert g\rVert$ is enormous and clipping brings it down to $c$.
-      The far-away steps still dominate the gradient, but the step is safe.
-    - **vanishing** ($\rho = 0.5$, tanh): $\lVert g\rVert$ is below $c$, the factor is 1 and nothing changes.
+    - **exploding** ($\rho = 3$, ReLU): $\lVert g\rVert$ is enormous and clipping brings it down to $c = 5$
+      (dotted line). The far-away steps still dominate the gradient, but the step is safe.
+    - **vanishing** ($\rho = 0.5$, tanh): $\lVert g\rVert$ is about 1, below $c$: the factor is 1 and
+      nothing changes.
       Even if we scaled the gradient *up*, the far-away steps would stay $10^{-20}$ times weaker than
       the near ones: the information about long-range dependencies is not small, it is **gone** in
       comparison with the short-range part.
@@ -1460,10 +1508,10 @@ def notebook_06() -> Notebook:
     fig, axes = plt.subplots(1, 2, figsize=(12, 3.8), sharey=True)
     for ax, (rho, activation, title) in zip(axes, ((3.0, "relu", "exploding"), (0.5, "tanh", "vanishing"))):
         profile = gradient_profile(rho, activation)
-        factor = min(1.0, c / np.sqrt(np.sum(profile**2)))  # global-norm clipping of all the state gradients
+        factor = min(1.0, c / np.sqrt(np.sum(profile**2)))  # the global norm of all the state gradients
         d = np.arange(len(profile))
         _ = ax.semilogy(d, profile, color="tab:red", lw=3, alpha=0.5, label="before clipping")
-        _ = ax.semilogy(d, profile * factor, color="tab:blue", label=f"after clipping (factor {factor:.1e})")
+        _ = ax.semilogy(d, profile * factor, color="tab:blue", label=f"after clipping (factor {factor:.0e})")
         ax.axhline(c, color="0.5", ls=":", lw=1)
         ax.set(xlabel="distance d = T - t", title=f"{title}: {activation}, ρ = {rho}")
         ax.legend(frameon=False, loc="lower left" if rho > 1 else "upper right")

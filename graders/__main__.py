@@ -1,0 +1,86 @@
+"""The instructor's command line: ``python -m graders {release,autograde,demo,bench}``.
+
+    python -m graders release [ASSIGNMENT ...]        # student versions in course/release, verified
+    python -m graders autograde SUBMISSIONS [--out DIR] [--jobs N] [--db URL]
+    python -m graders demo                            # a demo class graded end to end
+    python -m graders bench [--students 30] [--jobs 2]  # notebook-submissions per minute
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+
+def _cmd_release(args: argparse.Namespace) -> int:
+    from graders import release
+
+    problems = release.release(args.assignments or None, root=args.root, db=args.db)
+    if problems:
+        print(f"release FAILED: {len(problems)} leak(s) in the student versions:", file=sys.stderr)
+        for p in problems:
+            print(f"  {p}", file=sys.stderr)
+        return 1
+    print("release ok: no solution code and no hidden tests in the student versions")
+    return 0
+
+
+def _cmd_autograde(args: argparse.Namespace) -> int:
+    from graders import autograde
+
+    if not os.path.isdir(args.submissions):
+        print(f"autograde: {args.submissions} is not a folder of <student>/<assignment>/<notebook>.ipynb",
+              file=sys.stderr)
+        return 2
+    results = autograde.autograde(args.submissions, out=args.out, jobs=args.jobs, db=args.db,
+                                  root=args.root, timeout=args.timeout)
+    print(autograde.score_table(results))
+    out = args.out or autograde.course.course_root(args.root)
+    print(f"\nwrote {os.path.join(out, 'grades.csv')} and feedback under {os.path.join(out, 'feedback')}")
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from graders import demo
+
+    return demo.main(jobs=args.jobs, keep=args.keep)
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from graders import bench
+
+    return bench.main(students=args.students, jobs=args.jobs)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``python -m graders`` and the ``rnn-grade`` console script."""
+    parser = argparse.ArgumentParser(prog="rnn-grade", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--root", help="course root (default: <repo>/course or $RNN_GRADE_ROOT)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("release", help="generate the student versions and verify them")
+    p.add_argument("assignments", nargs="*", help="default: every assignment in notebooks/")
+    p.add_argument("--db", help="gradebook SQLAlchemy URL (default: sqlite in the course root)")
+    p.set_defaults(func=_cmd_release)
+    p = sub.add_parser("autograde", help="grade <student>/<assignment>/<notebook>.ipynb submissions")
+    p.add_argument("submissions", help="folder in nbgrader's submitted layout")
+    p.add_argument("--out", help="where grades.csv and feedback/ go (default: the course root)")
+    p.add_argument("--jobs", type=int, default=1, help="submissions graded in parallel (processes)")
+    p.add_argument("--db", help="gradebook SQLAlchemy URL (default: sqlite in the course root)")
+    p.add_argument("--timeout", type=int, default=60, help="seconds a cell may run (default 60)")
+    p.set_defaults(func=_cmd_autograde)
+    p = sub.add_parser("demo", help="grade a demo class: solution, blank, mistakes, cheats")
+    p.add_argument("--jobs", type=int, default=2)
+    p.add_argument("--keep", help="build the demo class in this folder and keep it")
+    p.set_defaults(func=_cmd_demo)
+    p = sub.add_parser("bench", help="grade a generated class and print submissions per minute")
+    p.add_argument("--students", type=int, default=30)
+    p.add_argument("--jobs", type=int, default=2)
+    p.set_defaults(func=_cmd_bench)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,831 @@
+"""Autograde a class: nbgrader in the student's (jailed) kernel, then a check outside it.
+
+For every student × assignment (see :func:`autograde`):
+
+1. nbgrader autogrades a copy of the submission in a private staging course (the kernel runs in
+   the jail of graders/sandbox.py); SUBMISSIONS is only ever read;
+2. the student's cells are read (graders/static.py) and re-run in an isolated child process
+   (graders/child.py) that calls each exercise on cases drawn here with graders.checks.make_cases;
+   its results come back through graders.wire and are compared here against rnnlib;
+3. an exercise keeps its in-kernel score only when the outside check agrees; otherwise it scores 0
+   and the reason goes to the CSV, the feedback and the gradebook (as a manual score and comment).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import hashlib
+import html
+import io
+import json
+import logging
+import multiprocessing as mp
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import numpy as np
+
+from graders import course, sandbox, static
+from graders.child import BOOTSTRAP
+from graders.preprocessors import limit_output_bytes, one_line_error, strip_hidden
+
+MAX_SUBMISSION_BYTES = 64 * 2**20
+CHILD_TIMEOUT = 120  # wall-clock seconds for the whole outside check of one notebook
+PER_CALL_SECONDS = 10
+CSV_COLUMNS = ("student", "assignment", "notebook", "score", "max_score", "status")
+_TIMEOUT_ERRORS = ("CellTimeoutError", "TimeoutError")
+
+
+@dataclass
+class Setup:
+    """What every grading worker needs to know (plain data: it crosses into worker processes)."""
+
+    base: str  # private staging folder of this run
+    source: str  # the source notebooks (assignment folders)
+    template_db: str  # a gradebook holding the assignments, copied into each worker
+    root: str  # the course root (gradebook, autograded/)
+    out: str  # where grades.csv and feedback/ go
+    hide: list[str]  # paths no jail may see
+    timeout: int  # seconds per cell in the student's kernel
+    secret: str  # salts the outside check's random cases (stable per course, unknown to students)
+    use_uids: bool  # the jails run under uids of their own
+    site_dirs: list[str]  # where the child finds numpy
+    child_timeout: int = CHILD_TIMEOUT
+
+
+@dataclass
+class ExerciseResult:
+    """One exercise of one submission."""
+
+    name: str
+    points: float
+    in_kernel: float | None  # nbgrader's auto score of test_<name> (None: not graded)
+    outside_passed: bool
+    outside_message: str
+    flags: list[str] = field(default_factory=list)
+    score: float = 0.0
+    reason: str = ""
+
+
+@dataclass
+class NotebookResult:
+    """One row of grades.csv, with what the gradebook and the feedback need."""
+
+    student: str
+    assignment: str
+    notebook: str
+    score: float
+    max_score: float
+    status: str
+    exercises: list[ExerciseResult] = field(default_factory=list)
+    graded: bool = False  # nbgrader put it in the staging gradebook
+    problems: list[str] = field(default_factory=list)  # needs-review reasons
+    failures: list[str] = field(default_factory=list)  # failed reasons
+    feedback: str = ""
+
+
+# ------------------------------------------------------------------------------------------
+# Finding the submissions
+# ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Task:
+    """One student's submission of one assignment."""
+
+    student: str
+    assignment: str
+    folder: str
+
+
+def discover(submissions: Path, known: dict[str, list[str]]) -> list[Task]:
+    """The <student>/<assignment>/ folders under ``submissions`` whose assignment is known."""
+    tasks = []
+    for student in sorted(p for p in submissions.iterdir() if p.is_dir() and not p.is_symlink()):
+        if student.name.startswith("."):
+            continue
+        for folder in sorted(p for p in student.iterdir() if p.is_dir() and not p.is_symlink()):
+            if folder.name in known:
+                tasks.append(Task(student.name, folder.name, str(folder)))
+    return tasks
+
+
+# ------------------------------------------------------------------------------------------
+# The worker: one process grades one submission at a time in its own staging course
+# ------------------------------------------------------------------------------------------
+
+_W: dict[str, Any] = {}
+
+
+def _quiet() -> None:
+    warnings.filterwarnings("ignore")
+    for name in ("traitlets", "nbgrader", "NbGraderAPI", "sqlalchemy"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+
+
+def init_worker(setup: Setup, slots: Any) -> None:
+    """Set up this worker's staging course (a copy of the template gradebook) and its uids."""
+    _quiet()
+    slot = slots.get() if slots is not None else 0
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+
+    root = Path(setup.base) / f"w{slot}"
+    root.mkdir(parents=True, exist_ok=True)
+    shutil.copy(setup.template_db, root / "gradebook.db")
+    config = course.make_config(root=root, source=setup.source, url=f"sqlite:///{root / 'gradebook.db'}",
+                                timeout=setup.timeout)
+    config.Execute.kernel_manager_class = "graders.sandbox.JailedKernelManager"
+    config.NbGraderAPI.log_level = "CRITICAL"
+    api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter()
+    exporter.sanitize_html = True  # a student's HTML output cannot script the feedback page
+    _W.update(setup=setup, slot=slot, root=root, api=api, config=config, exporter=exporter,
+              kernel_uid=sandbox.UID_BASE + 2 * slot if setup.use_uids else None,
+              child_uid=sandbox.UID_BASE + 2 * slot + 1 if setup.use_uids else None, stubs={})
+
+
+def grade_task(task: Task) -> list[NotebookResult]:
+    """Grade one student's assignment in this worker; never raises for the student's doing."""
+    setup: Setup = _W["setup"]
+    root: Path = _W["root"]
+    source_nbs = course.assignments(setup.source)[task.assignment]
+    sub_dir = root / "submitted" / task.student / task.assignment
+    auto_dir = root / "autograded" / task.student / task.assignment
+    for d in (root / "submitted" / task.student, root / "autograded" / task.student):
+        shutil.rmtree(d, ignore_errors=True)
+    sub_dir.mkdir(parents=True)
+    results: dict[str, NotebookResult] = {}
+    valid: dict[str, nbformat.NotebookNode] = {}
+    folder = Path(task.folder)
+    for name in source_nbs:
+        src_nb = course.read_notebook(Path(setup.source) / task.assignment / f"{name}.ipynb")
+        max_score = sum(e.points for e in course.exercises_of(src_nb))
+        res = results[name] = NotebookResult(task.student, task.assignment, name, 0.0, max_score, "")
+        path = folder / f"{name}.ipynb"
+        problem = _readable(path)
+        if problem is None:
+            try:
+                nb = nbformat.reads(path.read_text(encoding="utf-8"), as_version=4)
+                valid[name] = nb
+                shutil.copyfile(path, sub_dir / f"{name}.ipynb")
+            except Exception as exc:  # noqa: BLE001 - any parse failure is the same for the student
+                problem = f"{name}.ipynb is not a valid notebook ({type(exc).__name__}): it could not be run"
+        if problem:
+            res.problems.append(problem)
+    stamp = folder / "timestamp.txt"
+    if _readable(stamp) is None:
+        shutil.copyfile(stamp, sub_dir / "timestamp.txt")
+    children = {name: _start_child(task, name, nb) for name, nb in valid.items()}
+    log = ""
+    if valid:
+        log = _run_nbgrader(task, auto_dir)
+    outside = {name: _finish_child(*child) for name, child in children.items()}
+    for name, res in results.items():
+        nb = valid.get(name)
+        _combine(res, nb, outside.get(name), log, auto_dir / f"{name}.ipynb")
+        res.feedback = _write_feedback(res, nb, auto_dir / f"{name}.ipynb")
+        _publish_autograded(res, auto_dir / f"{name}.ipynb")
+    for d in (root / "submitted" / task.student, root / "autograded" / task.student):
+        shutil.rmtree(d, ignore_errors=True)
+    return [results[n] for n in source_nbs]
+
+
+def _readable(path: Path) -> str | None:
+    """Why ``path`` cannot be graded (missing, not a regular file, too large), or None."""
+    try:
+        st = path.lstat()
+    except FileNotFoundError:
+        return f"no {path.name} in the submission"
+    if not path.is_file() or path.is_symlink():
+        return f"{path.name} is not a regular file"
+    if st.st_size > MAX_SUBMISSION_BYTES:
+        return f"{path.name} is {st.st_size:,} bytes, more than the {MAX_SUBMISSION_BYTES:,} graded"
+    return None
+
+
+def _jail_hide(extra: list[str] = ()) -> list[str]:
+    setup: Setup = _W["setup"]
+    base = Path(setup.base)
+    others = [str(p) for p in base.iterdir() if p != _W["root"]]
+    mine = [str(_W["root"] / "gradebook.db"), str(_W["root"] / "submitted"), str(_W["root"] / "stub"),
+            str(_W["root"] / "child")]
+    return safe_to_hide([*setup.hide, *others, *mine, *extra])
+
+
+def safe_to_hide(paths: list[str]) -> list[str]:
+    """Drop paths whose hiding would hide the interpreter, the repository or this run's staging."""
+    needed = [Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(), course.REPO]
+    if _W.get("root") is not None:
+        needed.append(Path(_W["root"]).resolve())
+    kept = []
+    for p in paths:
+        path = Path(p).resolve()
+        if not any(n == path or path in n.parents for n in needed):
+            kept.append(str(path))
+    return kept
+
+
+def _run_nbgrader(task: Task, auto_dir: Path) -> str:
+    """nbgrader autograde of this submission in the staging course; returns its log on failure."""
+    config = sandbox.jail_config(
+        _W["root"] / "kernel-jail.json",
+        uid=_W["kernel_uid"],
+        hide=_jail_hide(),
+        keep={"work": str(auto_dir)},
+        chdir="{keep:work}",
+        limits=sandbox.KERNEL_LIMITS,
+        net=False,
+        env=sandbox.clean_env({"PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"}),
+    )
+    os.environ[sandbox.JAIL_ENV] = str(config)
+    try:
+        with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
+            result = _W["api"].autograde(task.assignment, task.student, force=True, create=True)
+    finally:
+        os.environ.pop(sandbox.JAIL_ENV, None)
+        sandbox.kill_uid(_W["kernel_uid"])
+    if result.get("success"):
+        return ""
+    return (result.get("log") or "") + "\n" + (result.get("error") or "")
+
+
+# ------------------------------------------------------------------------------------------
+# The outside check
+# ------------------------------------------------------------------------------------------
+
+
+def _stub_dir(assignment: str, notebook: str, graded: list[str]) -> Path:
+    """A folder with graders' child modules and an rnnlib whose exercises under grade raise."""
+    key = f"{assignment}-{notebook}"
+    if key in _W["stubs"]:
+        return _W["stubs"][key]
+    import rnnlib
+
+    stub = _W["root"] / "stub" / key
+    shutil.rmtree(stub, ignore_errors=True)
+    (stub / "graders").mkdir(parents=True)
+    here = Path(__file__).resolve().parent
+    for name in ("checks.py", "wire.py", "child.py"):
+        shutil.copyfile(here / name, stub / "graders" / name)
+    (stub / "graders" / "__init__.py").write_text("")
+    real = Path(rnnlib.__file__).resolve().parent
+    shutil.copytree(real, stub / "rnnlib", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    for py in (stub / "rnnlib").glob("*.py"):
+        text = py.read_text(encoding="utf-8")
+        new = stub_functions(text, set(graded))
+        if new != text:
+            py.write_text(new, encoding="utf-8")
+    _W["stubs"][key] = stub
+    return stub
+
+
+def stub_functions(source: str, names: set[str]) -> str:
+    """``source`` with the bodies of the top-level functions in ``names`` replaced by a raise."""
+    import ast
+
+    tree = ast.parse(source)
+    lines = source.splitlines()
+    for node in sorted(tree.body, key=lambda n: -n.lineno):
+        if isinstance(node, ast.FunctionDef) and node.name in names:
+            indent = " " * node.body[0].col_offset
+            first = node.body[0].lineno - 1
+            message = f"rnnlib.{node.name} is not available while {node.name} is graded: write your own"
+            lines[first : node.end_lineno] = [f"{indent}raise RuntimeError({message!r})"]
+    return "\n".join(lines) + "\n"
+
+
+def _seed(*parts: str) -> int:
+    digest = hashlib.sha256("\x00".join((_W["setup"].secret, *parts)).encode()).hexdigest()
+    return int(digest[:16], 16)
+
+
+def child_cells(nb: nbformat.NotebookNode, graded: set[str]) -> list[tuple[str, str]]:
+    """What the child runs: the student's answer cells whole, and from every other non-test cell
+    only its imports, definitions and call-free assignments (no demos, plots or training runs)."""
+    import ast
+
+    cells = []
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if meta.get("grade"):
+            continue
+        text = static.python_source(cell.source)
+        label = meta.get("grade_id") or f"cell {i}"
+        if meta.get("solution"):
+            cells.append((f"answer cell {label}", text))
+            continue
+        try:
+            tree = ast.parse(text)
+        except SyntaxError:
+            continue
+        kept = [node for node in tree.body if _definition(node)]
+        if kept:
+            cells.append((label, ast.unparse(ast.Module(body=kept, type_ignores=[]))))
+    return cells
+
+
+def _definition(node: Any) -> bool:
+    import ast
+
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return not any(a.name.split(".")[0] == "matplotlib" for a in node.names) and (
+            not isinstance(node, ast.ImportFrom) or (node.module or "").split(".")[0] != "matplotlib"
+        )
+    if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+        return True
+    if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
+        return not any(isinstance(n, ast.Call) for n in ast.walk(node.value))
+    return False
+
+
+def _start_child(task: Task, notebook: str, nb: nbformat.NotebookNode):
+    """Draw the cases, write them with graders.wire and start the jailed child (not waiting)."""
+    from graders import checks, wire
+
+    setup: Setup = _W["setup"]
+    src = course.read_notebook(Path(setup.source) / task.assignment / f"{notebook}.ipynb")
+    names = [e.name for e in course.exercises_of(src) if e.name in checks.EXERCISES]
+    work = _W["root"] / "child" / f"{task.assignment}-{notebook}"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    cases = {}
+    for name in names:
+        rng = np.random.default_rng(_seed(task.student, task.assignment, name))
+        cases[name] = checks.make_cases(name, rng)
+        wire.dump(cases[name], work / f"cases_{name}.npz")
+    spec = {"exercises": names, "cells": child_cells(nb, set(names)), "per_call_seconds": PER_CALL_SECONDS}
+    (work / "spec.json").write_text(json.dumps(spec))
+    uid = _W["child_uid"]
+    if uid is not None:
+        os.chown(work, uid, uid)
+    import rnnlib
+
+    hide = _jail_hide([str(Path(rnnlib.__file__).resolve().parent), str(Path(__file__).resolve().parent)])
+    hide = [h for h in hide if not str(work).startswith(h) and h != str(_W["root"] / "stub")]
+    stub = _stub_dir(task.assignment, notebook, names)
+    config = sandbox.jail_config(
+        _W["root"] / f"child-jail-{notebook}.json", uid=uid, hide=hide,
+        keep={"work": str(work), "stub": str(stub)}, chdir="{keep:work}",
+        limits=sandbox.CHILD_LIMITS, net=True, env=sandbox.clean_env(),
+    )
+    command = sandbox.jail_command(config, [
+        sys.executable, "-I", "-S", "-c", BOOTSTRAP, "{keep:work}/spec.json",
+        ":".join(["{keep:stub}", *setup.site_dirs]),
+    ])
+    proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, start_new_session=True)
+    return proc, work, names, cases, time.monotonic()
+
+
+def _finish_child(proc, work: Path, names: list[str], cases: dict, started: float) -> dict[str, Any]:
+    """Wait for the child; read what it wrote (never unpickling) and compare against rnnlib."""
+    from graders import checks, wire
+
+    setup: Setup = _W["setup"]
+    timed_out = False
+    try:
+        _, err = proc.communicate(timeout=max(1.0, setup.child_timeout - (time.monotonic() - started)))
+    except subprocess.TimeoutExpired:
+        timed_out = True
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, 9)
+        err = b""
+        proc.wait()
+    sandbox.kill_uid(_W["child_uid"])
+    ended = "the outside check ran over its time limit" if timed_out else (
+        f"the outside check's process ended early (exit code {proc.returncode})")
+    cell_errors = []
+    with contextlib.suppress(Exception):
+        if (work / "cells.json").stat().st_size < 1_000_000:
+            cell_errors = [c for c in json.loads((work / "cells.json").read_text()) if c.get("error")]
+    verdicts = {}
+    for name in names:
+        out = work / f"out_{name}.npz"
+        try:
+            outputs = wire.load(out)
+        except FileNotFoundError:
+            verdicts[name] = checks.Verdict(False, f"{name} was not checked: {ended}")
+            continue
+        except Exception as exc:  # noqa: BLE001 - a corrupt or oversized result is a failure
+            verdicts[name] = checks.Verdict(False, f"{name}: the outside check's results were unreadable ({exc})")
+            continue
+        try:
+            verdicts[name] = checks.check(name, cases[name], outputs)
+        except Exception as exc:  # noqa: BLE001 - outputs the comparison cannot handle
+            verdicts[name] = checks.Verdict(False, f"{name}: results of the wrong kind ({type(exc).__name__})")
+    shutil.rmtree(work, ignore_errors=True)
+    return {"verdicts": verdicts, "cell_errors": cell_errors, "timed_out": timed_out,
+            "stderr": (err or b"").decode("utf-8", "replace")[-2000:]}
+
+
+# ------------------------------------------------------------------------------------------
+# Putting the two together
+# ------------------------------------------------------------------------------------------
+
+
+def _in_kernel_scores(res: NotebookResult) -> dict[str, float | None]:
+    """grade_id -> nbgrader's auto score in the staging gradebook (None: not graded)."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    scores: dict[str, float | None] = {}
+    with Gradebook(f"sqlite:///{_W['root'] / 'gradebook.db'}") as gb:
+        try:
+            sub = gb.find_submission_notebook(res.notebook, res.assignment, res.student)
+        except MissingEntry:
+            return scores
+        res.graded = True
+        for grade in sub.grades:
+            scores[grade.name] = grade.auto_score
+    return scores
+
+
+def kernel_problems(log: str, nb: nbformat.NotebookNode | None, timeout: int) -> list[str]:
+    """Why the in-kernel run cannot be trusted as an honest grade (a timeout, a dead kernel)."""
+    problems = []
+    if log:
+        if "UnresponsiveKernelError" in log or "unresponsive" in log:
+            problems.append("the kernel stopped responding (a loop that ignores interrupts?) and was killed")
+        elif "DeadKernelError" in log or "Kernel died" in log or "kernel died" in log.lower():
+            problems.append("the kernel died while running the notebook (os._exit, a crash or the memory limit)")
+        else:
+            last = [line for line in log.strip().splitlines() if line.strip()][-1:] or ["unknown error"]
+            problems.append(f"nbgrader could not run the notebook ({last[0][:200]})")
+    if nb is not None:
+        for i, cell in enumerate(nb.cells):
+            for out in cell.get("outputs", []) if cell.cell_type == "code" else []:
+                if out.get("output_type") != "error":
+                    continue
+                label = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") or f"cell {i}"
+                if out.get("ename") in _TIMEOUT_ERRORS or (
+                    out.get("ename") == "KeyboardInterrupt"
+                ):
+                    problems.append(f"{label} ran over the {timeout} s limit and was interrupted")
+                elif out.get("ename") == "DeadKernelError":
+                    problems.append(f"the kernel died in {label}")
+    return problems
+
+
+def _combine(res: NotebookResult, nb: nbformat.NotebookNode | None, outside: dict | None, log: str,
+             autograded: Path) -> None:
+    """Per exercise: the in-kernel score if the outside check passes, else 0 with the reason."""
+    setup: Setup = _W["setup"]
+    src = course.read_notebook(Path(setup.source) / res.assignment / f"{res.notebook}.ipynb")
+    exercises = course.exercises_of(src)
+    graded_names = {e.name for e in exercises}
+    flags: list[static.Flag] = []
+    if nb is not None:
+        student_cells = []
+        for i, cell in enumerate(nb.cells):
+            meta = cell.get("metadata", {}).get("nbgrader", {})
+            if cell.cell_type == "code" and not meta.get("grade") and not meta.get("locked"):
+                name = meta.get("grade_id") if meta.get("solution") else None
+                student_cells.append((meta.get("grade_id") or f"cell {i}", cell.source, name))
+        flags = static.scan_notebook(student_cells, graded_names)
+    scores = _in_kernel_scores(res) if nb is not None else {}
+    graded_nb = None
+    if autograded.is_file():
+        with contextlib.suppress(Exception):
+            graded_nb = course.read_notebook(autograded)
+    if nb is not None:
+        res.problems.extend(kernel_problems(log, graded_nb, setup.timeout))
+        if outside and outside["timed_out"] and not res.problems:
+            res.problems.append("the student's code ran over the outside check's time limit")
+    for ex in exercises:
+        in_kernel = scores.get(f"test_{ex.name}")
+        verdict = (outside or {}).get("verdicts", {}).get(ex.name)
+        passed = bool(verdict and verdict.passed)
+        message = verdict.message if verdict else "not checked: the notebook could not be run"
+        mine = [f.text() for f in flags if f.exercise in (None, ex.name)]
+        er = ExerciseResult(ex.name, ex.points, in_kernel, passed, message, mine)
+        earned = float(in_kernel or 0.0)
+        if passed and not mine:
+            er.score = earned
+        else:
+            er.score = 0.0
+            er.reason = ("static check: " + "; ".join(mine)) if mine else f"outside check: {message}"
+            if earned > 0:
+                res.failures.append(f"{ex.name}: in-kernel tests passed but {er.reason}")
+        if passed and not mine and in_kernel is not None and earned < ex.points and not res.problems:
+            er.reason = "the outside check passed but the in-kernel tests did not"
+            res.problems.append(f"{ex.name}: {er.reason}")
+        res.exercises.append(er)
+    for f in flags:
+        text = f"static check: {f.text()}"
+        if not any(text in r for r in res.failures):
+            res.failures.append(text)
+    res.score = round(sum(e.score for e in res.exercises), 4)
+    if res.problems:
+        res.status = "needs review: " + "; ".join(dict.fromkeys(res.problems))
+    elif res.failures:
+        res.status = "failed: " + "; ".join(dict.fromkeys(res.failures))
+    else:
+        res.status = "ok"
+
+
+# ------------------------------------------------------------------------------------------
+# Feedback
+# ------------------------------------------------------------------------------------------
+
+
+def feedback_notebook(res: NotebookResult, nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The graded notebook as the student sees it: hidden tests and their tracebacks removed,
+    outputs capped, a summary on top and the outside check's verdict after each test cell."""
+    nb = nbformat.from_dict(json.loads(json.dumps(nb)))
+    by_test = {f"test_{e.name}": e for e in res.exercises}
+    cells = [nbformat.v4.new_markdown_cell(summary_markdown(res))]
+    for cell in nb.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if cell.cell_type == "code":
+            cell.outputs = limit_output_bytes(list(cell.get("outputs", [])), course.MAX_OUTPUT_BYTES)
+            if meta.get("grade"):
+                cell.source = strip_hidden(cell.source)
+                for out in cell.outputs:
+                    if out.get("output_type") == "error":
+                        out["traceback"] = one_line_error(out)
+        cells.append(cell)
+        ex = by_test.get(meta.get("grade_id", "")) if meta.get("grade") else None
+        if ex is not None:
+            cells.append(nbformat.v4.new_markdown_cell(exercise_markdown(ex)))
+    nb.cells = cells
+    return nb
+
+
+def _esc(text: str) -> str:
+    return html.escape(str(text), quote=False).replace("|", "&#124;").replace("\n", " ")
+
+
+def summary_markdown(res: NotebookResult) -> str:
+    lines = [
+        f"# Feedback: {_esc(res.assignment)}/{_esc(res.notebook)}.ipynb",
+        "",
+        f"**Student:** {_esc(res.student)} &nbsp; **Score:** {res.score:g} / {res.max_score:g}"
+        f" &nbsp; **Status:** {_esc(res.status)}",
+        "",
+        "| exercise | points | in-kernel tests | outside check | score |",
+        "|---|---|---|---|---|",
+    ]
+    for e in res.exercises:
+        kernel = "not run" if e.in_kernel is None else f"{e.in_kernel:g}"
+        outside = "passed" if e.outside_passed and not e.flags else "failed: " + _esc(e.reason or e.outside_message)
+        lines.append(f"| `{e.name}` | {e.points:g} | {kernel} | {outside} | {e.score:g} |")
+    return "\n".join(lines)
+
+
+def exercise_markdown(e: ExerciseResult) -> str:
+    if e.outside_passed and not e.flags:
+        verdict = "passed: your function gave the right results on fresh random cases"
+    else:
+        verdict = "**failed**: " + _esc(e.reason or e.outside_message)
+    return f"**Outside check of `{e.name}`** ({e.score:g} / {e.points:g} points): {verdict}"
+
+
+def _write_feedback(res: NotebookResult, submitted: nbformat.NotebookNode | None, autograded: Path) -> str:
+    """Write DIR/feedback/<student>/<assignment>/<notebook>.html; returns its path."""
+    setup: Setup = _W["setup"]
+    nb = None
+    if autograded.is_file():
+        with contextlib.suppress(Exception):
+            nb = course.read_notebook(autograded)
+    if nb is None:
+        nb = submitted if submitted is not None else nbformat.v4.new_notebook()
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                cell.outputs = []  # the student's own stored outputs are not evidence of anything
+    body, _ = _W["exporter"].from_notebook_node(feedback_notebook(res, nb))
+    path = Path(setup.out) / "feedback" / res.student / res.assignment / f"{res.notebook}.html"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(body, encoding="utf-8")
+    return str(path)
+
+
+def _publish_autograded(res: NotebookResult, autograded: Path) -> None:
+    """Copy the autograded notebook into the course root, where formgrader shows it."""
+    dest = Path(_W["setup"].root) / "autograded" / res.student / res.assignment / f"{res.notebook}.ipynb"
+    if autograded.is_file() and not autograded.is_symlink():
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(autograded, dest)
+
+
+# ------------------------------------------------------------------------------------------
+# The parent: staging, workers, the gradebook, the CSV
+# ------------------------------------------------------------------------------------------
+
+
+def _secret(root: Path) -> str:
+    path = root / ".grading-secret"
+    if not path.exists():
+        root.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(16))
+        os.chmod(path, 0o600)
+    return path.read_text().strip()
+
+
+def _ensure_assignments(config, names: list[str]) -> None:
+    """Make sure the gradebook at ``config`` knows these assignments (generate them if not)."""
+    from nbgrader.api import Gradebook, MissingEntry
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+
+    missing = []
+    with Gradebook(config.CourseDirectory.db_url, config.CourseDirectory.course_id) as gb:
+        for name in names:
+            try:
+                gb.find_assignment(name)
+            except MissingEntry:
+                missing.append(name)
+    if not missing:
+        return
+    api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
+    for name in missing:
+        with contextlib.redirect_stderr(io.StringIO()):
+            result = api.generate_assignment(name, force=True, create=True)
+        if not result.get("success"):
+            raise RuntimeError(f"nbgrader generate_assignment {name} failed:\n{result.get('log', '')[-2000:]}")
+
+
+def record_in_gradebook(url: str, results: list[NotebookResult]) -> None:
+    """Write the final grades into the course gradebook so formgrader shows what the CSV says.
+
+    nbgrader's in-kernel score is the auto score; an exercise the outside check overrules gets a
+    manual score of 0 and the reason as the comment on its answer cell; a submission that needs
+    review is flagged for manual grading.
+    """
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with Gradebook(url, course.COURSE_ID) as gb:
+        for res in results:
+            gb.update_or_create_student(res.student)
+            try:
+                gb.find_submission(res.assignment, res.student)
+            except MissingEntry:
+                gb.add_submission(res.assignment, res.student)
+            for ex in res.exercises:
+                try:
+                    grade = gb.find_grade(f"test_{ex.name}", res.notebook, res.assignment, res.student)
+                except MissingEntry:
+                    continue
+                grade.auto_score = ex.in_kernel
+                overruled = ex.score != float(ex.in_kernel or 0.0)
+                grade.manual_score = ex.score if overruled or ex.in_kernel is None else None
+                grade.needs_manual_grade = bool(res.problems)
+                with contextlib.suppress(MissingEntry):
+                    comment = gb.find_comment(ex.name, res.notebook, res.assignment, res.student)
+                    comment.manual_comment = (ex.reason or "Outside check passed.")[:4000]
+            gb.db.commit()
+
+
+def write_csv(path: Path, results: list[NotebookResult]) -> None:
+    rows = sorted(results, key=lambda r: (r.student, r.assignment, r.notebook))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(CSV_COLUMNS)
+        for r in rows:
+            writer.writerow([r.student, r.assignment, r.notebook, f"{r.score:g}", f"{r.max_score:g}", r.status])
+
+
+def score_table(results: list[NotebookResult], width: int = 60) -> str:
+    rows = sorted(results, key=lambda r: (r.student, r.assignment, r.notebook))
+    head = ("student", "assignment", "notebook", "score", "status")
+    body = [(r.student, r.assignment, r.notebook, f"{r.score:g}/{r.max_score:g}",
+             r.status if len(r.status) <= width else r.status[: width - 1] + "…") for r in rows]
+    widths = [max(len(str(x[i])) for x in [head, *body]) for i in range(len(head))]
+    lines = ["  ".join(str(c).ljust(w) for c, w in zip(head, widths, strict=True))]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)) for row in body]
+    return "\n".join(lines)
+
+
+def _site_dirs() -> list[str]:
+    import site
+
+    dirs = [*site.getsitepackages()]
+    user = site.getusersitepackages() if site.ENABLE_USER_SITE else None
+    return [d for d in [*dirs, user] if d and os.path.isdir(d)]
+
+
+def autograde(
+    submissions: str | os.PathLike,
+    out: str | os.PathLike | None = None,
+    jobs: int = 1,
+    db: str | None = None,
+    root: str | os.PathLike | None = None,
+    source: str | os.PathLike | None = None,
+    timeout: int = course.CELL_TIMEOUT,
+    progress: bool = True,
+    child_timeout: int = CHILD_TIMEOUT,
+) -> list[NotebookResult]:
+    """Grade every <student>/<assignment>/<notebook>.ipynb under ``submissions``.
+
+    Writes ``out``/grades.csv and ``out``/feedback/, the final grades into the gradebook (``db``,
+    default the course root's), and the autograded notebooks into the course root. Returns the rows.
+    """
+    from graders import checks  # noqa: F401 - fail here, not in every worker, if it is broken
+
+    _quiet()
+    os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    submissions = Path(submissions).resolve()
+    course_root = course.course_root(root)
+    out_dir = Path(out).resolve() if out else course_root
+    source_dir = Path(source or course.NOTEBOOKS).resolve()
+    known = course.assignments(source_dir)
+    tasks = discover(submissions, known)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    course_root.mkdir(parents=True, exist_ok=True)
+    main_config = course.make_config(root=course_root, source=source_dir, url=db, timeout=timeout)
+    needed = sorted({t.assignment for t in tasks})
+    _ensure_assignments(main_config, needed)
+    base = Path(tempfile.mkdtemp(prefix="rnn-grade-"))
+    try:
+        template = base / "template"
+        template.mkdir()
+        tconfig = course.make_config(root=template, source=source_dir,
+                                     url=f"sqlite:///{template / 'gradebook.db'}", timeout=timeout)
+        _ensure_assignments(tconfig, needed)
+        import rnnlib
+
+        repo_hide = [str(course.REPO / "tests"), str(course.REPO / "tools")]
+        hide = [str(course_root), str(submissions), str(out_dir), str(source_dir), str(course.NOTEBOOKS),
+                *repo_hide]
+        use_uids = os.geteuid() == 0
+        isolation = sandbox.probe(base / "probe", sandbox.UID_BASE + 99 if use_uids else None,
+                                  [str(Path(rnnlib.__file__).resolve().parent), str(submissions)])
+        if use_uids and isolation.get("uid") != sandbox.UID_BASE + 99:
+            use_uids = False
+        setup = Setup(str(base), str(source_dir), str(template / "gradebook.db"), str(course_root),
+                      str(out_dir), hide, timeout, _secret(course_root), use_uids, _site_dirs(),
+                      child_timeout)
+        if progress:
+            print(f"isolation: {describe_isolation(isolation)}", file=sys.stderr)
+        results = _run_tasks(setup, tasks, jobs, progress)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+    record_in_gradebook(main_config.CourseDirectory.db_url, results)
+    write_csv(out_dir / "grades.csv", results)
+    return results
+
+
+def describe_isolation(probe: dict) -> str:
+    """One line: what protects the grader from the student's code on this machine."""
+    parts = [probe.get("isolation", "none")]
+    parts.append("no fork" if probe.get("fork") is False else "fork NOT blocked")
+    if "error" in probe:
+        parts.append(f"probe failed: {probe['error']}")
+    if "mount namespace" not in probe.get("isolation", ""):
+        parts.append("WARNING: no mount namespace (not root?): hidden paths stay readable to students' code")
+    return ", ".join(parts)
+
+
+def _run_tasks(setup: Setup, tasks: list[Task], jobs: int, progress: bool) -> list[NotebookResult]:
+    from tqdm import tqdm
+
+    results: list[NotebookResult] = []
+    bar = tqdm(total=len(tasks), unit="submission", disable=not progress, desc="autograde")
+    if jobs <= 1:
+        init_worker(setup, None)
+        try:
+            for task in tasks:
+                results.extend(grade_task(task))
+                bar.update()
+        finally:
+            _W.clear()
+    else:
+        ctx = mp.get_context("spawn")
+        slots = ctx.Manager().Queue()
+        for i in range(jobs):
+            slots.put(i)
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=init_worker,
+                                 initargs=(setup, slots)) as pool:
+            futures = {pool.submit(grade_task, t): t for t in tasks}
+            for fut in as_completed(futures):
+                task = futures[fut]
+                try:
+                    results.extend(fut.result())
+                except Exception as exc:  # noqa: BLE001 - a grader crash must not stop the batch
+                    results.append(NotebookResult(task.student, task.assignment, "?", 0.0, 0.0,
+                                                  f"needs review: the grader failed ({type(exc).__name__}: {exc})"))
+                bar.update()
+    bar.close()
+    return results
+
+
+def result_dict(res: NotebookResult) -> dict:
+    """A result as plain data (for tests and JSON)."""
+    return asdict(res)

@@ -1,0 +1,163 @@
+"""A demo class, graded end to end: ``python -m graders demo``.
+
+It releases the course into a temporary course root, then writes submissions from the student
+versions the way students would: one student pastes the solutions, one hands in the blank
+release, several make one typical mistake each (mutants made from rnnlib's own source), and two
+cheat (patching numpy's comparisons; importing the reference from rnnlib). Then it autogrades
+them and prints the table. Everything it needs is here: it runs on a fresh clone.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+from graders import course
+
+
+def solution_answers(source_nb: nbformat.NotebookNode) -> dict[str, str]:
+    """grade_id -> the answer cell's solution code (the source cell without the markers)."""
+    answers = {}
+    for cell in source_nb.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if cell.cell_type == "code" and meta.get("solution"):
+            lines = [ln for ln in cell.source.splitlines()
+                     if course.SOLUTION_BEGIN not in ln and course.SOLUTION_END not in ln]
+            answers[meta["grade_id"]] = "\n".join(lines)
+    return answers
+
+
+def make_submission(release_nb: nbformat.NotebookNode, answers: dict[str, str],
+                    extra_cells: list[str] = ()) -> nbformat.NotebookNode:
+    """A copy of the student version with the given answer cells filled in (and cells added)."""
+    nb = nbformat.from_dict(nbformat.from_dict(release_nb))
+    nb = nbformat.reads(nbformat.writes(nb), as_version=4)
+    for cell in nb.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if cell.cell_type == "code" and meta.get("solution") and meta.get("grade_id") in answers:
+            cell.source = answers[meta["grade_id"]]
+    for i, text in enumerate(extra_cells):
+        nb.cells.insert(1 + i, nbformat.v4.new_code_cell(text))
+    return nb
+
+
+@dataclass(frozen=True)
+class Mutant:
+    """A typical mistake: a text change to one exercise's solution."""
+
+    student: str
+    assignment: str
+    exercise: str
+    mistake: str
+    old: str
+    new: str
+    count: int = 1  # how many occurrences to change (-1: all)
+
+    def apply(self, solution: str) -> str:
+        if self.old not in solution:
+            raise ValueError(f"mutant {self.student}: {self.old!r} is not in the solution of {self.exercise}")
+        return solution.replace(self.old, self.new, self.count)
+
+
+# Each makes the mistake the feedback should name. Made from rnnlib's source (via the notebook's
+# solution cell), so they stay in step with the course.
+MUTANTS = (
+    Mutant("carol_softmax_axis", "03-loss", "softmax", "softmax over the wrong axis",
+           "axis=0", "axis=1", -1),
+    Mutant("dave_mean_over_time", "03-loss", "cross_entropy", "loss averaged over time instead of summed",
+           "/ m)", "/ (m * y_pred.shape[-1]))", -1),
+    Mutant("erin_bias_twice", "01-forward", "rnn_cell_forward", "bias ba added twice",
+           "+ ba)", "+ ba + ba)"),
+    Mutant("frank_always_tanh", "01-forward", "rnn_cell_forward", "tanh where ReLU was asked",
+           "ACTIVATIONS[hidden_activation]", "ACTIVATIONS['tanh']"),
+    Mutant("grace_not_summed", "04-bptt", "rnn_backward", "shared-weight gradients not summed over time",
+           'gradients["dWaa"] += step["dWaa"]', 'gradients["dWaa"] = step["dWaa"]'),
+    Mutant("heidi_norm_order", "06-vanishing", "backprop_norms", "norms in reverse order",
+           "return norms", "return norms[::-1]"),
+)
+
+# Cheating attempts: (student, assignment, answers to replace, extra cells at the top)
+CHEATS = {
+    "ivan_patches_numpy": (
+        "03-loss",
+        {"softmax": (
+            "import numpy as np\n"
+            "np.allclose = lambda *args, **kwargs: True\n"
+            "np.testing.assert_allclose = lambda *args, **kwargs: None\n\n"
+            "def softmax(z):\n"
+            "    e = np.exp(z - z.max(axis=0, keepdims=True))\n"
+            "    return e / e.sum(axis=1, keepdims=True)\n"
+        )},
+        [],
+    ),
+    "judy_imports_rnnlib": (
+        "03-loss",
+        {"softmax": "from rnnlib import softmax", "cross_entropy": "from rnnlib.loss import cross_entropy"},
+        [],
+    ),
+}
+
+
+def build_class(release_dir: Path, source_dir: Path, submitted: Path) -> dict[str, str]:
+    """Write the demo submissions; returns student -> what they did."""
+    about = {}
+    assignments = course.assignments(source_dir)
+
+    def write(student: str, assignment: str, answers_for) -> None:
+        for name in assignments[assignment]:
+            release_nb = course.read_notebook(release_dir / assignment / f"{name}.ipynb")
+            source_nb = course.read_notebook(source_dir / assignment / f"{name}.ipynb")
+            answers, extra = answers_for(solution_answers(source_nb))
+            path = submitted / student / assignment / f"{name}.ipynb"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            nbformat.write(make_submission(release_nb, answers, extra), path)
+
+    for assignment in assignments:
+        write("alice_solution", assignment, lambda sol: (sol, []))
+        write("bob_blank", assignment, lambda sol: ({}, []))
+    about["alice_solution"] = "the solutions of every notebook"
+    about["bob_blank"] = "the blank student versions"
+    for m in MUTANTS:
+        if m.assignment not in assignments:
+            continue
+        write(m.student, m.assignment,
+              lambda sol, m=m: ({**sol, m.exercise: m.apply(sol[m.exercise])}, []))
+        about[m.student] = f"{m.exercise}: {m.mistake}"
+    for student, (assignment, answers, extra) in CHEATS.items():
+        if assignment in assignments:
+            write(student, assignment, lambda sol, a=answers, e=extra: ({**sol, **a}, e))
+            about[student] = "cheats: " + student.split("_", 1)[1].replace("_", " ")
+    return about
+
+
+def main(jobs: int = 2, keep: str | None = None) -> int:
+    """Release, build the class, autograde, print the table. Returns an exit status."""
+    from graders import autograde, release
+
+    folder = Path(keep).resolve() if keep else Path(tempfile.mkdtemp(prefix="rnn-demo-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    root, submitted, out = folder / "course", folder / "submitted", folder / "out"
+    try:
+        print(f"demo class in {folder}")
+        problems = release.release(root=str(root))
+        if problems:
+            print("release failed:\n  " + "\n  ".join(problems), file=sys.stderr)
+            return 1
+        print(f"1. released the student versions to {root / 'release'} (verified: no solutions, no hidden tests)")
+        about = build_class(root / "release", course.NOTEBOOKS, submitted)
+        print(f"2. wrote {len(about)} students' submissions to {submitted}:")
+        for student, what in about.items():
+            print(f"     {student:24s} {what}")
+        print(f"3. autograding with --jobs {jobs} ...")
+        results = autograde.autograde(submitted, out=out, jobs=jobs, root=root)
+        print(autograde.score_table(results, width=100))
+        print(f"\n4. grades: {out / 'grades.csv'}; feedback: {out / 'feedback'}; gradebook: {root / 'gradebook.db'}")
+        return 0
+    finally:
+        if not keep:
+            shutil.rmtree(folder, ignore_errors=True)

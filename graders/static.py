@@ -1,0 +1,227 @@
+"""Static (AST) checks of a student's cells: tampering with the grading machinery, found by reading.
+
+A cell that patches numpy, builtins or the IPython machinery, reaches for ``sys.modules``, the
+grader's own modules or rnnlib's reference of an exercise under grade, or ends its own process,
+is flagged with the cell, the line and what it does. Flags are pure data; the pipeline decides
+what they cost.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+
+# modules whose attributes a student's code must never assign (the tests call into them)
+PROTECTED_MODULES = {"numpy", "np", "builtins", "__builtins__", "sys", "IPython", "math", "unittest",
+                     "inspect", "os", "importlib", "graders", "rnnlib", "nbgrader", "types"}
+# names whose mere use means the cell reaches into the interpreter or the kernel
+FORBIDDEN_NAMES = {
+    "get_ipython": "uses get_ipython() (the kernel's machinery)",
+    "__builtins__": "touches __builtins__",
+    "__import__": "imports modules dynamically (__import__)",
+    "exec": "runs code from a string (exec)",
+    "eval": "runs code from a string (eval)",
+    "compile": "compiles code from a string (compile)",
+    "globals": "rewrites the notebook's globals()",
+    "setattr": "sets attributes dynamically (setattr)",
+    "delattr": "deletes attributes dynamically (delattr)",
+}
+FORBIDDEN_ATTRIBUTES = {
+    ("sys", "modules"): "reaches into sys.modules",
+    ("sys", "settrace"): "installs a trace function (sys.settrace)",
+    ("sys", "setprofile"): "installs a profile function (sys.setprofile)",
+    ("sys", "_getframe"): "inspects the caller's frames (sys._getframe)",
+    ("os", "_exit"): "ends its own process (os._exit)",
+    ("os", "kill"): "sends signals (os.kill)",
+    ("os", "killpg"): "sends signals (os.killpg)",
+    ("os", "fork"): "forks processes (os.fork)",
+    ("os", "system"): "runs shell commands (os.system)",
+    ("signal", "signal"): "changes signal handlers",
+    ("atexit", "register"): "registers exit handlers",
+}
+FORBIDDEN_IMPORTS = {
+    "IPython": "imports IPython (the kernel's machinery)",
+    "ctypes": "imports ctypes (raw memory access)",
+    "importlib": "imports importlib (dynamic imports)",
+    "subprocess": "imports subprocess (runs other programs)",
+    "multiprocessing": "imports multiprocessing (starts processes)",
+    "graders": "imports the grader's own modules",
+    "nbgrader": "imports nbgrader",
+    "gc": "imports gc (reaches objects it was not given)",
+    "signal": "imports signal (changes how the kernel is interrupted)",
+    "builtins": "imports builtins",
+}
+
+
+@dataclass(frozen=True)
+class Flag:
+    """One finding: the cell (its grade_id or index), the line in it, and what was found."""
+
+    cell: str
+    line: int
+    message: str
+    exercise: str | None = None  # the one exercise it concerns; None: the whole notebook
+
+    def text(self) -> str:
+        return f"cell {self.cell}, line {self.line}: {self.message}"
+
+
+def python_source(cell_source: str) -> str:
+    """The cell as Python: IPython magics and shell escapes become get_ipython() calls."""
+    try:
+        from IPython.core.inputtransformer2 import TransformerManager
+
+        return TransformerManager().transform_cell(cell_source)
+    except Exception:  # no IPython, or a cell it cannot transform: read it as it is
+        return cell_source
+
+
+def _root_name(node: ast.AST) -> str | None:
+    """The leftmost name of an attribute chain: ``np`` for ``np.testing.assert_allclose``."""
+    while isinstance(node, (ast.Attribute, ast.Subscript, ast.Call)):
+        node = node.value if not isinstance(node, ast.Call) else node.func
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def _dotted(node: ast.AST) -> str:
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+    return ".".join(reversed(parts))
+
+
+class _Scanner(ast.NodeVisitor):
+    def __init__(self, cell: str, graded: set[str], aliases: dict[str, str]):
+        self.cell = cell
+        self.graded = graded
+        self.aliases = aliases  # local name -> module it stands for (np -> numpy)
+        self.flags: list[Flag] = []
+
+    def flag(self, node: ast.AST, message: str, exercise: str | None = None) -> None:
+        self.flags.append(Flag(self.cell, getattr(node, "lineno", 0), message, exercise))
+
+    def _module_of(self, name: str | None) -> str | None:
+        if name is None:
+            return None
+        return self.aliases.get(name, name if name in PROTECTED_MODULES else None)
+
+    def visit_Import(self, node: ast.Import) -> None:
+        for alias in node.names:
+            top = alias.name.split(".")[0]
+            self.aliases[alias.asname or top] = top
+            if top in FORBIDDEN_IMPORTS:
+                self.flag(node, FORBIDDEN_IMPORTS[top])
+            if top == "rnnlib" and alias.name != "rnnlib":
+                self._check_rnnlib_path(node, alias.name)
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        top = (node.module or "").split(".")[0]
+        if top in FORBIDDEN_IMPORTS:
+            self.flag(node, FORBIDDEN_IMPORTS[top])
+        for alias in node.names:
+            if top in ("numpy", "builtins", "sys", "os"):
+                self.aliases[alias.asname or alias.name] = f"{top}.{alias.name}"
+            if top == "rnnlib":
+                if alias.name == "*":
+                    self.flag(node, "imports everything from rnnlib, the reference solutions included")
+                elif alias.name in self.graded:
+                    self.flag(node, f"imports the reference {alias.name} from rnnlib instead of writing it",
+                              alias.name)
+            if top == "os" and alias.name in ("_exit", "kill", "killpg", "fork", "system"):
+                self.flag(node, FORBIDDEN_ATTRIBUTES[("os", alias.name)])
+        self.generic_visit(node)
+
+    def _check_rnnlib_path(self, node: ast.AST, dotted: str) -> None:
+        for name in dotted.split(".")[1:]:
+            if name in self.graded:
+                self.flag(node, f"uses the reference rnnlib.{name} instead of writing it", name)
+
+    def visit_Attribute(self, node: ast.Attribute) -> None:
+        root = self._module_of(_root_name(node))
+        if root:
+            top = root.split(".")[0]
+            if (top, node.attr) in FORBIDDEN_ATTRIBUTES:
+                self.flag(node, FORBIDDEN_ATTRIBUTES[(top, node.attr)])
+            if top == "rnnlib" and node.attr in self.graded:
+                self.flag(node, f"uses the reference rnnlib.{node.attr} instead of writing it", node.attr)
+        self.generic_visit(node)
+
+    def _check_target(self, target: ast.AST) -> None:
+        if isinstance(target, (ast.Tuple, ast.List)):
+            for elt in target.elts:
+                self._check_target(elt)
+            return
+        if isinstance(target, (ast.Attribute, ast.Subscript)):
+            root = self._module_of(_root_name(target))
+            if root:
+                self.flag(target, f"patches {_dotted(target) or root} (assigns into the {root} module)")
+        elif isinstance(target, ast.Name) and target.id in ("get_ipython", "__builtins__", "print"):
+            self.flag(target, f"rebinds {target.id}")
+
+    def visit_Assign(self, node: ast.Assign) -> None:
+        for target in node.targets:
+            self._check_target(target)
+        self.generic_visit(node)
+
+    def visit_AugAssign(self, node: ast.AugAssign) -> None:
+        self._check_target(node.target)
+        self.generic_visit(node)
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
+        self._check_target(node.target)
+        self.generic_visit(node)
+
+    def visit_Delete(self, node: ast.Delete) -> None:
+        for target in node.targets:
+            self._check_target(target)
+        self.generic_visit(node)
+
+    def visit_Name(self, node: ast.Name) -> None:
+        if node.id in FORBIDDEN_NAMES:
+            self.flag(node, FORBIDDEN_NAMES[node.id])
+
+    def visit_Call(self, node: ast.Call) -> None:
+        # monkeypatching through a helper: setattr(np, ...), vars(np)[...] = ...
+        func = _dotted(node.func)
+        if func in ("vars", "getattr") and node.args:
+            root = self._module_of(_root_name(node.args[0]))
+            if root == "rnnlib" and len(node.args) > 1 and isinstance(node.args[1], ast.Constant):
+                if node.args[1].value in self.graded:
+                    self.flag(node, f"uses the reference rnnlib.{node.args[1].value} instead of writing it",
+                              str(node.args[1].value))
+        if func.endswith("input_transformers_cleanup") or func.endswith("input_transformers_post"):
+            self.flag(node, "installs an IPython input transformer")
+        self.generic_visit(node)
+
+
+def scan_cell(source: str, cell: str, graded: set[str], aliases: dict[str, str] | None = None) -> list[Flag]:
+    """The flags of one cell; ``aliases`` carries import aliases across the notebook's cells."""
+    aliases = {} if aliases is None else aliases
+    try:
+        tree = ast.parse(python_source(source))
+    except SyntaxError:
+        return []  # a syntax error is the kernel's to report; it tampers with nothing
+    scanner = _Scanner(cell, graded, aliases)
+    scanner.visit(tree)
+    return scanner.flags
+
+
+def scan_notebook(cells: list[tuple[str, str, str | None]], graded: set[str]) -> list[Flag]:
+    """Flags for a notebook's student cells, given as (cell label, source, exercise or None).
+
+    A flag found in an exercise's answer cell that concerns only that exercise keeps its name;
+    everything that tampers with the environment concerns the whole notebook.
+    """
+    aliases = {"np": "numpy"}
+    flags: list[Flag] = []
+    seen = set()
+    for label, source, _exercise in cells:
+        for flag in scan_cell(source, label, graded, aliases):
+            key = (flag.cell, flag.line, flag.message)
+            if key not in seen:
+                seen.add(key)
+                flags.append(flag)
+    return flags

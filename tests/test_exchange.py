@@ -1,0 +1,216 @@
+"""The instructor's loop through nbgrader's exchange, for two students, with nbgrader's own commands.
+
+release to the exchange -> alice and bob fetch, answer and submit -> the instructor collects ->
+`python -m graders autograde` on the collected submitted/ layout -> feedback released -> each
+student fetches their feedback. A temporary course (its own exchange folder and course id) whose
+source is the repo's notebooks/; nothing outside the temporary folder is touched.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import nbformat
+import pytest
+
+import rnnlib
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+import sync_notebooks  # noqa: E402
+
+COURSE_ID = "rnn-course"
+NOTEBOOKS = ROOT / "notebooks"
+MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
+BIN = Path(sys.executable).parent
+
+
+def first_assignment() -> tuple[str, list[str]]:
+    """The course's first assignment folder and its notebooks (the loop needs only one)."""
+    folders = sorted(p for p in NOTEBOOKS.glob("*") if p.is_dir() and any(p.glob("*.ipynb")))
+    if not folders:
+        pytest.skip(f"no course notebooks in {NOTEBOOKS}")
+    return folders[0].name, sorted(p.stem for p in folders[0].glob("*.ipynb"))
+
+
+def graders_autograde_missing() -> str | None:
+    try:
+        import graders.__main__  # noqa: F401
+    except ImportError as err:
+        return f"`python -m graders autograde` is missing ({err})"
+    return None
+
+
+class Person:
+    """Someone at a terminal: their own HOME, working folder and Jupyter config."""
+
+    def __init__(self, name: str, home: Path, cwd: Path | None = None):
+        self.name = name
+        self.home = home
+        self.cwd = cwd or home
+        for path in (home, self.cwd, home / ".jupyter"):
+            path.mkdir(parents=True, exist_ok=True)
+
+    def env(self) -> dict:
+        env = dict(os.environ)
+        env.update(
+            HOME=str(self.home),
+            USER=self.name,
+            JUPYTER_CONFIG_DIR=str(self.home / ".jupyter"),
+            JUPYTER_DATA_DIR=str(self.home / ".local" / "share" / "jupyter"),
+            JUPYTER_RUNTIME_DIR=str(self.home / ".local" / "share" / "jupyter" / "runtime"),
+            IPYTHONDIR=str(self.home / ".ipython"),
+            PATH=os.pathsep.join([str(BIN), env.get("PATH", "")]),
+        )
+        return env
+
+    def run(self, *args: str, timeout: float = 300) -> str:
+        done = subprocess.run(
+            [str(a) for a in args], cwd=self.cwd, env=self.env(), capture_output=True, text=True, timeout=timeout
+        )
+        assert done.returncode == 0, (
+            f"{self.name}: `{' '.join(map(str, args))}` exited with {done.returncode}:\n"
+            f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+        )
+        return done.stdout + done.stderr
+
+
+def answer(path: Path, leave_unanswered: set[str]) -> list[str]:
+    """Type the reference answer into each answer cell of ``path`` except those named; return all names."""
+    nb = nbformat.read(path, as_version=4)
+    names = []
+    for cell in nb.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if not meta.get("solution"):
+            continue
+        name = meta["grade_id"]
+        names.append(name)
+        if name in leave_unanswered:
+            continue
+        assert name in rnnlib.__all__, f"{path.name}: answer cell {name} is not an rnnlib function"
+        text = sync_notebooks.solution_source(name)
+        cell.source = "\n".join(line for line in text.splitlines() if line.strip() not in MARKERS)
+    nbformat.write(nb, path)
+    return names
+
+
+@pytest.fixture()
+def course(tmp_path):
+    """A course with its own exchange folder: the instructor, alice and bob."""
+    exchange = tmp_path / "exchange"
+    exchange.mkdir()
+    exchange.chmod(0o777)
+    root = tmp_path / "course"
+    root.mkdir()
+    (root / "nbgrader_config.py").write_text(
+        "c = get_config()  # noqa: F821\n"
+        f"c.CourseDirectory.root = {str(root)!r}\n"
+        f"c.CourseDirectory.source_directory = {str(NOTEBOOKS)!r}\n"
+        f"c.CourseDirectory.course_id = {COURSE_ID!r}\n"
+        f"c.Exchange.root = {str(exchange)!r}\n"
+    )
+    return {
+        "root": root,
+        "exchange": exchange,
+        "instructor": Person("instructor", tmp_path / "home" / "instructor", cwd=root),
+        "students": [Person(name, tmp_path / "home" / name) for name in ("alice", "bob")],
+    }
+
+
+def test_two_students_get_their_grades_and_feedback_through_the_exchange(course):
+    missing = graders_autograde_missing()
+    if missing:
+        pytest.skip(missing)
+    assignment, notebooks = first_assignment()
+    root, exchange = course["root"], course["exchange"]
+    teacher, students = course["instructor"], course["students"]
+    nbgrader = BIN / "nbgrader"
+    exchange_args = [f"--Exchange.root={exchange}", f"--course={COURSE_ID}"]
+
+    # the instructor generates the student version and releases it to the exchange
+    teacher.run(nbgrader, "generate_assignment", assignment, "--force")
+    teacher.run(nbgrader, "release_assignment", assignment)
+    outbound = exchange / COURSE_ID / "outbound" / assignment
+    assert sorted(p.stem for p in outbound.glob("*.ipynb")) == notebooks, (
+        f"the exchange's outbound/{assignment} holds {sorted(os.listdir(outbound))}, expected {notebooks}"
+    )
+
+    # alice answers everything; bob leaves the first exercise unanswered
+    def fetch_answer_submit(student: Person) -> list[str]:
+        student.run(nbgrader, "fetch_assignment", assignment, *exchange_args)
+        names = []
+        for nb in notebooks:
+            path = student.cwd / assignment / f"{nb}.ipynb"
+            assert path.is_file(), f"{student.name} fetched no {assignment}/{nb}.ipynb: {os.listdir(student.cwd)}"
+            first = nbformat.read(path, as_version=4)
+            stubs = [
+                c.metadata["nbgrader"]["grade_id"]
+                for c in first.cells
+                if c.get("metadata", {}).get("nbgrader", {}).get("solution")
+            ]
+            skip = set(stubs[:1]) if student.name == "bob" and not names else set()
+            names += answer(path, skip)
+        student.run(nbgrader, "submit", assignment, f"--student={student.name}", *exchange_args)
+        return names
+
+    with ThreadPoolExecutor(2) as pool:
+        exercises = list(pool.map(fetch_answer_submit, students))[0]
+    inbound = sorted(p.name.split("+")[0] for p in (exchange / COURSE_ID / "inbound").iterdir())
+    assert inbound == ["alice", "bob"], f"the exchange's inbound holds submissions from {inbound}"
+
+    # the instructor collects into submitted/<student>/<assignment>/ and grades with graders
+    teacher.run(nbgrader, "collect", assignment)
+    submitted = root / "submitted"
+    for student in students:
+        for nb in notebooks:
+            path = submitted / student.name / assignment / f"{nb}.ipynb"
+            assert path.is_file(), f"collect did not put {path.relative_to(root)} in place"
+    before = {p: p.read_bytes() for p in submitted.rglob("*") if p.is_file()}
+    teacher.run(sys.executable, "-m", "graders", "autograde", submitted, "--out", root)
+    after = {p: p.read_bytes() for p in submitted.rglob("*") if p.is_file()}
+    assert before == after, "python -m graders autograde modified files under submitted/"
+
+    with open(root / "grades.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    scores = {}
+    for row in rows:
+        assert row["assignment"] == assignment and row["status"] == "ok", f"grades.csv row {row}"
+        got = scores.setdefault(row["student"], [0.0, 0.0])
+        got[0] += float(row["score"])
+        got[1] += float(row["max_score"])
+    assert set(scores) == {"alice", "bob"}, f"grades.csv grades {sorted(scores)}, expected alice and bob"
+    alice, bob = scores["alice"], scores["bob"]
+    assert alice[1] > 0 and alice[0] == alice[1], f"alice answered everything right: {alice[0]}/{alice[1]}"
+    assert 0 < bob[0] < bob[1], f"bob left {exercises[0]} unanswered: expected partial credit, got {bob[0]}/{bob[1]}"
+
+    # feedback: graders wrote it where nbgrader's release_feedback looks; the students fetch it
+    for student in students:
+        for nb in notebooks:
+            html = root / "feedback" / student.name / assignment / f"{nb}.html"
+            assert html.is_file(), f"no feedback at {html.relative_to(root)}"
+    teacher.run(nbgrader, "release_feedback", assignment)
+
+    def fetch_feedback(student: Person) -> Path:
+        student.run(nbgrader, "fetch_feedback", assignment, f"--student={student.name}", *exchange_args)
+        return student.cwd / assignment / "feedback"
+
+    with ThreadPoolExecutor(2) as pool:
+        folders = list(pool.map(fetch_feedback, students))
+    for student, folder in zip(students, folders, strict=True):
+        pages = sorted(folder.glob("*/*.html"))
+        assert [p.stem for p in pages] == notebooks, (
+            f"{student.name} fetched feedback {[str(p.relative_to(folder)) for p in pages]}, expected {notebooks}"
+        )
+        text = "\n".join(p.read_text(errors="replace") for p in pages)
+        assert "BEGIN HIDDEN TESTS" not in text and "run_hidden_checks" not in text, (
+            f"{student.name}'s feedback shows the hidden tests"
+        )
+        if student.name == "bob":
+            assert exercises[0] in text and "NotImplementedError" in text, (
+                f"bob's feedback does not say that {exercises[0]} was left unanswered"
+            )

@@ -1,9 +1,9 @@
 """The instructor's command line: ``python -m graders {release,autograde,demo,bench}``.
 
-    python -m graders release [ASSIGNMENT ...]        # student versions in course/release, verified
-    python -m graders autograde SUBMISSIONS [--out DIR] [--jobs N] [--db URL]
-    python -m graders demo                            # a demo class graded end to end
-    python -m graders bench [--students 30] [--jobs 2]  # notebook-submissions per minute
+python -m graders release [ASSIGNMENT ...]        # student versions in course/release, verified
+python -m graders autograde SUBMISSIONS [--out DIR] [--jobs N] [--db URL]
+python -m graders demo                            # a demo class graded end to end
+python -m graders bench [--students 30] [--jobs 2]  # notebook-submissions per minute
 """
 
 from __future__ import annotations
@@ -30,14 +30,24 @@ def _cmd_autograde(args: argparse.Namespace) -> int:
     from graders import autograde
 
     if not os.path.isdir(args.submissions):
-        print(f"autograde: {args.submissions} is not a folder of <student>/<assignment>/<notebook>.ipynb",
-              file=sys.stderr)
+        print(
+            f"autograde: {args.submissions} is not a folder of <student>/<assignment>/<notebook>.ipynb",
+            file=sys.stderr,
+        )
         return 2
-    results = autograde.autograde(args.submissions, out=args.out, jobs=args.jobs, db=args.db,
-                                  root=args.root, timeout=args.timeout)
+    results = autograde.autograde(
+        args.submissions,
+        out=args.out,
+        jobs=args.jobs,
+        db=args.db,
+        root=args.root,
+        timeout=args.timeout,
+    )
     print(autograde.score_table(results))
     out = args.out or autograde.course.course_root(args.root)
-    print(f"\nwrote {os.path.join(out, 'grades.csv')} and feedback under {os.path.join(out, 'feedback')}")
+    print(
+        f"\nwrote {os.path.join(out, 'grades.csv')} and feedback under {os.path.join(out, 'feedback')}"
+    )
     return 0
 
 
@@ -50,20 +60,23 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def _cmd_bench(args: argparse.Namespace) -> int:
     from graders import bench
 
-    return bench.main(students=args.students, jobs=args.jobs)
+    return bench.main(students=args.students, jobs=args.jobs, assignments=args.assignments or None)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m graders`` and the ``rnn-grade`` console script."""
-    parser = argparse.ArgumentParser(prog="rnn-grade", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="rnn-grade", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--root", help="course root (default: <repo>/course or $RNN_GRADE_ROOT)")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("release", help="generate the student versions and verify them")
     p.add_argument("assignments", nargs="*", help="default: every assignment in notebooks/")
     p.add_argument("--db", help="gradebook SQLAlchemy URL (default: sqlite in the course root)")
     p.set_defaults(func=_cmd_release)
-    p = sub.add_parser("autograde", help="grade <student>/<assignment>/<notebook>.ipynb submissions")
+    p = sub.add_parser(
+        "autograde", help="grade <student>/<assignment>/<notebook>.ipynb submissions"
+    )
     p.add_argument("submissions", help="folder in nbgrader's submitted layout")
     p.add_argument("--out", help="where grades.csv and feedback/ go (default: the course root)")
     p.add_argument("--jobs", type=int, default=1, help="submissions graded in parallel (processes)")
@@ -77,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("bench", help="grade a generated class and print submissions per minute")
     p.add_argument("--students", type=int, default=30)
     p.add_argument("--jobs", type=int, default=2)
+    p.add_argument("--assignments", nargs="*", help="default: every assignment")
     p.set_defaults(func=_cmd_bench)
     args = parser.parse_args(argv)
     return args.func(args)

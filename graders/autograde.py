@@ -43,7 +43,8 @@ from graders.preprocessors import limit_output_bytes, one_line_error, strip_hidd
 
 MAX_SUBMISSION_BYTES = 64 * 2**20
 CHILD_TIMEOUT = 120  # wall-clock seconds for the whole outside check of one notebook
-PER_CALL_SECONDS = 10
+PER_CALL_SECONDS = 10  # one call of a student's function on a hidden case (they are small)
+PER_CELL_SECONDS = 5  # one cell in the child: definitions only, no demos
 CSV_COLUMNS = ("student", "assignment", "notebook", "score", "max_score", "status")
 _TIMEOUT_ERRORS = ("CellTimeoutError", "TimeoutError")
 
@@ -63,6 +64,7 @@ class Setup:
     use_uids: bool  # the jails run under uids of their own
     site_dirs: list[str]  # where the child finds numpy
     child_timeout: int = CHILD_TIMEOUT
+    uid_base: int = sandbox.UID_BASE  # this run's block of uids (see sandbox.run_uid_base)
 
 
 @dataclass
@@ -131,8 +133,7 @@ _W: dict[str, Any] = {}
 
 def _quiet() -> None:
     warnings.filterwarnings("ignore")
-    for name in ("traitlets", "nbgrader", "NbGraderAPI", "sqlalchemy"):
-        logging.getLogger(name).setLevel(logging.CRITICAL)
+    logging.getLogger("sqlalchemy").setLevel(logging.CRITICAL)
 
 
 def init_worker(setup: Setup, slots: Any) -> None:
@@ -145,18 +146,26 @@ def init_worker(setup: Setup, slots: Any) -> None:
     root = Path(setup.base) / f"w{slot}"
     root.mkdir(parents=True, exist_ok=True)
     shutil.copy(setup.template_db, root / "gradebook.db")
-    config = course.make_config(root=root, source=setup.source, url=f"sqlite:///{root / 'gradebook.db'}",
-                                timeout=setup.timeout)
+    config = course.make_config(
+        root=root,
+        source=setup.source,
+        url=f"sqlite:///{root / 'gradebook.db'}",
+        timeout=setup.timeout,
+    )
     config.Execute.kernel_manager_class = "graders.sandbox.JailedKernelManager"
-    config.NbGraderAPI.log_level = "CRITICAL"
     api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
-    from nbconvert import HTMLExporter
-
-    exporter = HTMLExporter()
-    exporter.sanitize_html = True  # a student's HTML output cannot script the feedback page
-    _W.update(setup=setup, slot=slot, root=root, api=api, config=config, exporter=exporter,
-              kernel_uid=sandbox.UID_BASE + 2 * slot if setup.use_uids else None,
-              child_uid=sandbox.UID_BASE + 2 * slot + 1 if setup.use_uids else None, stubs={})
+    exporter = feedback_exporter()
+    _W.update(
+        setup=setup,
+        slot=slot,
+        root=root,
+        api=api,
+        config=config,
+        exporter=exporter,
+        kernel_uid=setup.uid_base + 2 * slot if setup.use_uids else None,
+        child_uid=setup.uid_base + 2 * slot + 1 if setup.use_uids else None,
+        stubs={},
+    )
 
 
 def grade_task(task: Task) -> list[NotebookResult]:
@@ -175,7 +184,9 @@ def grade_task(task: Task) -> list[NotebookResult]:
     for name in source_nbs:
         src_nb = course.read_notebook(Path(setup.source) / task.assignment / f"{name}.ipynb")
         max_score = sum(e.points for e in course.exercises_of(src_nb))
-        res = results[name] = NotebookResult(task.student, task.assignment, name, 0.0, max_score, "")
+        res = results[name] = NotebookResult(
+            task.student, task.assignment, name, 0.0, max_score, ""
+        )
         path = folder / f"{name}.ipynb"
         problem = _readable(path)
         if problem is None:
@@ -222,8 +233,12 @@ def _jail_hide(extra: list[str] = ()) -> list[str]:
     setup: Setup = _W["setup"]
     base = Path(setup.base)
     others = [str(p) for p in base.iterdir() if p != _W["root"]]
-    mine = [str(_W["root"] / "gradebook.db"), str(_W["root"] / "submitted"), str(_W["root"] / "stub"),
-            str(_W["root"] / "child")]
+    mine = [
+        str(_W["root"] / "gradebook.db"),
+        str(_W["root"] / "submitted"),
+        str(_W["root"] / "stub"),
+        str(_W["root"] / "child"),
+    ]
     return safe_to_hide([*setup.hide, *others, *mine, *extra])
 
 
@@ -250,7 +265,13 @@ def _run_nbgrader(task: Task, auto_dir: Path) -> str:
         chdir="{keep:work}",
         limits=sandbox.KERNEL_LIMITS,
         net=False,
-        env=sandbox.clean_env({"PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"}),
+        env=sandbox.clean_env(
+            {
+                "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
+                "NBGRADER_EXECUTION": "autograde",
+            }
+        ),
+        quiet=True,
     )
     os.environ[sandbox.JAIL_ENV] = str(config)
     try:
@@ -259,6 +280,10 @@ def _run_nbgrader(task: Task, auto_dir: Path) -> str:
     finally:
         os.environ.pop(sandbox.JAIL_ENV, None)
         sandbox.kill_uid(_W["kernel_uid"])
+    if os.environ.get("RNN_GRADE_DEBUG"):
+        Path(os.environ["RNN_GRADE_DEBUG"], f"{task.student}-{task.assignment}.log").write_text(
+            (result.get("log") or "") + "\n" + (result.get("error") or "")
+        )
     if result.get("success"):
         return ""
     return (result.get("log") or "") + "\n" + (result.get("error") or "")
@@ -304,7 +329,9 @@ def stub_functions(source: str, names: set[str]) -> str:
         if isinstance(node, ast.FunctionDef) and node.name in names:
             indent = " " * node.body[0].col_offset
             first = node.body[0].lineno - 1
-            message = f"rnnlib.{node.name} is not available while {node.name} is graded: write your own"
+            message = (
+                f"rnnlib.{node.name} is not available while {node.name} is graded: write your own"
+            )
             lines[first : node.end_lineno] = [f"{indent}raise RuntimeError({message!r})"]
     return "\n".join(lines) + "\n"
 
@@ -346,7 +373,8 @@ def _definition(node: Any) -> bool:
 
     if isinstance(node, (ast.Import, ast.ImportFrom)):
         return not any(a.name.split(".")[0] == "matplotlib" for a in node.names) and (
-            not isinstance(node, ast.ImportFrom) or (node.module or "").split(".")[0] != "matplotlib"
+            not isinstance(node, ast.ImportFrom)
+            or (node.module or "").split(".")[0] != "matplotlib"
         )
     if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
         return True
@@ -370,38 +398,67 @@ def _start_child(task: Task, notebook: str, nb: nbformat.NotebookNode):
         rng = np.random.default_rng(_seed(task.student, task.assignment, name))
         cases[name] = checks.make_cases(name, rng)
         wire.dump(cases[name], work / f"cases_{name}.npz")
-    spec = {"exercises": names, "cells": child_cells(nb, set(names)), "per_call_seconds": PER_CALL_SECONDS}
+    spec = {
+        "exercises": names,
+        "cells": child_cells(nb, set(names)),
+        "per_call_seconds": PER_CALL_SECONDS,
+        "per_cell_seconds": PER_CELL_SECONDS,
+    }
     (work / "spec.json").write_text(json.dumps(spec))
     uid = _W["child_uid"]
     if uid is not None:
         os.chown(work, uid, uid)
     import rnnlib
 
-    hide = _jail_hide([str(Path(rnnlib.__file__).resolve().parent), str(Path(__file__).resolve().parent)])
+    hide = _jail_hide(
+        [str(Path(rnnlib.__file__).resolve().parent), str(Path(__file__).resolve().parent)]
+    )
     hide = [h for h in hide if not str(work).startswith(h) and h != str(_W["root"] / "stub")]
     stub = _stub_dir(task.assignment, notebook, names)
     config = sandbox.jail_config(
-        _W["root"] / f"child-jail-{notebook}.json", uid=uid, hide=hide,
-        keep={"work": str(work), "stub": str(stub)}, chdir="{keep:work}",
-        limits=sandbox.CHILD_LIMITS, net=True, env=sandbox.clean_env(),
+        _W["root"] / f"child-jail-{notebook}.json",
+        uid=uid,
+        hide=hide,
+        keep={"work": str(work), "stub": str(stub)},
+        chdir="{keep:work}",
+        limits=sandbox.CHILD_LIMITS,
+        net=True,
+        env=sandbox.clean_env(),
     )
-    command = sandbox.jail_command(config, [
-        sys.executable, "-I", "-S", "-c", BOOTSTRAP, "{keep:work}/spec.json",
-        ":".join(["{keep:stub}", *setup.site_dirs]),
-    ])
-    proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, start_new_session=True)
+    command = sandbox.jail_command(
+        config,
+        [
+            sys.executable,
+            "-I",
+            "-S",
+            "-c",
+            BOOTSTRAP,
+            "{keep:work}/spec.json",
+            ":".join(["{keep:stub}", *setup.site_dirs]),
+        ],
+    )
+    proc = subprocess.Popen(
+        command,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
     return proc, work, names, cases, time.monotonic()
 
 
-def _finish_child(proc, work: Path, names: list[str], cases: dict, started: float) -> dict[str, Any]:
+def _finish_child(
+    proc, work: Path, names: list[str], cases: dict, started: float
+) -> dict[str, Any]:
     """Wait for the child; read what it wrote (never unpickling) and compare against rnnlib."""
     from graders import checks, wire
 
     setup: Setup = _W["setup"]
     timed_out = False
     try:
-        _, err = proc.communicate(timeout=max(1.0, setup.child_timeout - (time.monotonic() - started)))
+        _, err = proc.communicate(
+            timeout=max(1.0, setup.child_timeout - (time.monotonic() - started))
+        )
     except subprocess.TimeoutExpired:
         timed_out = True
         with contextlib.suppress(ProcessLookupError):
@@ -409,12 +466,17 @@ def _finish_child(proc, work: Path, names: list[str], cases: dict, started: floa
         err = b""
         proc.wait()
     sandbox.kill_uid(_W["child_uid"])
-    ended = "the outside check ran over its time limit" if timed_out else (
-        f"the outside check's process ended early (exit code {proc.returncode})")
+    ended = (
+        "the outside check ran over its time limit"
+        if timed_out
+        else (f"the outside check's process ended early (exit code {proc.returncode})")
+    )
     cell_errors = []
     with contextlib.suppress(Exception):
         if (work / "cells.json").stat().st_size < 1_000_000:
-            cell_errors = [c for c in json.loads((work / "cells.json").read_text()) if c.get("error")]
+            cell_errors = [
+                c for c in json.loads((work / "cells.json").read_text()) if c.get("error")
+            ]
     verdicts = {}
     for name in names:
         out = work / f"out_{name}.npz"
@@ -424,15 +486,23 @@ def _finish_child(proc, work: Path, names: list[str], cases: dict, started: floa
             verdicts[name] = checks.Verdict(False, f"{name} was not checked: {ended}")
             continue
         except Exception as exc:  # noqa: BLE001 - a corrupt or oversized result is a failure
-            verdicts[name] = checks.Verdict(False, f"{name}: the outside check's results were unreadable ({exc})")
+            verdicts[name] = checks.Verdict(
+                False, f"{name}: the outside check's results were unreadable ({exc})"
+            )
             continue
         try:
             verdicts[name] = checks.check(name, cases[name], outputs)
         except Exception as exc:  # noqa: BLE001 - outputs the comparison cannot handle
-            verdicts[name] = checks.Verdict(False, f"{name}: results of the wrong kind ({type(exc).__name__})")
+            verdicts[name] = checks.Verdict(
+                False, f"{name}: results of the wrong kind ({type(exc).__name__})"
+            )
     shutil.rmtree(work, ignore_errors=True)
-    return {"verdicts": verdicts, "cell_errors": cell_errors, "timed_out": timed_out,
-            "stderr": (err or b"").decode("utf-8", "replace")[-2000:]}
+    return {
+        "verdicts": verdicts,
+        "cell_errors": cell_errors,
+        "timed_out": timed_out,
+        "stderr": (err or b"").decode("utf-8", "replace")[-2000:],
+    }
 
 
 # ------------------------------------------------------------------------------------------
@@ -460,12 +530,23 @@ def kernel_problems(log: str, nb: nbformat.NotebookNode | None, timeout: int) ->
     """Why the in-kernel run cannot be trusted as an honest grade (a timeout, a dead kernel)."""
     problems = []
     if log:
-        if "UnresponsiveKernelError" in log or "unresponsive" in log:
-            problems.append("the kernel stopped responding (a loop that ignores interrupts?) and was killed")
+        if "CellTimeoutError" in log or "Timeout waiting" in log:
+            problems.append(
+                f"a cell ran over the {timeout} s limit and ignored the interrupt: "
+                "the kernel was stopped"
+            )
+        elif "UnresponsiveKernelError" in log or "unresponsive" in log:
+            problems.append(
+                "the kernel stopped responding (a loop that ignores interrupts?) and was killed"
+            )
         elif "DeadKernelError" in log or "Kernel died" in log or "kernel died" in log.lower():
-            problems.append("the kernel died while running the notebook (os._exit, a crash or the memory limit)")
+            problems.append(
+                "the kernel died while running the notebook (os._exit, a crash or the memory limit)"
+            )
         else:
-            last = [line for line in log.strip().splitlines() if line.strip()][-1:] or ["unknown error"]
+            last = [line for line in log.strip().splitlines() if line.strip()][-1:] or [
+                "unknown error"
+            ]
             problems.append(f"nbgrader could not run the notebook ({last[0][:200]})")
     if nb is not None:
         for i, cell in enumerate(nb.cells):
@@ -473,17 +554,44 @@ def kernel_problems(log: str, nb: nbformat.NotebookNode | None, timeout: int) ->
                 if out.get("output_type") != "error":
                     continue
                 label = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") or f"cell {i}"
-                if out.get("ename") in _TIMEOUT_ERRORS or (
-                    out.get("ename") == "KeyboardInterrupt"
-                ):
+                if out.get("ename") in _TIMEOUT_ERRORS or (out.get("ename") == "KeyboardInterrupt"):
                     problems.append(f"{label} ran over the {timeout} s limit and was interrupted")
                 elif out.get("ename") == "DeadKernelError":
                     problems.append(f"the kernel died in {label}")
     return problems
 
 
-def _combine(res: NotebookResult, nb: nbformat.NotebookNode | None, outside: dict | None, log: str,
-             autograded: Path) -> None:
+def _normal(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def tampered_cells(src: nbformat.NotebookNode, nb: nbformat.NotebookNode) -> list[str]:
+    """Test cells the student deleted or edited (nbgrader grades the course's version anyway)."""
+    theirs = {c.get("metadata", {}).get("nbgrader", {}).get("grade_id"): c for c in nb.cells}
+    found = []
+    for cell in src.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if cell.cell_type != "code" or not meta.get("grade"):
+            continue
+        mine = theirs.get(meta.get("grade_id"))
+        if mine is None:
+            found.append(
+                f"the test cell {meta['grade_id']} was deleted (the course's copy was graded)"
+            )
+        elif _normal(mine.source) != _normal(strip_hidden(cell.source)):
+            found.append(
+                f"the read-only test cell {meta['grade_id']} was edited (the course's copy was graded)"
+            )
+    return found
+
+
+def _combine(
+    res: NotebookResult,
+    nb: nbformat.NotebookNode | None,
+    outside: dict | None,
+    log: str,
+    autograded: Path,
+) -> None:
     """Per exercise: the in-kernel score if the outside check passes, else 0 with the reason."""
     setup: Setup = _W["setup"]
     src = course.read_notebook(Path(setup.source) / res.assignment / f"{res.notebook}.ipynb")
@@ -491,13 +599,19 @@ def _combine(res: NotebookResult, nb: nbformat.NotebookNode | None, outside: dic
     graded_names = {e.name for e in exercises}
     flags: list[static.Flag] = []
     if nb is not None:
+        # the course's own cells (demos may call rnnlib's reference) are not the student's doing
+        provided = {c.source.strip() for c in src.cells if c.cell_type == "code"}
         student_cells = []
         for i, cell in enumerate(nb.cells):
             meta = cell.get("metadata", {}).get("nbgrader", {})
+            if cell.source.strip() in provided and not meta.get("solution"):
+                continue
             if cell.cell_type == "code" and not meta.get("grade") and not meta.get("locked"):
                 name = meta.get("grade_id") if meta.get("solution") else None
                 student_cells.append((meta.get("grade_id") or f"cell {i}", cell.source, name))
         flags = static.scan_notebook(student_cells, graded_names)
+    if nb is not None:
+        res.problems.extend(tampered_cells(src, nb))
     scores = _in_kernel_scores(res) if nb is not None else {}
     graded_nb = None
     if autograded.is_file():
@@ -519,10 +633,18 @@ def _combine(res: NotebookResult, nb: nbformat.NotebookNode | None, outside: dic
             er.score = earned
         else:
             er.score = 0.0
-            er.reason = ("static check: " + "; ".join(mine)) if mine else f"outside check: {message}"
+            er.reason = (
+                ("static check: " + "; ".join(mine)) if mine else f"outside check: {message}"
+            )
             if earned > 0:
                 res.failures.append(f"{ex.name}: in-kernel tests passed but {er.reason}")
-        if passed and not mine and in_kernel is not None and earned < ex.points and not res.problems:
+        if (
+            passed
+            and not mine
+            and in_kernel is not None
+            and earned < ex.points
+            and not res.problems
+        ):
             er.reason = "the outside check passed but the in-kernel tests did not"
             res.problems.append(f"{ex.name}: {er.reason}")
         res.exercises.append(er)
@@ -553,7 +675,9 @@ def feedback_notebook(res: NotebookResult, nb: nbformat.NotebookNode) -> nbforma
     for cell in nb.cells:
         meta = cell.get("metadata", {}).get("nbgrader", {})
         if cell.cell_type == "code":
-            cell.outputs = limit_output_bytes(list(cell.get("outputs", [])), course.MAX_OUTPUT_BYTES)
+            cell.outputs = limit_output_bytes(
+                list(cell.get("outputs", [])), course.MAX_OUTPUT_BYTES
+            )
             if meta.get("grade"):
                 cell.source = strip_hidden(cell.source)
                 for out in cell.outputs:
@@ -583,7 +707,11 @@ def summary_markdown(res: NotebookResult) -> str:
     ]
     for e in res.exercises:
         kernel = "not run" if e.in_kernel is None else f"{e.in_kernel:g}"
-        outside = "passed" if e.outside_passed and not e.flags else "failed: " + _esc(e.reason or e.outside_message)
+        outside = (
+            "passed"
+            if e.outside_passed and not e.flags
+            else "failed: " + _esc(e.reason or e.outside_message)
+        )
         lines.append(f"| `{e.name}` | {e.points:g} | {kernel} | {outside} | {e.score:g} |")
     return "\n".join(lines)
 
@@ -596,7 +724,50 @@ def exercise_markdown(e: ExerciseResult) -> str:
     return f"**Outside check of `{e.name}`** ({e.score:g} / {e.points:g} points): {verdict}"
 
 
-def _write_feedback(res: NotebookResult, submitted: nbformat.NotebookNode | None, autograded: Path) -> str:
+def _cached_filter(fn: Any) -> Any:
+    """A jinja filter that remembers its results: the course's own cells look the same for every
+    student, so their markdown, highlighting and sanitising are done once per worker."""
+    cache: dict = {}
+    passes_context = getattr(fn, "jinja_pass_arg", None)
+
+    def cached(*args: Any, **kwargs: Any) -> Any:
+        key_args = args[1:] if passes_context is not None else args
+        try:
+            key = (key_args, tuple(sorted(kwargs.items())))
+            hash(key)
+        except TypeError:
+            return fn(*args, **kwargs)
+        if key not in cache:
+            if len(cache) > 20_000:
+                cache.clear()
+            cache[key] = fn(*args, **kwargs)
+        return cache[key]
+
+    if passes_context is not None:
+        cached.jinja_pass_arg = passes_context
+    return cached
+
+
+def feedback_exporter() -> Any:
+    """nbconvert's HTML exporter, sanitising (a student's HTML output cannot script the page),
+    with its slow filters cached."""
+    from nbconvert import HTMLExporter
+    from nbconvert.filters.highlight import Highlight2HTML
+
+    exporter = HTMLExporter()
+    exporter.sanitize_html = True
+    exporter.filters = {
+        "highlight_code": _cached_filter(Highlight2HTML(pygments_lexer="ipython3", parent=exporter))
+    }
+    for name in ("markdown2html", "clean_html"):
+        if name in exporter.environment.filters:
+            exporter.environment.filters[name] = _cached_filter(exporter.environment.filters[name])
+    return exporter
+
+
+def _write_feedback(
+    res: NotebookResult, submitted: nbformat.NotebookNode | None, autograded: Path
+) -> str:
     """Write DIR/feedback/<student>/<assignment>/<notebook>.html; returns its path."""
     setup: Setup = _W["setup"]
     nb = None
@@ -617,7 +788,13 @@ def _write_feedback(res: NotebookResult, submitted: nbformat.NotebookNode | None
 
 def _publish_autograded(res: NotebookResult, autograded: Path) -> None:
     """Copy the autograded notebook into the course root, where formgrader shows it."""
-    dest = Path(_W["setup"].root) / "autograded" / res.student / res.assignment / f"{res.notebook}.ipynb"
+    dest = (
+        Path(_W["setup"].root)
+        / "autograded"
+        / res.student
+        / res.assignment
+        / f"{res.notebook}.ipynb"
+    )
     if autograded.is_file() and not autograded.is_symlink():
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(autograded, dest)
@@ -657,7 +834,9 @@ def _ensure_assignments(config, names: list[str]) -> None:
         with contextlib.redirect_stderr(io.StringIO()):
             result = api.generate_assignment(name, force=True, create=True)
         if not result.get("success"):
-            raise RuntimeError(f"nbgrader generate_assignment {name} failed:\n{result.get('log', '')[-2000:]}")
+            raise RuntimeError(
+                f"nbgrader generate_assignment {name} failed:\n{result.get('log', '')[-2000:]}"
+            )
 
 
 def record_in_gradebook(url: str, results: list[NotebookResult]) -> None:
@@ -678,7 +857,9 @@ def record_in_gradebook(url: str, results: list[NotebookResult]) -> None:
                 gb.add_submission(res.assignment, res.student)
             for ex in res.exercises:
                 try:
-                    grade = gb.find_grade(f"test_{ex.name}", res.notebook, res.assignment, res.student)
+                    grade = gb.find_grade(
+                        f"test_{ex.name}", res.notebook, res.assignment, res.student
+                    )
                 except MissingEntry:
                     continue
                 grade.auto_score = ex.in_kernel
@@ -698,14 +879,24 @@ def write_csv(path: Path, results: list[NotebookResult]) -> None:
         writer = csv.writer(f)
         writer.writerow(CSV_COLUMNS)
         for r in rows:
-            writer.writerow([r.student, r.assignment, r.notebook, f"{r.score:g}", f"{r.max_score:g}", r.status])
+            writer.writerow(
+                [r.student, r.assignment, r.notebook, f"{r.score:g}", f"{r.max_score:g}", r.status]
+            )
 
 
 def score_table(results: list[NotebookResult], width: int = 60) -> str:
     rows = sorted(results, key=lambda r: (r.student, r.assignment, r.notebook))
     head = ("student", "assignment", "notebook", "score", "status")
-    body = [(r.student, r.assignment, r.notebook, f"{r.score:g}/{r.max_score:g}",
-             r.status if len(r.status) <= width else r.status[: width - 1] + "…") for r in rows]
+    body = [
+        (
+            r.student,
+            r.assignment,
+            r.notebook,
+            f"{r.score:g}/{r.max_score:g}",
+            r.status if len(r.status) <= width else r.status[: width - 1] + "…",
+        )
+        for r in rows
+    ]
     widths = [max(len(str(x[i])) for x in [head, *body]) for i in range(len(head))]
     lines = ["  ".join(str(c).ljust(w) for c, w in zip(head, widths, strict=True))]
     lines.append("  ".join("-" * w for w in widths))
@@ -756,22 +947,48 @@ def autograde(
     try:
         template = base / "template"
         template.mkdir()
-        tconfig = course.make_config(root=template, source=source_dir,
-                                     url=f"sqlite:///{template / 'gradebook.db'}", timeout=timeout)
+        tconfig = course.make_config(
+            root=template,
+            source=source_dir,
+            url=f"sqlite:///{template / 'gradebook.db'}",
+            timeout=timeout,
+        )
         _ensure_assignments(tconfig, needed)
         import rnnlib
 
         repo_hide = [str(course.REPO / "tests"), str(course.REPO / "tools")]
-        hide = [str(course_root), str(submissions), str(out_dir), str(source_dir), str(course.NOTEBOOKS),
-                *repo_hide]
+        hide = [
+            str(course_root),
+            str(submissions),
+            str(out_dir),
+            str(source_dir),
+            str(course.NOTEBOOKS),
+            *repo_hide,
+        ]
         use_uids = os.geteuid() == 0
-        isolation = sandbox.probe(base / "probe", sandbox.UID_BASE + 99 if use_uids else None,
-                                  [str(Path(rnnlib.__file__).resolve().parent), str(submissions)])
-        if use_uids and isolation.get("uid") != sandbox.UID_BASE + 99:
+        uid_base = sandbox.run_uid_base()
+        probe_uid = uid_base + sandbox.UID_BLOCK - 1
+        isolation = sandbox.probe(
+            base / "probe",
+            probe_uid if use_uids else None,
+            [str(Path(rnnlib.__file__).resolve().parent), str(submissions)],
+        )
+        if use_uids and isolation.get("uid") != probe_uid:
             use_uids = False
-        setup = Setup(str(base), str(source_dir), str(template / "gradebook.db"), str(course_root),
-                      str(out_dir), hide, timeout, _secret(course_root), use_uids, _site_dirs(),
-                      child_timeout)
+        setup = Setup(
+            str(base),
+            str(source_dir),
+            str(template / "gradebook.db"),
+            str(course_root),
+            str(out_dir),
+            hide,
+            timeout,
+            _secret(course_root),
+            use_uids,
+            _site_dirs(),
+            child_timeout,
+            uid_base,
+        )
         if progress:
             print(f"isolation: {describe_isolation(isolation)}", file=sys.stderr)
         results = _run_tasks(setup, tasks, jobs, progress)
@@ -779,6 +996,9 @@ def autograde(
         shutil.rmtree(base, ignore_errors=True)
     record_in_gradebook(main_config.CourseDirectory.db_url, results)
     write_csv(out_dir / "grades.csv", results)
+    rows = sorted(results, key=lambda r: (r.student, r.assignment, r.notebook))
+    details = [{k: v for k, v in result_dict(r).items() if k != "feedback"} for r in rows]
+    (out_dir / "results.json").write_text(json.dumps(details, indent=1) + "\n")
     return results
 
 
@@ -789,7 +1009,9 @@ def describe_isolation(probe: dict) -> str:
     if "error" in probe:
         parts.append(f"probe failed: {probe['error']}")
     if "mount namespace" not in probe.get("isolation", ""):
-        parts.append("WARNING: no mount namespace (not root?): hidden paths stay readable to students' code")
+        parts.append(
+            "WARNING: no mount namespace (not root?): hidden paths stay readable to students' code"
+        )
     return ", ".join(parts)
 
 
@@ -798,6 +1020,7 @@ def _run_tasks(setup: Setup, tasks: list[Task], jobs: int, progress: bool) -> li
 
     results: list[NotebookResult] = []
     bar = tqdm(total=len(tasks), unit="submission", disable=not progress, desc="autograde")
+    jobs = max(1, min(jobs, sandbox.UID_BLOCK // 2 - 1))
     if jobs <= 1:
         init_worker(setup, None)
         try:
@@ -808,19 +1031,28 @@ def _run_tasks(setup: Setup, tasks: list[Task], jobs: int, progress: bool) -> li
             _W.clear()
     else:
         ctx = mp.get_context("spawn")
-        slots = ctx.Manager().Queue()
+        slots = ctx.Queue()
         for i in range(jobs):
             slots.put(i)
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=init_worker,
-                                 initargs=(setup, slots)) as pool:
+        with ProcessPoolExecutor(
+            max_workers=jobs, mp_context=ctx, initializer=init_worker, initargs=(setup, slots)
+        ) as pool:
             futures = {pool.submit(grade_task, t): t for t in tasks}
             for fut in as_completed(futures):
                 task = futures[fut]
                 try:
                     results.extend(fut.result())
                 except Exception as exc:  # noqa: BLE001 - a grader crash must not stop the batch
-                    results.append(NotebookResult(task.student, task.assignment, "?", 0.0, 0.0,
-                                                  f"needs review: the grader failed ({type(exc).__name__}: {exc})"))
+                    results.append(
+                        NotebookResult(
+                            task.student,
+                            task.assignment,
+                            "?",
+                            0.0,
+                            0.0,
+                            f"needs review: the grader failed ({type(exc).__name__}: {exc})",
+                        )
+                    )
                 bar.update()
     bar.close()
     return results

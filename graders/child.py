@@ -18,7 +18,7 @@ import sys
 MAX_ERROR = 300
 
 
-class CallTimeout(Exception):
+class CallTimeout(Exception):  # noqa: N818 - the student reads "CallTimeout", not "...Error"
     """A call of the student's function ran past its time limit."""
 
 
@@ -33,6 +33,7 @@ def main(spec_path: str) -> None:
 
     cases = {name: wire.load(f"cases_{name}.npz") for name in spec["exercises"]}
     per_call = float(spec.get("per_call_seconds", 10))
+    per_cell = float(spec.get("per_cell_seconds", 5))
     # the student's cells see the usual notebook names, nothing of ours
     namespace: dict = {"__name__": "__main__", "__builtins__": __builtins__}
     report = []
@@ -42,7 +43,7 @@ def main(spec_path: str) -> None:
     os.dup2(devnull, 2)
     signal.signal(signal.SIGALRM, _alarm)
     for label, source in spec["cells"]:
-        signal.setitimer(signal.ITIMER_REAL, per_call * 3)
+        signal.setitimer(signal.ITIMER_REAL, per_cell)
         try:
             exec(compile(source, f"<{label}>", "exec"), namespace)  # noqa: S102
             error = None
@@ -60,26 +61,34 @@ def main(spec_path: str) -> None:
         results = []
         for case in cases[name]:
             if not callable(fn):
-                results.append({"__error__": f"{name} is not defined: its answer cell did not define it"})
+                results.append(
+                    {"__error__": f"{name} is not defined: its answer cell did not define it"}
+                )
                 continue
             signal.setitimer(signal.ITIMER_REAL, per_call)
             try:
                 results.append(checks.call(name, fn, case))
             except BaseException as exc:  # noqa: BLE001 - a KeyboardInterrupt/SystemExit from the student
-                results.append({"__error__": f"{name} raised {type(exc).__name__}: {exc}"[:MAX_ERROR]})
+                results.append(
+                    {"__error__": f"{name} raised {type(exc).__name__}: {exc}"[:MAX_ERROR]}
+                )
             finally:
                 signal.setitimer(signal.ITIMER_REAL, 0)
         os.dup2(saved[0], 1)
         try:
             wire.dump(results, f"out_{name}.npz")
         except Exception as exc:  # noqa: BLE001 - an unstorable result is the student's failure
-            wire.dump([{"__error__": f"{name}: its results could not be read ({exc})"[:MAX_ERROR]}],
-                      f"out_{name}.npz")
+            wire.dump(
+                [{"__error__": f"{name}: its results could not be read ({exc})"[:MAX_ERROR]}],
+                f"out_{name}.npz",
+            )
         os.dup2(devnull, 1)
     os.dup2(saved[0], 1)
     os.dup2(saved[1], 2)
     sys.stdout.flush()
-    os._exit(0)  # no atexit handler or finaliser of the student's runs after the results are written
+    os._exit(
+        0
+    )  # no atexit handler or finaliser of the student's runs after the results are written
 
 
 BOOTSTRAP = (

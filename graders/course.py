@@ -131,7 +131,9 @@ def assignments(source: str | os.PathLike | None = None) -> dict[str, list[str]]
     """Assignment name -> its notebook names (without .ipynb), from the source folder."""
     src = Path(source or NOTEBOOKS)
     out: dict[str, list[str]] = {}
-    for folder in sorted(p for p in src.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))):
+    for folder in sorted(
+        p for p in src.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))
+    ):
         names = sorted(p.stem for p in folder.glob("*.ipynb"))
         if names:
             out[folder.name] = names

@@ -26,14 +26,18 @@ def solution_answers(source_nb: nbformat.NotebookNode) -> dict[str, str]:
     for cell in source_nb.cells:
         meta = cell.get("metadata", {}).get("nbgrader", {})
         if cell.cell_type == "code" and meta.get("solution"):
-            lines = [ln for ln in cell.source.splitlines()
-                     if course.SOLUTION_BEGIN not in ln and course.SOLUTION_END not in ln]
+            lines = [
+                ln
+                for ln in cell.source.splitlines()
+                if course.SOLUTION_BEGIN not in ln and course.SOLUTION_END not in ln
+            ]
             answers[meta["grade_id"]] = "\n".join(lines)
     return answers
 
 
-def make_submission(release_nb: nbformat.NotebookNode, answers: dict[str, str],
-                    extra_cells: list[str] = ()) -> nbformat.NotebookNode:
+def make_submission(
+    release_nb: nbformat.NotebookNode, answers: dict[str, str], extra_cells: list[str] = ()
+) -> nbformat.NotebookNode:
     """A copy of the student version with the given answer cells filled in (and cells added)."""
     nb = nbformat.from_dict(nbformat.from_dict(release_nb))
     nb = nbformat.reads(nbformat.writes(nb), as_version=4)
@@ -60,44 +64,89 @@ class Mutant:
 
     def apply(self, solution: str) -> str:
         if self.old not in solution:
-            raise ValueError(f"mutant {self.student}: {self.old!r} is not in the solution of {self.exercise}")
+            raise ValueError(
+                f"mutant {self.student}: {self.old!r} is not in the solution of {self.exercise}"
+            )
         return solution.replace(self.old, self.new, self.count)
 
 
 # Each makes the mistake the feedback should name. Made from rnnlib's source (via the notebook's
 # solution cell), so they stay in step with the course.
 MUTANTS = (
-    Mutant("carol_softmax_axis", "03-loss", "softmax", "softmax over the wrong axis",
-           "axis=0", "axis=1", -1),
-    Mutant("dave_mean_over_time", "03-loss", "cross_entropy", "loss averaged over time instead of summed",
-           "/ m)", "/ (m * y_pred.shape[-1]))", -1),
-    Mutant("erin_bias_twice", "01-forward", "rnn_cell_forward", "bias ba added twice",
-           "+ ba)", "+ ba + ba)"),
-    Mutant("frank_always_tanh", "01-forward", "rnn_cell_forward", "tanh where ReLU was asked",
-           "ACTIVATIONS[hidden_activation]", "ACTIVATIONS['tanh']"),
-    Mutant("grace_not_summed", "04-bptt", "rnn_backward", "shared-weight gradients not summed over time",
-           'gradients["dWaa"] += step["dWaa"]', 'gradients["dWaa"] = step["dWaa"]'),
-    Mutant("heidi_norm_order", "06-vanishing", "backprop_norms", "norms in reverse order",
-           "return norms", "return norms[::-1]"),
+    Mutant(
+        "carol_softmax_axis",
+        "03-loss",
+        "softmax",
+        "softmax over the wrong axis",
+        "axis=0",
+        "axis=1",
+        -1,
+    ),
+    Mutant(
+        "dave_mean_over_time",
+        "03-loss",
+        "cross_entropy",
+        "loss averaged over time instead of summed",
+        "/ m)",
+        "/ (m * y_pred.shape[-1]))",
+        -1,
+    ),
+    Mutant(
+        "erin_bias_twice",
+        "01-forward",
+        "rnn_cell_forward",
+        "bias ba added twice",
+        "Wax @ xt + ba",
+        "Wax @ xt + ba + ba",
+    ),
+    Mutant(
+        "frank_inputs_reversed",
+        "02-stacking",
+        "stack_inputs",
+        "x<t> stacked above a<t-1>",
+        "[a_prev, np.asarray(xt, dtype=a_prev.dtype)]",
+        "[np.asarray(xt, dtype=a_prev.dtype), a_prev]",
+    ),
+    Mutant(
+        "grace_not_summed",
+        "04-bptt",
+        "rnn_backward",
+        "shared-weight gradients not summed over time",
+        'gradients["dWaa"] += step["dWaa"]',
+        'gradients["dWaa"] = step["dWaa"]',
+    ),
+    Mutant(
+        "heidi_norm_order",
+        "06-vanishing",
+        "backprop_norms",
+        "norms in reverse order",
+        "return norms",
+        "return norms[::-1]",
+    ),
 )
 
 # Cheating attempts: (student, assignment, answers to replace, extra cells at the top)
 CHEATS = {
     "ivan_patches_numpy": (
         "03-loss",
-        {"softmax": (
-            "import numpy as np\n"
-            "np.allclose = lambda *args, **kwargs: True\n"
-            "np.testing.assert_allclose = lambda *args, **kwargs: None\n\n"
-            "def softmax(z):\n"
-            "    e = np.exp(z - z.max(axis=0, keepdims=True))\n"
-            "    return e / e.sum(axis=1, keepdims=True)\n"
-        )},
+        {
+            "softmax": (
+                "import numpy as np\n"
+                "np.allclose = lambda *args, **kwargs: True\n"
+                "np.testing.assert_allclose = lambda *args, **kwargs: None\n\n"
+                "def softmax(z):\n"
+                "    e = np.exp(z - z.max(axis=0, keepdims=True))\n"
+                "    return e / e.sum(axis=1, keepdims=True)\n"
+            )
+        },
         [],
     ),
     "judy_imports_rnnlib": (
         "03-loss",
-        {"softmax": "from rnnlib import softmax", "cross_entropy": "from rnnlib.loss import cross_entropy"},
+        {
+            "softmax": "from rnnlib import softmax",
+            "cross_entropy": "from rnnlib.loss import cross_entropy",
+        },
         [],
     ),
 }
@@ -125,8 +174,11 @@ def build_class(release_dir: Path, source_dir: Path, submitted: Path) -> dict[st
     for m in MUTANTS:
         if m.assignment not in assignments:
             continue
-        write(m.student, m.assignment,
-              lambda sol, m=m: ({**sol, m.exercise: m.apply(sol[m.exercise])}, []))
+        write(
+            m.student,
+            m.assignment,
+            lambda sol, m=m: ({**sol, m.exercise: m.apply(sol[m.exercise])}, []),
+        )
         about[m.student] = f"{m.exercise}: {m.mistake}"
     for student, (assignment, answers, extra) in CHEATS.items():
         if assignment in assignments:
@@ -148,7 +200,8 @@ def main(jobs: int = 2, keep: str | None = None) -> int:
         if problems:
             print("release failed:\n  " + "\n  ".join(problems), file=sys.stderr)
             return 1
-        print(f"1. released the student versions to {root / 'release'} (verified: no solutions, no hidden tests)")
+        print(f"1. released the student versions to {root / 'release'}")
+        print("   (verified: no solution code and no hidden tests in them)")
         about = build_class(root / "release", course.NOTEBOOKS, submitted)
         print(f"2. wrote {len(about)} students' submissions to {submitted}:")
         for student, what in about.items():
@@ -156,7 +209,8 @@ def main(jobs: int = 2, keep: str | None = None) -> int:
         print(f"3. autograding with --jobs {jobs} ...")
         results = autograde.autograde(submitted, out=out, jobs=jobs, root=root)
         print(autograde.score_table(results, width=100))
-        print(f"\n4. grades: {out / 'grades.csv'}; feedback: {out / 'feedback'}; gradebook: {root / 'gradebook.db'}")
+        print(f"\n4. grades: {out / 'grades.csv'}; feedback: {out / 'feedback'}")
+        print(f"   gradebook (formgrader): {root / 'gradebook.db'}")
         return 0
     finally:
         if not keep:

@@ -50,10 +50,19 @@ def _libc() -> ctypes.CDLL:
     return ctypes.CDLL(None, use_errno=True)
 
 
-def _mount(libc: ctypes.CDLL, source: str, target: str, fstype: str | None, flags: int,
-           data: str | None = None) -> None:
+def _mount(
+    libc: ctypes.CDLL,
+    source: str,
+    target: str,
+    fstype: str | None,
+    flags: int,
+    data: str | None = None,
+) -> None:
     """mount(2), raising OSError on failure."""
-    enc = (lambda s: s.encode() if s is not None else None)
+
+    def enc(s: str | None) -> bytes | None:
+        return s.encode() if s is not None else None
+
     if libc.mount(enc(source), enc(target), enc(fstype), ctypes.c_ulong(flags), enc(data)) != 0:
         err = ctypes.get_errno()
         raise OSError(err, f"mount {target}: {os.strerror(err)}")
@@ -71,7 +80,10 @@ def enter_namespaces(config: dict) -> list[str]:
         applied.append("no network")
     _mount(libc, "none", "/", None, MS_REC | MS_PRIVATE)
     # open the folders to keep before anything hides them
-    keep_fds = {name: os.open(path, os.O_RDONLY | os.O_DIRECTORY) for name, path in config.get("keep", {}).items()}
+    keep_fds = {
+        name: os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+        for name, path in config.get("keep", {}).items()
+    }
     for path in config.get("hide", []):
         if os.path.isdir(path) and not os.path.islink(path):
             _mount(libc, "tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "size=64k,mode=755")
@@ -82,7 +94,14 @@ def enter_namespaces(config: dict) -> list[str]:
         _expose(libc, config.get("expose", []))
     for tmp in ("/tmp", "/var/tmp", "/dev/shm"):
         if os.path.isdir(tmp):
-            _mount(libc, "tmpfs", tmp, "tmpfs", MS_NOSUID | MS_NODEV, f"size={config.get('tmp_size', '256m')},mode=1777")
+            _mount(
+                libc,
+                "tmpfs",
+                tmp,
+                "tmpfs",
+                MS_NOSUID | MS_NODEV,
+                f"size={config.get('tmp_size', '256m')},mode=1777",
+            )
     applied.append("private /tmp")
     for name, fd in keep_fds.items():
         target = f"/tmp/{name}"
@@ -131,7 +150,9 @@ def set_limits(limits: dict) -> None:
             resource.setrlimit(_LIMITS[key], (value, value))
         except (ValueError, OSError):
             soft, hard = resource.getrlimit(_LIMITS[key])
-            resource.setrlimit(_LIMITS[key], (min(value, hard) if hard != resource.RLIM_INFINITY else value, hard))
+            resource.setrlimit(
+                _LIMITS[key], (min(value, hard) if hard != resource.RLIM_INFINITY else value, hard)
+            )
 
 
 def prepare_home(uid: int | None, gid: int | None, isolated: bool) -> str:
@@ -149,7 +170,9 @@ def main(argv: list[str] | None = None) -> None:
     config = json.loads(Path(argv[0]).read_text())
     command = argv[sep + 1 :]
     # the interpreter's own folders must stay readable after the uid is dropped
-    config.setdefault("expose", [sys.base_prefix, sys.prefix, os.path.dirname(os.path.realpath(command[0]))])
+    config.setdefault(
+        "expose", [sys.base_prefix, sys.prefix, os.path.dirname(os.path.realpath(command[0]))]
+    )
     applied: list[str] = []
     # read what the jail hides before hiding it: the kernel's connection file may sit in /tmp
     conn_text = Path(command[command.index("-f") + 1]).read_text() if "-f" in command else None
@@ -160,7 +183,10 @@ def main(argv: list[str] | None = None) -> None:
             print(f"graders.jail: {exc}", file=sys.stderr)
             os._exit(70)
     isolated = "mount namespace" in applied
-    keep = {name: (f"/tmp/{name}" if isolated else path) for name, path in config.get("keep", {}).items()}
+    keep = {
+        name: (f"/tmp/{name}" if isolated else path)
+        for name, path in config.get("keep", {}).items()
+    }
     command = [_substitute(arg, keep) for arg in command]
     uid = config.get("uid") if os.geteuid() == 0 else None
     gid = config.get("gid", uid) if uid is not None else None
@@ -180,6 +206,10 @@ def main(argv: list[str] | None = None) -> None:
     if uid is not None:
         applied.append("own uid")
     env["RNN_GRADE_ISOLATION"] = ",".join(applied) or "none"
+    if config.get("quiet"):  # a kernel's own chatter stays out of the grader's terminal
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)
+        os.dup2(devnull, 2)
     set_limits(config.get("limits", {}))
     if uid is not None:
         os.setgroups([])

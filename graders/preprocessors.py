@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 from nbconvert.preprocessors import Preprocessor
-from traitlets import Integer
+from traitlets import Bool, Integer
 
 from graders.course import HIDDEN_BEGIN, HIDDEN_END, MAX_OUTPUT_BYTES
 
@@ -77,7 +77,10 @@ def limit_output_bytes(outputs: list[Any], max_bytes: int) -> list[Any]:
 class LimitOutputBytes(Preprocessor):
     """Cap the text each code cell leaves in the notebook at ``max_bytes``."""
 
-    max_bytes = Integer(MAX_OUTPUT_BYTES, help="most bytes of output kept per cell").tag(config=True)
+    enabled = Bool(True).tag(config=True)  # nbgrader registers it without enabling it
+    max_bytes = Integer(MAX_OUTPUT_BYTES, help="most bytes of output kept per cell").tag(
+        config=True
+    )
 
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type == "code" and cell.get("outputs"):
@@ -107,6 +110,8 @@ def one_line_error(output: dict) -> list[str]:
 
 class HideHiddenTests(Preprocessor):
     """In graded test cells: cut the hidden block and shorten error outputs to one line."""
+
+    enabled = Bool(True).tag(config=True)
 
     def preprocess_cell(self, cell, resources, index):
         meta = cell.get("metadata", {}).get("nbgrader", {})

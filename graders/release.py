@@ -52,7 +52,13 @@ def reference_body_lines(name: str) -> list[str]:
 
     tree = ast.parse(textwrap.dedent(source)).body[0]
     body = tree.body
-    start = body[1] if len(body) > 1 and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) else body[0]
+    start = (
+        body[1]
+        if len(body) > 1
+        and isinstance(body[0], ast.Expr)
+        and isinstance(body[0].value, ast.Constant)
+        else body[0]
+    )
     lines = textwrap.dedent(source).splitlines()
     return [line.strip() for line in lines[start.lineno - 1 : tree.end_lineno]]
 
@@ -74,7 +80,10 @@ def secrets_of(source_nb) -> tuple[set[str], set[str]]:
             public.update(outside)
         else:
             public.update(line.strip() for line in src.splitlines())
-    keep = (lambda line: len(line) >= MIN_LINE and line not in public and not line.startswith("#"))
+
+    def keep(line: str) -> bool:
+        return len(line) >= MIN_LINE and line not in public and not line.startswith("#")
+
     return {x for x in solution if keep(x)}, {x for x in hidden if keep(x)}
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -16,8 +18,16 @@ from pathlib import Path
 from jupyter_client.manager import AsyncKernelManager
 
 JAIL_ENV = "RNN_GRADE_KERNEL_JAIL"
-# Each grading worker gets its own pair of uids, so the process limit counts only its own jail.
+# Each grading worker gets its own pair of uids, so the process limit counts only its own jail;
+# each run draws its own block of uids, so two runs on one machine never kill each other's jails.
 UID_BASE = 46000
+UID_BLOCK = 256
+
+
+def run_uid_base() -> int:
+    """The first uid of a fresh block for one grading run (worker w uses base + 2w, base + 2w + 1)."""
+    return 1_000_000 + UID_BLOCK * secrets.randbelow(1_000_000)
+
 
 KERNEL_LIMITS = {
     "cpu": 300,  # CPU seconds for the whole notebook: a loop that ignores interrupts dies here
@@ -37,20 +47,23 @@ CHILD_LIMITS = {
 }
 
 # The environment a jailed process gets: nothing of the grader's but what Python needs.
-_KEEP_ENV = ("PATH", "LANG", "LC_ALL", "TZ")
+# NBGRADER_EXECUTION lets a notebook shorten its demos while it is autograded.
+_KEEP_ENV = ("PATH", "LANG", "LC_ALL", "TZ", "NBGRADER_EXECUTION")
 
 
 def clean_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     """A scrubbed environment: PATH and locale, single-threaded BLAS, no config dirs of ours."""
     env = {k: os.environ[k] for k in _KEEP_ENV if k in os.environ}
-    env.update({
-        "OPENBLAS_NUM_THREADS": "1",
-        "OMP_NUM_THREADS": "1",
-        "MKL_NUM_THREADS": "1",
-        "MPLBACKEND": "Agg",
-        "PYTHONDONTWRITEBYTECODE": "1",
-        "PYDEVD_DISABLE_FILE_VALIDATION": "1",
-    })
+    env.update(
+        {
+            "OPENBLAS_NUM_THREADS": "1",
+            "OMP_NUM_THREADS": "1",
+            "MKL_NUM_THREADS": "1",
+            "MPLBACKEND": "Agg",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+        }
+    )
     env.update(extra or {})
     return env
 
@@ -65,6 +78,7 @@ def jail_config(
     limits: dict[str, int],
     net: bool,
     env: dict[str, str],
+    quiet: bool = False,
 ) -> Path:
     """Write a jail config (see graders/jail.py) to ``path`` and return it."""
     config = {
@@ -76,6 +90,7 @@ def jail_config(
         "limits": limits,
         "net": net,
         "env": env,
+        "quiet": quiet,
     }
     path.write_text(json.dumps(config, indent=1))
     return path
@@ -86,8 +101,40 @@ def jail_command(config: Path, command: list[str]) -> list[str]:
     return [sys.executable, "-m", "graders.jail", str(config), "--", *command]
 
 
+# Kernel ports come from below the ephemeral range (where jupyter_client's random ports and every
+# other program's come from), from a random place per process, so that parallel workers starting
+# kernels at the same moment do not race for the same port.
+_PORT_LOW, _PORT_HIGH = 20000, 32000
+_next_port = [0]
+
+
+def _free_ports(n: int, ip: str = "127.0.0.1") -> list[int]:
+    """``n`` ports that can be bound on ``ip`` right now, stepping through this process's range."""
+    if not _next_port[0]:
+        _next_port[0] = _PORT_LOW + secrets.randbelow(_PORT_HIGH - _PORT_LOW)
+    ports: list[int] = []
+    while len(ports) < n:
+        port = _next_port[0]
+        _next_port[0] = port + 1 if port + 1 < _PORT_HIGH else _PORT_LOW
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind((ip, port))
+            except OSError:
+                continue
+        ports.append(port)
+    return ports
+
+
 class JailedKernelManager(AsyncKernelManager):
     """A kernel manager whose kernels start inside the jail named by $RNN_GRADE_KERNEL_JAIL."""
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)
+        if self.transport == "tcp":
+            self.cache_ports = False
+            self.shell_port, self.iopub_port, self.stdin_port, self.hb_port, self.control_port = (
+                _free_ports(5, self.ip or "127.0.0.1")
+            )
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
         cmd = super().format_kernel_cmd(extra_arguments)
@@ -115,20 +162,30 @@ def probe(workdir: Path, uid: int | None, hide: list[str]) -> dict:
     """Run a tiny probe in the child's jail: which protections hold on this machine."""
     workdir.mkdir(parents=True, exist_ok=True)
     config = jail_config(
-        workdir / "probe.json", uid=uid, hide=hide, keep={"work": str(workdir)}, chdir="{keep:work}",
-        limits=CHILD_LIMITS, net=True, env=clean_env(),
+        workdir / "probe.json",
+        uid=uid,
+        hide=hide,
+        keep={"work": str(workdir)},
+        chdir="{keep:work}",
+        limits=CHILD_LIMITS,
+        net=True,
+        env=clean_env(),
     )
     code = (
         "import os, json, sys\n"
         "out = {'isolation': os.environ.get('RNN_GRADE_ISOLATION', 'none'), 'uid': os.getuid()}\n"
         "out['hidden'] = [p for p in sys.argv[1:] if not os.path.exists(p) or not os.listdir(p)]\n"
-        "try:\n    if os.fork() == 0:\n        os._exit(0)\n    out['fork'] = True\nexcept OSError:\n    out['fork'] = False\n"
+        "try:\n    if os.fork() == 0:\n        os._exit(0)\n    out['fork'] = True\n"
+        "except OSError:\n    out['fork'] = False\n"
         "print(json.dumps(out))\n"
     )
     try:
         run = subprocess.run(
             jail_command(config, [sys.executable, "-I", "-c", code, *hide]),
-            capture_output=True, text=True, timeout=60, check=False,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
         )
         result = json.loads(run.stdout.strip().splitlines()[-1])
     except (subprocess.SubprocessError, ValueError, IndexError) as exc:

@@ -12,8 +12,23 @@ import ast
 from dataclasses import dataclass
 
 # modules whose attributes a student's code must never assign (the tests call into them)
-PROTECTED_MODULES = {"numpy", "np", "builtins", "__builtins__", "sys", "IPython", "math", "unittest",
-                     "inspect", "os", "importlib", "graders", "rnnlib", "nbgrader", "types"}
+PROTECTED_MODULES = {
+    "numpy",
+    "np",
+    "builtins",
+    "__builtins__",
+    "sys",
+    "IPython",
+    "math",
+    "unittest",
+    "inspect",
+    "os",
+    "importlib",
+    "graders",
+    "rnnlib",
+    "nbgrader",
+    "types",
+}
 # names whose mere use means the cell reaches into the interpreter or the kernel
 FORBIDDEN_NAMES = {
     "get_ipython": "uses get_ipython() (the kernel's machinery)",
@@ -94,8 +109,9 @@ def _dotted(node: ast.AST) -> str:
 
 
 class _Scanner(ast.NodeVisitor):
-    def __init__(self, cell: str, graded: set[str], aliases: dict[str, str]):
+    def __init__(self, cell: str, graded: set[str], aliases: dict[str, str], answer: bool = True):
         self.cell = cell
+        self.answer = answer  # an answer cell: any use of a graded reference counts
         self.graded = graded
         self.aliases = aliases  # local name -> module it stands for (np -> numpy)
         self.flags: list[Flag] = []
@@ -126,10 +142,15 @@ class _Scanner(ast.NodeVisitor):
                 self.aliases[alias.asname or alias.name] = f"{top}.{alias.name}"
             if top == "rnnlib":
                 if alias.name == "*":
-                    self.flag(node, "imports everything from rnnlib, the reference solutions included")
+                    self.flag(
+                        node, "imports everything from rnnlib, the reference solutions included"
+                    )
                 elif alias.name in self.graded:
-                    self.flag(node, f"imports the reference {alias.name} from rnnlib instead of writing it",
-                              alias.name)
+                    self.flag(
+                        node,
+                        f"imports the reference {alias.name} from rnnlib instead of writing it",
+                        alias.name,
+                    )
             if top == "os" and alias.name in ("_exit", "kill", "killpg", "fork", "system"):
                 self.flag(node, FORBIDDEN_ATTRIBUTES[("os", alias.name)])
         self.generic_visit(node)
@@ -145,8 +166,10 @@ class _Scanner(ast.NodeVisitor):
             top = root.split(".")[0]
             if (top, node.attr) in FORBIDDEN_ATTRIBUTES:
                 self.flag(node, FORBIDDEN_ATTRIBUTES[(top, node.attr)])
-            if top == "rnnlib" and node.attr in self.graded:
-                self.flag(node, f"uses the reference rnnlib.{node.attr} instead of writing it", node.attr)
+            if top == "rnnlib" and node.attr in self.graded and self.answer:
+                self.flag(
+                    node, f"uses the reference rnnlib.{node.attr} instead of writing it", node.attr
+                )
         self.generic_visit(node)
 
     def _check_target(self, target: ast.AST) -> None:
@@ -157,9 +180,13 @@ class _Scanner(ast.NodeVisitor):
         if isinstance(target, (ast.Attribute, ast.Subscript)):
             root = self._module_of(_root_name(target))
             if root:
-                self.flag(target, f"patches {_dotted(target) or root} (assigns into the {root} module)")
+                self.flag(
+                    target, f"patches {_dotted(target) or root} (assigns into the {root} module)"
+                )
         elif isinstance(target, ast.Name) and target.id in ("get_ipython", "__builtins__", "print"):
             self.flag(target, f"rebinds {target.id}")
+        elif isinstance(target, ast.Name) and target.id in self.graded and not self.answer:
+            self.flag(target, f"rebinds {target.id} outside its answer cell", target.id)
 
     def visit_Assign(self, node: ast.Assign) -> None:
         for target in node.targets:
@@ -190,21 +217,33 @@ class _Scanner(ast.NodeVisitor):
             root = self._module_of(_root_name(node.args[0]))
             if root == "rnnlib" and len(node.args) > 1 and isinstance(node.args[1], ast.Constant):
                 if node.args[1].value in self.graded:
-                    self.flag(node, f"uses the reference rnnlib.{node.args[1].value} instead of writing it",
-                              str(node.args[1].value))
+                    self.flag(
+                        node,
+                        f"uses the reference rnnlib.{node.args[1].value} instead of writing it",
+                        str(node.args[1].value),
+                    )
         if func.endswith("input_transformers_cleanup") or func.endswith("input_transformers_post"):
             self.flag(node, "installs an IPython input transformer")
         self.generic_visit(node)
 
 
-def scan_cell(source: str, cell: str, graded: set[str], aliases: dict[str, str] | None = None) -> list[Flag]:
-    """The flags of one cell; ``aliases`` carries import aliases across the notebook's cells."""
+def scan_cell(
+    source: str,
+    cell: str,
+    graded: set[str],
+    aliases: dict[str, str] | None = None,
+    answer: bool = True,
+) -> list[Flag]:
+    """The flags of one cell; ``aliases`` carries import aliases across the notebook's cells.
+
+    In other cells than answer cells (``answer`` False), using a graded reference is only flagged
+    where it binds the exercise's name (demos may call rnnlib's version to compare)."""
     aliases = {} if aliases is None else aliases
     try:
         tree = ast.parse(python_source(source))
     except SyntaxError:
         return []  # a syntax error is the kernel's to report; it tampers with nothing
-    scanner = _Scanner(cell, graded, aliases)
+    scanner = _Scanner(cell, graded, aliases, answer)
     scanner.visit(tree)
     return scanner.flags
 
@@ -218,8 +257,8 @@ def scan_notebook(cells: list[tuple[str, str, str | None]], graded: set[str]) ->
     aliases = {"np": "numpy"}
     flags: list[Flag] = []
     seen = set()
-    for label, source, _exercise in cells:
-        for flag in scan_cell(source, label, graded, aliases):
+    for label, source, exercise in cells:
+        for flag in scan_cell(source, label, graded, aliases, answer=exercise is not None):
             key = (flag.cell, flag.line, flag.message)
             if key not in seen:
                 seen.add(key)

@@ -100,17 +100,17 @@ def backward_through_time(dA, A, Waa, hidden_activation, truncate):
     - da0: the gradient on a<0>, shape (n_a, m)
     """
     T_x = dA.shape[1]
-    dgdz = activation_derivative(hidden_activation, A[:, 1:])  # g1'(z<t>) from a<t>, (n_a, T_x, m)
     if truncate is None:
         delta = np.zeros_like(A[:, 0])  # ∂L/∂a<t> from the steps after t
         for t in reversed(range(T_x)):
-            dz = dA[:, t]  # ∂L/∂a<t> from ŷ<t>, turned into dz<t> in place:
+            dz = dA[:, t]  # ∂L/∂a<t+1> from ŷ<t+1>, turned into dz<t+1> in place:
             dz += delta
-            dz *= dgdz[:, t]
-            delta = Waa.T @ dz  # ∂L/∂a<t-1>
+            dz *= activation_derivative(hidden_activation, A[:, t + 1])  # g1'(z) from a = g1(z)
+            delta = Waa.T @ dz  # ∂L/∂a<t>
         return dA, delta
     dZ = np.zeros_like(dA)
     da0 = np.zeros_like(A[:, 0])
+    dgdz = activation_derivative(hidden_activation, A[:, 1:])  # g1'(z<t>) from a<t>, (n_a, T_x, m)
     for t in range(T_x):  # each step's loss walks back at most truncate steps
         delta = dA[:, t]
         for s in range(t, max(t - truncate, 0) - 1, -1):
@@ -158,12 +158,11 @@ def bptt(
     g1 = ACTIVATIONS[hidden_activation]
     n_a, m = a0.shape
     T_x = x.shape[2]
-    # forward: the input terms of all steps at once, then the recurrence
-    Z_in = input_term(Wax, x) + ba[:, :, None]  # Wax x<t> + ba for every t, (n_a, m, T_x)
-    A = np.empty((n_a, T_x + 1, m), dtype=Z_in.dtype)  # A[:, t] = a<t>
+    # forward: the recurrence (Wax x<t> is a column gather for token ids)
+    A = np.empty((n_a, T_x + 1, m), dtype=Waa.dtype)  # A[:, t] = a<t>
     A[:, 0] = a0
     for t in range(T_x):
-        A[:, t + 1] = g1(Waa @ A[:, t] + Z_in[:, :, t])  # (n_a, m)
+        A[:, t + 1] = g1(Waa @ A[:, t] + Wax @ x[:, :, t] + ba)  # (n_a, m)
     H = A[:, 1:].reshape(n_a, T_x * m)  # a<1>..a<T_x> as columns, ordered (t, j)
     if output_activation == "softmax":
         targets = y.T.reshape(T_x * m)  # labels in the same (t, j) order
@@ -196,9 +195,8 @@ def input_weight_gradient(dZ: np.ndarray, x: np.ndarray | OneHot, Wax: np.ndarra
     T_x, m = x.shape[2], x.shape[1]
     if isinstance(x, OneHot):  # dWax[i, ids[j, t]] += dz<t>[i, j], summing repeated ids
         dWax = np.zeros((n_a, n_x), dtype=Wax.dtype)
-        flat = np.arange(n_a)[:, None] * n_x + x.ids.T.reshape(
-            1, T_x * m
-        )  # into dWax, (n_a, T_x m)
+        ids = x.ids.T.reshape(T_x * m)  # in the (t, j) order of dZ's columns
+        flat = np.arange(n_a)[:, None] * n_x + ids  # flat index of dWax[i, ids], (n_a, T_x m)
         np.add.at(dWax.reshape(-1), flat.reshape(-1), dZ.reshape(-1))  # unbuffered scatter-add
         return dWax
     return np.tensordot(dZ.reshape(n_a, T_x, m), x, axes=([1, 2], [2, 1]))

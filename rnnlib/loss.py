@@ -91,6 +91,9 @@ def output_layer(
     """The output layer O = Wya H + by on all N = T_x·m columns at once: the loss and its gradients.
 
     With dO = (ŷ - y) / m:  dWya = dO Hᵀ,  dby = Σ_columns dO,  dH = Wyaᵀ dO (the gradient on a<t>).
+    When the logits (n_y, N) are the larger matrix (n_y > n_a, as at the seed's 10,000 words),
+    softmax goes through softmax_output_layer, which folds the passes over them into the
+    products; otherwise the plain passes of output_loss over the small logits are cheaper.
 
     Inputs:
     - H: the hidden states a<t> side by side, shape (n_a, N)
@@ -102,7 +105,7 @@ def output_layer(
     Returns a tuple of:
     - loss: float; dWya: shape (n_y, n_a); dby: shape (n_y, 1); dH: shape (n_a, N)
     """
-    if output_activation == "softmax":
+    if output_activation == "softmax" and Wya.shape[0] > Wya.shape[1]:  # logits larger than H
         return softmax_output_layer(H, Wya, by, y, m)
     loss, dO = output_loss(Wya @ H + by, y, m, output_activation)  # dO = (ŷ - y) / m, (n_y, N)
     return loss, dO @ H.T, dO.sum(axis=1, keepdims=True), Wya.T @ dO
@@ -127,7 +130,8 @@ def softmax_output_layer(
     n_y, n_a = Wya.shape
     N = H.shape[1]
     cols = np.arange(N)
-    o_true = np.einsum("ij,ji->i", Wya[y], H) + by[y, 0]  # o_y for every column, (N,)
+    Wya_y = Wya[y]  # row y_j of Wya for every column j, (N, n_a)
+    o_true = np.einsum("ij,ji->i", Wya_y, H) + by[y, 0]  # o_y for every column, (N,)
     W1 = np.empty((n_y, n_a + 2), dtype=Wya.dtype)  # [Wya by 1]
     W1[:, :n_a], W1[:, n_a], W1[:, n_a + 1] = Wya, by[:, 0], 1
     H1 = np.empty((n_a + 2, N), dtype=H.dtype)  # [H; 1; -o_y]
@@ -148,7 +152,10 @@ def softmax_output_layer(
         shift[redo] = o_max - o_true[redo]
     s = 1 / (m * S)  # (N,)
     loss = float((np.log(S) + shift).sum() / m)  # log Σ_i e^(o_i) - o_y, summed over the columns
-    dH = G[:n_a] * s - Wya[y].T / m  # Wyaᵀ (ŷ - Y) / m, (n_a, N)
+    dH = G[:n_a]  # Wyaᵀ (ŷ - Y) / m = (Wyaᵀ E) s - Wya[y]ᵀ / m, in place, (n_a, N)
+    dH *= s
+    Wya_y /= m
+    dH -= Wya_y.T
     E[y, cols] -= S  # E - Y S, so that (E - Y S) s = (ŷ - Y) / m
     H1[:n_a] *= s
     H1[n_a] = s  # [H; 1] s

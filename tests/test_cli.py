@@ -21,7 +21,7 @@ def run(*args, cwd, command=(sys.executable, "-m", "rnnlib")):
     )
 
 
-TRAIN = ("train", "--steps", "50", "--seed", "3", "--hidden", "32", "--batch", "16")
+TRAIN = ("train", "--steps", "50", "--seed", "3")
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +108,7 @@ BAD_ARGUMENTS = [
 
 
 @pytest.mark.parametrize(
-    "args, message", BAD_ARGUMENTS, ids=[" ".join(a) for a, _ in BAD_ARGUMENTS]
+    "args, message", BAD_ARGUMENTS, ids=[" ".join(a) or "no command" for a, _ in BAD_ARGUMENTS]
 )
 def test_bad_arguments_fail_with_a_clear_message(args, message, tmp_path):
     (tmp_path / "notes.txt").write_text("not a model\n")

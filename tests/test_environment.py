@@ -127,8 +127,11 @@ def test_the_code_is_ruff_clean(command, folder):
         text=True,
         timeout=120,
     )
-    lines = result.stdout.splitlines()  # check: path:line:col: CODE message; format: the files
-    report = [line for line in lines if ": " in line or "-->" in line or "eformat" in line]
+    lines = result.stdout.splitlines()
+    if command[0] == "check":  # path:line:col: CODE message
+        report = [line for line in lines if re.match(r"\S+:\d+:\d+: ", line)]
+    else:  # the files that would change
+        report = [line for line in lines if "-->" in line or "eformat" in line]
     assert result.returncode == 0, (
         f"ruff {command[0]} {folder} failed:\n" + "\n".join(report[:40]) + result.stderr[-1000:]
     )

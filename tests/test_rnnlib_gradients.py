@@ -60,9 +60,12 @@ def reference_loss(x, y, a0, p, hidden, output, truncate=None, frozen=None):
     m, T_x = a0.shape[1], x.shape[2]
     total = 0.0
     for t in range(1, T_x + 1):
-        start = 0 if truncate is None else t - truncate - 1  # the state the window starts from
-        a = a0 if start <= 0 and (truncate is None or start < 0) else frozen[start]
-        for s in range(max(start, 0) + 1, t + 1):
+        if truncate is None or t - truncate - 1 < 0:
+            start, a = 0, a0  # the window reaches a<0>, which moves when a0 is perturbed
+        else:
+            start = t - truncate - 1
+            a = frozen[start]  # a<t-k-1>: a constant, its unperturbed value
+        for s in range(start + 1, t + 1):
             a = g1(hidden, p["Waa"] @ a + p["Wax"] @ x[:, :, s - 1] + p["ba"])
         y_t = y[:, t - 1] if output == "softmax" else y[:, :, t - 1]
         total += reference_step_loss(a, y_t, p, output)

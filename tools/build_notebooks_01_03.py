@@ -74,7 +74,11 @@ def test(name: str, points: int, visible: str):
 def write(rel: str, cells: list) -> Path:
     """Write notebooks/<rel> with stable cell ids, then fill its answer cells from rnnlib."""
     nb = new_notebook(cells=cells)
-    nb.metadata["kernelspec"] = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+    nb.metadata["kernelspec"] = {
+        "display_name": "Python 3 (ipykernel)",
+        "language": "python",
+        "name": "python3",
+    }
     nb.metadata["language_info"] = {"name": "python"}
     stem = Path(rel).stem
     for i, cell in enumerate(nb.cells):
@@ -86,6 +90,27 @@ def write(rel: str, cells: list) -> Path:
     nbformat.write(nb, path)
     sync_notebooks.sync(path)
     return path
+
+
+def tidy(path: Path) -> None:
+    """Drop nbclient's per-cell timestamps and join split stdout chunks: re-running changes nothing."""
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        cell.metadata.pop("execution", None)
+        outputs = []
+        for out in cell.get("outputs", []):
+            previous = outputs[-1] if outputs else None
+            if (
+                previous is not None
+                and out.output_type == previous.output_type == "stream"
+                and out.name == previous.name
+            ):
+                previous.text += out.text
+            else:
+                outputs.append(out)
+        if cell.cell_type == "code":
+            cell.outputs = outputs
+    nbformat.write(nb, path)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -163,7 +188,8 @@ input from below, and the new state leaves to the right, towards the next step, 
 prediction leaves at the top. (The next cell only draws the picture; its code is hidden, and you
 can skip it.)
 """),
-    code(r"""
+    code(
+        r"""
 from matplotlib.patches import FancyBboxPatch
 
 
@@ -208,7 +234,9 @@ def draw_cell():
 
 
 draw_cell()
-""", collapsed=True),
+""",
+        collapsed=True,
+    ),
     md(r"""
 At the very first step there is nothing to remember yet: we start from $a^{\langle 0 \rangle} = 0$,
 so $W_{aa}\, a^{\langle 0 \rangle} = 0$ and
@@ -242,7 +270,7 @@ y1 = np.exp(o1) / np.exp(o1).sum()         # softmax: probabilities of the next 
 print("Wax @ x1 =", (Wax @ x1).ravel(), " <- the column of Wax that belongs to 'h'")
 print("z1       =", z1.ravel())
 print("a1       =", a1.ravel())
-print("y1       =", y1.ravel(), " sums to", round(float(y1.sum()), 12))
+print("y1       =", y1.ravel(), " for", vocab, " sums to", round(float(y1.sum()), 12))
 """),
     md(r"""
 Two things to notice.
@@ -361,7 +389,10 @@ four or five lines.
 </details>
 """),
     answer("rnn_cell_forward"),
-    test("rnn_cell_forward", 2, r'''
+    test(
+        "rnn_cell_forward",
+        2,
+        r'''
 """rnn_cell_forward: shapes, the "h" step worked out above, the minibatch, the activations, the cache."""
 p_small = {
     "Waa": np.array([[0.5, -0.4], [0.3, 0.2]]),
@@ -424,7 +455,8 @@ assert isinstance(cache_t[3], dict) and all(np.array_equal(cache_t[3][k], p_t[k]
 )
 assert cache_relu[4] == "relu", "the last entry of the cache is the name of the hidden activation"
 print("rnn_cell_forward: visible tests passed")
-'''),
+''',
+    ),
     md(r"""
 ## 5. Unrolling the network in time
 
@@ -434,7 +466,8 @@ like a deep feed-forward network laid on its side, except that the layers share 
 The colours below mark the three weight matrices: each is used once per step, and it is the same
 matrix every time. (The next cell only draws the picture; its code is hidden, and you can skip it.)
 """),
-    code(r"""
+    code(
+        r"""
 def draw_unrolled(steps=("1", "2", "3", "T_x")):
     # Boxes for x<t>, a<t>, y<t>, arrows coloured by the weight matrix they apply.
     colours = {"Wax": "tab:green", "Waa": "tab:orange", "Wya": "tab:blue"}
@@ -475,7 +508,9 @@ def draw_unrolled(steps=("1", "2", "3", "T_x")):
 
 
 draw_unrolled()
-""", collapsed=True),
+""",
+        collapsed=True,
+    ),
     md(r"""
 In equations, for $t = 1, \dots, T_x$:
 
@@ -502,7 +537,10 @@ Note that `a` holds $a^{\langle 1 \rangle}, \dots, a^{\langle T_x \rangle}$: ind
 $a^{\langle t+1 \rangle}$, and $a^{\langle 0 \rangle}$ is not in it.
 """),
     answer("rnn_forward"),
-    test("rnn_forward", 3, r'''
+    test(
+        "rnn_forward",
+        3,
+        r'''
 """rnn_forward: shapes, the "h", "i" sequence worked out above, a0, caches, and causality."""
 p_small = {
     "Waa": np.array([[0.5, -0.4], [0.3, 0.2]]),
@@ -554,7 +592,8 @@ assert not np.allclose(a_changed[:, :, 3:], a_t[:, :, 3:]), "a<4>, ... should de
 a_relu = rnn_forward(x_seq, a0_t, p_t, "relu", "sigmoid")[0]
 assert np.all(a_relu >= 0), "pass hidden_activation on to rnn_cell_forward"
 print("rnn_forward: visible tests passed")
-'''),
+''',
+    ),
     md(r"""
 ## 7. Watching the hidden state
 
@@ -604,6 +643,28 @@ plt.show()
 print("shapes: x", x.shape, " a", a.shape, " y_pred", y_pred.shape, " caches", len(caches))
 """),
     md(r"""
+## Check yourself
+
+1. With $n_x = n_y = 27$ characters and $n_a = 50$ hidden units, how many numbers are in the
+   parameters? Does the count change for longer sequences?
+2. You write `Wax @ a_prev` where you meant `Waa @ a_prev`. When does numpy raise an error, and
+   when does it silently compute nonsense?
+3. Softmax or sigmoid? (a) predicting the next character; (b) at every word of a sentence, "is this
+   word part of a person's name?"; (c) at every second of audio, which of 5 instruments are
+   playing (several can play at once).
+
+<details><summary><b>Answers</b> (click)</summary>
+
+1. $W_{aa}$: $50 \cdot 50 = 2500$, $W_{ax}$: $50 \cdot 27 = 1350$, $W_{ya}$: $27 \cdot 50 = 1350$,
+   $b_a$: 50, $b_y$: 27; in all 5277. The count does not depend on $T_x$: every step uses the
+   same parameters.
+2. `Wax` is $(n_a, n_x)$ and `a_prev` is $(n_a, m)$: the product fails unless $n_x = n_a$. When the
+   sizes happen to be equal it runs and gives wrong numbers, which is why the hidden tests include
+   a case with $n_x = n_a$.
+3. (a) softmax over the $n_y$ characters: exactly one is next. (b) sigmoid with one output unit
+   (or a softmax over two classes). (c) sigmoid with 5 output units: the answers are independent.
+</details>
+
 ## Summary
 
 - One RNN step: $a^{\langle t \rangle} = g_1(W_{aa} a^{\langle t-1 \rangle} + W_{ax} x^{\langle t
@@ -721,7 +782,7 @@ plt.show()
     md(r"""
 The thick black line is the boundary between the blocks. The gold boxes show what the one-hot
 input does: of the $n_x$ columns of $W_{ax}$, only the one facing the single 1 of
-$x^{\langle t \rangle}$ contributes. We come back to that in section 4.
+$x^{\langle t \rangle}$ contributes. Section 5 measures what that means at full size.
 
 ## 2. Exercises: stacking and splitting
 
@@ -731,7 +792,10 @@ does most of the work (axis 1 joins side by side, axis 0 on top of each other).
 **`stack_weights(Waa, Wax)`** returns $W_a = [W_{aa} : W_{ax}]$, shape $(n_a, n_a + n_x)$.
 """),
     answer("stack_weights"),
-    test("stack_weights", 1, r'''
+    test(
+        "stack_weights",
+        1,
+        r'''
 """stack_weights: the shape, and which block goes where."""
 Waa_t = np.arange(4.0).reshape(2, 2)          # [[0, 1], [2, 3]]
 Wax_t = 10 + np.arange(6.0).reshape(2, 3)     # [[10, 11, 12], [13, 14, 15]]
@@ -742,13 +806,17 @@ assert np.array_equal(Wa_t, [[0, 1, 10, 11, 12], [2, 3, 13, 14, 15]]), (
 )
 assert np.shape(stack_weights(np.ones((3, 3)), np.ones((3, 7)))) == (3, 10), "n_a = 3, n_x = 7 gives (3, 10)"
 print("stack_weights: visible tests passed")
-'''),
+''',
+    ),
     md(r"""
 **`split_weights(Wa, n_a)`** undoes it: the first $n_a$ columns are $W_{aa}$, the rest $W_{ax}$.
 Slicing (`Wa[:, :n_a]`) is enough; the results may be views of `Wa`.
 """),
     answer("split_weights"),
-    test("split_weights", 1, r'''
+    test(
+        "split_weights",
+        1,
+        r'''
 """split_weights: the shapes, the blocks, and that it undoes stack_weights."""
 Waa_back, Wax_back = split_weights(np.array([[0.0, 1, 10, 11, 12], [2, 3, 13, 14, 15]]), 2)
 assert np.shape(Waa_back) == (2, 2) and np.shape(Wax_back) == (2, 3), (
@@ -762,7 +830,8 @@ Waa_t, Wax_t = rng_t.standard_normal((5, 5)), rng_t.standard_normal((5, 9))
 Waa_back, Wax_back = split_weights(stack_weights(Waa_t, Wax_t), 5)
 assert np.array_equal(Waa_back, Waa_t) and np.array_equal(Wax_back, Wax_t), "split_weights(stack_weights(Waa, Wax), n_a) should give back Waa, Wax"
 print("split_weights: visible tests passed")
-'''),
+''',
+    ),
     md(r"""
 **`stack_inputs(a_prev, xt)`** returns $[a^{\langle t-1 \rangle} ; x^{\langle t \rangle}]$, shape
 $(n_a + n_x, m)$: the state on top, the input below, one column per example. The input may arrive
@@ -770,7 +839,10 @@ as integers (a one-hot array of 0s and 1s); convert it to the dtype of `a_prev` 
 is a float array.
 """),
     answer("stack_inputs"),
-    test("stack_inputs", 1, r'''
+    test(
+        "stack_inputs",
+        1,
+        r'''
 """stack_inputs: the shape, the order (state on top), the columns, and the dtype."""
 a_prev_t = np.array([[0.5, -0.5, 2.0], [1.5, 0.0, -1.0]])      # n_a = 2, m = 3
 xt_t = np.array([[1, 0, 0], [0, 0, 1], [0, 1, 0], [0, 0, 0]])  # n_x = 4, one-hot integer columns
@@ -782,7 +854,8 @@ assert np.asarray(stacked_t).dtype == a_prev_t.dtype, (
     f"the result has dtype {np.asarray(stacked_t).dtype}; convert xt to a_prev's dtype ({a_prev_t.dtype})"
 )
 print("stack_inputs: visible tests passed")
-'''),
+''',
+    ),
     md(r"""
 ## 3. The same computation, numerically
 
@@ -819,7 +892,10 @@ $W_a$ instead of $W_{aa}$ and $W_{ax}$:
    `split_weights`), so that the backward pass of notebook 4 can use it unchanged.
 """),
     answer("rnn_cell_forward_stacked"),
-    test("rnn_cell_forward_stacked", 2, r'''
+    test(
+        "rnn_cell_forward_stacked",
+        2,
+        r'''
 """rnn_cell_forward_stacked: shapes, the same results as the unstacked cell of notebook 1, the cache."""
 rng_t = np.random.default_rng(3)
 n_x_t, n_a_t, n_y_t, m_t = 6, 4, 5, 3
@@ -850,14 +926,16 @@ assert np.array_equal(cache_t[3]["Waa"], p_t["Waa"]) and np.array_equal(cache_t[
 )
 assert cache_relu[4] == "relu", "the last entry of the cache is the name of the hidden activation"
 print("rnn_cell_forward_stacked: visible tests passed")
-'''),
+''',
+    ),
     md(r"""
 ## 5. What stacking buys, and what a one-hot input really costs
 
 **What it buys.** One matrix product instead of two plus a sum: simpler code, one weight matrix to
 initialise and update, and a single larger product, which a BLAS library or a GPU runs more
 efficiently than two smaller ones. For dense inputs such as audio features or the outputs of
-another layer, that is a real (if modest) gain, and it is how gated cells are usually written.
+another layer, that is a real (if modest) gain, and it is how many texts write gated cells (LSTM,
+GRU).
 
 **What it costs with a one-hot input.** Count the multiply-adds. A one-hot $x^{\langle t \rangle}$
 has a single 1 and $n_x - 1$ zeros, so
@@ -875,20 +953,23 @@ gathered_madds = n_a * n_a * m
 print(f"stacked product:         {stacked_madds:>12,} multiply-adds per step")
 print(f"Waa @ a_prev + gather:   {gathered_madds:>12,} multiply-adds per step (plus copying {n_a * m:,} numbers)")
 print(f"ratio:                   {stacked_madds / gathered_madds:>12.0f}x")
+print(f"one-hot x<t> as float64: {n_x * m * 8:>12,} bytes; as token ids: {m * 8:,} bytes")
 """),
     md(r"""
 Now measure it, with $m = 32$ examples. The stacked version also has to build the dense one-hot
 block and the $10\,100 \times 32$ stacked input at every step. `best_time` runs a function
-repeatedly with `timeit` for about a quarter of a second and keeps the fastest run, the one least
-disturbed by whatever else the machine is doing. (Timings vary from machine to machine and run to
-run; the outputs of the timing cells are not compared by the tests.)
+repeatedly with `timeit` (at least 20 times, for about a fifth of a second) and keeps the fastest
+run, the one least disturbed by whatever else the machine is doing. (Timings vary from machine to machine and run to
+run, and on a busy machine they jump around: run the cell again if the numbers look odd. The
+outputs of the timing cells are not compared by the tests.)
 """),
-    code(r"""
-def best_time(f, budget=0.25):
+    code(
+        r"""
+def best_time(f, budget=0.2):
     # The fastest time of one call of f, in seconds, from about `budget` seconds of repeats.
     first = timeit.timeit(f, number=1)
     number = max(1, int(1e-3 / first))                       # batch very fast calls
-    repeats = int(np.clip(budget / (first * number), 3, 100))
+    repeats = int(np.clip(budget / (first * number), 20, 200))  # at least 20 tries
     return min(timeit.repeat(f, number=number, repeat=repeats)) / number
 
 
@@ -912,10 +993,12 @@ Wa = stack_weights(Waa, Wax)                     # (100, 10100)
 assert np.allclose(stacked_step(), gathered_step())
 for label, step in [("stacked, dense one-hot", stacked_step), ("separate, gather columns", gathered_step)]:
     print(f"{label:26s} {best_time(step) * 1e6:9.1f} µs per step")
-""", ignore_output=True),
+""",
+        ignore_output=True,
+    ),
     md(r"""
-On this course's 2-core machine the gather is roughly a hundred times faster, as the count
-predicts. The backward pass has the same structure in reverse: $dW_{ax} = \sum_t dz^{\langle t
+On this course's 2-core machine the gather is typically a hundred times faster or more: the
+count predicts a factor of 100, and building and reading the 2.6 MB one-hot block costs extra. The backward pass has the same structure in reverse: $dW_{ax} = \sum_t dz^{\langle t
 \rangle} x^{\langle t \rangle T}$ is zero except in the columns of the tokens that were read, so it
 is a **scatter-add** of $m$ columns of $dz^{\langle t \rangle}$, not an $(n_a \times m)(m \times
 n_x)$ product (notebook 4).
@@ -949,11 +1032,12 @@ $$\begin{bmatrix} o^{\langle 1 \rangle} & \cdots & o^{\langle T_x \rangle} \end{
 
 `rnnlib.bptt` does exactly this (and the same for the gradients $dW_{ya}$ and $dW_{aa}$): one big
 matrix product instead of $T_x$ small ones. Big products keep the processor's arithmetic units
-busy; many small ones spend their time on overhead. A quick measurement with $n_y = 1000$,
+busy; many small ones spend their time on overhead. A quick measurement with $n_y = 500$,
 $m = 16$ and $T_x = 50$ (timings vary; the output is not compared):
 """),
-    code(r"""
-n_y, m, T_x = 1000, 16, 50
+    code(
+        r"""
+n_y, m, T_x = 500, 16, 50
 Wya = rng.standard_normal((n_y, n_a))
 a = rng.standard_normal((n_a, m, T_x))                   # all hidden states, (n_a, m, T_x)
 
@@ -969,10 +1053,34 @@ def all_at_once():
 assert np.allclose(per_step(), all_at_once())
 for label, f in [(f"{T_x} small products", per_step), ("one big product", all_at_once)]:
     print(f"{label:20s} {best_time(f) * 1e3:7.2f} ms")
-""", ignore_output=True),
+""",
+        ignore_output=True,
+    ),
     md(r"""
-The reshape costs nothing: `a.reshape(n_a, m * T_x)` only reinterprets the same memory, with the
-columns of step 1 first, then those of step 2, and so on.
+The reshape costs nothing: for a contiguous array, `a.reshape(n_a, m * T_x)` only reinterprets the
+same memory, as
+$n_a$ rows of $m T_x$ numbers. Each row is unit $i$'s values for example 1 at steps $1, \dots,
+T_x$, then example 2, and so on; a column is still one $a^{\langle t \rangle}_j$, so the product
+computes every $o^{\langle t \rangle}_j$, and the reshape back to $(n_y, m, T_x)$ puts each in its
+place.
+
+## Check yourself
+
+1. A minibatch of $m = 32$ sequences of $T_x = 25$ words from a $10\,000$-word vocabulary: how much
+   memory does the one-hot $x$ take in float64? And as token ids?
+2. The inputs are 40 audio features per time step (dense numbers, not one-hot). Is the stacked
+   product still wasteful?
+3. Why can the output layer be batched over time, but not the hidden layer?
+
+<details><summary><b>Answers</b> (click)</summary>
+
+1. $10\,000 \cdot 32 \cdot 25 \cdot 8$ bytes = 64 MB of almost only zeros; as 64-bit token ids,
+   $32 \cdot 25 \cdot 8$ bytes = 6.4 kB.
+2. No: every entry of $x^{\langle t \rangle}$ is used, so there is no zero to skip, and one product
+   over $[a^{\langle t-1 \rangle}; x^{\langle t \rangle}]$ is a fine way to compute it.
+3. $o^{\langle t \rangle}$ needs only $a^{\langle t \rangle}$, which the loop has already computed;
+   $a^{\langle t \rangle}$ needs $a^{\langle t-1 \rangle}$, so the steps must run in order.
+</details>
 
 ## Summary
 
@@ -1086,7 +1194,10 @@ Write `softmax(z)`, the stable softmax over **axis 0**, for arrays of any number
 with `keepdims=True` so that it broadcasts back against `z`. Do not modify `z` in place.
 """),
     answer("softmax"),
-    test("softmax", 2, r'''
+    test(
+        "softmax",
+        2,
+        r'''
 """softmax: a known case, columns that sum to 1, large logits, any number of dimensions."""
 z_t = np.log(np.array([[1.0, 1.0], [2.0, 1.0], [3.0, 2.0]]))   # two columns (m = 2)
 p_t = softmax(z_t)
@@ -1116,7 +1227,27 @@ assert np.shape(p3_t) == (5, 3, 4), f"a (n_y, m, T_x) input should give a (n_y, 
 assert np.allclose(p3_t.sum(axis=0), 1), "for a 3-D input every column p[:, j, t] should sum to 1 (axis 0)"
 assert np.all(p3_t >= 0), "probabilities cannot be negative"
 print("softmax: visible tests passed")
-'''),
+''',
+    ),
+    md(r"""
+With your softmax we can see what the size of the logits does. Multiplying all logits by a factor
+keeps their order but changes how sure the distribution is: large logits make it peaked, small ones
+make it flat. (Dividing the logits by a *temperature* $\tau$ before the softmax is how notebook 5
+makes samples bolder or safer.)
+"""),
+    code(r"""
+o = np.array([[2.0], [1.0], [0.1], [-1.0]])          # the logits of one example, (n_y, 1)
+fig, ax = plt.subplots(figsize=(7, 3.2))
+width = 0.25
+for k, scale in enumerate((0.5, 1.0, 3.0)):
+    _ = ax.bar(np.arange(4) + (k - 1) * width, softmax(scale * o).ravel(), width,
+               label=f"softmax({scale} × o)")
+ax.set_xticks(range(4), [f"class {i}\n$o_{i} = {o[i, 0]:g}$" for i in range(4)])
+ax.set(ylabel="probability", title="The same ranking, more or less sure")
+ax.legend()
+plt.show()
+print("softmax(o):", softmax(o).ravel())
+"""),
     md(r"""
 ## 4. The negative log-likelihood
 
@@ -1133,8 +1264,9 @@ $$\mathcal{L} = -\frac{1}{m} \sum_{j=1}^{m} \sum_{t=1}^{T_x} \log \hat y^{\langl
 
 This is the **cross-entropy** between the one-hot target and the prediction,
 $-\sum_{i} y_i \log \hat y_i$: with a one-hot $y$ only the term of the true class survives.
-Summing over time (rather than averaging) makes every step count the same in the gradient, however
-long the sequence; averaging over the minibatch keeps the learning rate independent of $m$.
+Summing over time (rather than averaging) gives every step the same weight, whatever the length of
+the sequence; averaging over the minibatch keeps the size of the gradient, and so a good learning
+rate, independent of $m$.
 
 What $-\log p$ rewards and punishes:
 """),
@@ -1197,7 +1329,10 @@ would give $\log 0 = -\infty$; clamp the probabilities from below with `np.maxim
 sigmoid case clamp $1 - \hat y$ the same way.
 """),
     answer("cross_entropy"),
-    test("cross_entropy", 3, r'''
+    test(
+        "cross_entropy",
+        3,
+        r'''
 """cross_entropy: a hand-computed case, averaging over m, the uniform guess, edge cases, sigmoid targets."""
 y_pred_t = np.array([[[0.5, 0.25]], [[0.25, 0.5]], [[0.25, 0.25]]])  # (n_y, m, T_x) = (3, 1, 2)
 y_t = np.array([[0, 2]])                                              # (m, T_x): class 0, then class 2
@@ -1234,7 +1369,8 @@ assert np.isclose(cross_entropy(p_sig_t, y_sig_t), -(np.log(0.8) + np.log(0.7)) 
     "for 0/1 targets use the binary cross-entropy: -log(p) where y = 1, -log(1 - p) where y = 0, divided by m"
 )
 print("cross_entropy: visible tests passed")
-'''),
+''',
+    ),
     md(r"""
 ## 6. Sanity check: the loss of a uniform guess
 
@@ -1277,10 +1413,34 @@ print("close:", abs(loss - T_x * np.log(n_y)) < 0.01 * T_x * np.log(n_y))
 rnnlib accepts either, as notebook 2 explained.)
 
 One more point of numerical care. In training, the loss and its gradient are computed straight
-from the logits: $-\log \mathrm{softmax}(o)_y = \log \sum_k e^{o_k} - o_y$, with the same
-max-subtraction inside the *log-sum-exp*. That never takes the log of a probability that underflowed
-to 0, so it needs no clamp at all. `rnnlib.bptt` does this (in `rnnlib/loss.py`, `output_loss`),
-and notebook 4 shows that its gradient with respect to the logits is simply $\hat y - y$.
+from the logits, never from probabilities:
+
+$$-\log \mathrm{softmax}(o)_y = \log \sum_k e^{o_k} - o_y = \log \sum_k e^{o_k - c} + c - o_y ,$$
+
+the *log-sum-exp*, with a shift $c$ (such as the column's maximum) that keeps every exponential
+finite. It never takes the log of a probability that underflowed to 0, so it needs no clamp at
+all. `rnnlib.bptt` computes its loss this way (see `output_layer` in `rnnlib/loss.py`), and
+notebook 4 shows that the gradient with respect to the logits is simply $\hat y - y$.
+
+## Check yourself
+
+1. A network gives probability 0.9 to the true character at each of 20 steps. What is the loss of
+   that sequence? What would a uniform guess over 27 characters cost?
+2. Your untrained model with $n_y = 65$ and $T_x = 100$ starts at a loss of 4.2. What is probably
+   wrong?
+3. Why does `softmax(z)` subtract `z.max(axis=0, keepdims=True)` and not `z.max()`, the largest
+   entry of the whole array?
+
+<details><summary><b>Answers</b> (click)</summary>
+
+1. $20 \cdot (-\ln 0.9) \approx 2.11$; uniform: $20 \ln 27 \approx 65.9$.
+2. The expected start is $100 \ln 65 \approx 417$; $4.2 \approx \ln 65$ is the loss of **one**
+   step: the loss is averaged over time (or over all $m T_x$ entries) instead of summed over time
+   and averaged over $m$.
+3. Both give the same mathematical result, but with the global maximum a column whose logits are
+   all far below it (say $-1000$ when another column has $+1000$) underflows to $0 / 0$ = `nan`.
+   Each column needs its own maximum.
+</details>
 
 ## Summary
 
@@ -1295,7 +1455,7 @@ and notebook 4 shows that its gradient with respect to the logits is simply $\ha
   network should start near and a trained one must beat.
 - Sigmoid outputs with 0/1 targets use the binary cross-entropy, summed the same way.
 
-The finished code is in `rnnlib/loss.py` (`softmax`, `cross_entropy`, and `output_loss`, the
+The finished code is in `rnnlib/loss.py` (`softmax`, `cross_entropy`, and `output_layer`, the
 log-sum-exp form used in training). **Next**, notebook 4 computes the gradient of this loss with
 respect to every parameter: backpropagation through time.
 """),
@@ -1309,9 +1469,15 @@ BUILDS = {
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--execute", action="store_true", help="run the notebooks to store their outputs")
-    parser.add_argument("only", nargs="*", help="build only these (e.g. 02-stacking/stacking.ipynb)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--execute", action="store_true", help="run the notebooks to store their outputs"
+    )
+    parser.add_argument(
+        "only", nargs="*", help="build only these (e.g. 02-stacking/stacking.ipynb)"
+    )
     args = parser.parse_args(argv)
     for rel, cells in BUILDS.items():
         if args.only and rel not in args.only:
@@ -1320,6 +1486,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{path.relative_to(sync_notebooks.ROOT)}: written")
         if args.execute:
             sync_notebooks.execute(path)
+            tidy(path)
             print(f"{path.relative_to(sync_notebooks.ROOT)}: executed")
     return 0
 

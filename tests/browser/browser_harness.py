@@ -108,6 +108,10 @@ class LabServer:
             IPYTHONDIR=str(self.state / "ipython"),
             MPLBACKEND="module://matplotlib_inline.backend_inline",
             PYTHONUNBUFFERED="1",
+            # small matrices: BLAS threads only fight each other (and the browser) on 2 cores
+            OMP_NUM_THREADS="1",
+            OPENBLAS_NUM_THREADS="1",
+            MKL_NUM_THREADS="1",
         )
         env.pop("JUPYTER_TOKEN", None)
         return env
@@ -207,6 +211,7 @@ def running_lab(root_dir: Path, state_dir: Path, cwd: Path | None = None, log_na
 
 # ---------------------------------------------------------------------------- JupyterLab helpers
 
+PANEL = ".jp-NotebookPanel:not(.lm-mod-hidden)"  # the notebook on screen (background tabs stay in the DOM)
 JS_NOTEBOOK = (
     "(() => { const w = window.jupyterapp.shell.currentWidget; return w && w.content; })()"
 )
@@ -221,14 +226,21 @@ class Lab:
 
     # -- opening
     def open(self, workspace: str, path: str, timeout: float = 60_000) -> None:
+        """Open ``path``: load JupyterLab at a workspace URL the first time, then reuse the page
+        (close the previous notebook, shut its kernel down, open the next one: a fresh kernel)."""
         page = self.page
-        page.goto(self.server.workspace_url(workspace, path))
-        page.wait_for_function(
-            "() => window.jupyterapp && window.jupyterapp.shell", timeout=timeout
-        )
-        page.locator(".jp-NotebookPanel:visible .jp-Notebook .jp-Cell").first.wait_for(
-            timeout=timeout
-        )
+        loaded = page.evaluate("() => !!(window.jupyterapp && window.jupyterapp.shell)")
+        if loaded:
+            self.close_all()
+            page.evaluate(
+                "async (path) => { await window.jupyterapp.commands.execute('docmanager:open', {path}); }",
+                path,
+            )
+        else:
+            page.goto(self.server.workspace_url(workspace, path))
+            page.wait_for_function(
+                "() => window.jupyterapp && window.jupyterapp.shell", timeout=timeout
+            )
         page.wait_for_function(
             """(path) => {
                 const w = window.jupyterapp.shell.currentWidget;
@@ -237,14 +249,29 @@ class Lab:
             arg=path,
             timeout=timeout,
         )
+        page.locator(f"{PANEL} .jp-Notebook .jp-Cell").first.wait_for(timeout=timeout)
         self.wait_idle(timeout)
+
+    def close_all(self) -> None:
+        """Dismiss any dialog, close every document without prompting, shut every kernel down."""
+        page = self.page
+        for _ in range(5):
+            if not page.locator(".jp-Dialog").count():
+                break
+            page.keyboard.press("Escape")
+            page.wait_for_timeout(200)
+        page.evaluate(
+            "() => { for (const w of [...window.jupyterapp.shell.widgets('main')]) w.dispose(); }"
+        )
+        self.server.delete_sessions()
 
     def wait_idle(self, timeout: float = 120_000) -> None:
         """The kernel is attached and idle (the toolbar says idle before a kernel exists)."""
         self.page.wait_for_function(
             """() => {
                 const w = window.jupyterapp.shell.currentWidget;
-                const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
+                const s = w && w.sessionContext && w.sessionContext.session;
+                const k = s && s.kernel;
                 return !!k && k.status === 'idle' && k.connectionStatus === 'connected';
             }""",
             timeout=timeout,
@@ -316,7 +343,8 @@ class Lab:
 
     def restart_kernel(self) -> None:
         self.page.evaluate(
-            "async () => { await window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.restart(); }"
+            "async () => { const w = window.jupyterapp.shell.currentWidget;"
+            " await w.sessionContext.session.kernel.restart(); }"
         )
         self.wait_idle()
 
@@ -356,6 +384,16 @@ class Lab:
         )
         return verdict, body.inner_text()
 
+    def show_first_error(self) -> None:
+        """Scroll the Validate dialog to the end of the first failing cell's error message."""
+        self.page.evaluate(
+            """() => {
+                const pres = [...document.querySelectorAll('.jp-Dialog .jp-RenderedText pre')];
+                const error = pres[1];  // the first failure: its source, then its error
+                if (error) error.scrollIntoView({block: 'end'});
+            }"""
+        )
+
     def close_dialog(self) -> None:
         dialog = self.page.locator(".jp-Dialog")
         dialog.locator("button.jp-mod-accept, button").first.click()
@@ -367,15 +405,21 @@ class Lab:
         size = page.viewport_size
         if full:
             height = page.evaluate(
-                "() => { const n = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-WindowedPanel-outer')"
-                " || document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook');"
-                " return n ? n.scrollHeight : 0; }"
+                """() => {
+                    const panel = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
+                    const outer = panel && panel.querySelector('.jp-WindowedPanel-outer');
+                    const cells = panel ? panel.querySelectorAll('.jp-Notebook .jp-Cell') : [];
+                    if (!outer || !cells.length) return 0;
+                    outer.scrollTop = 0;
+                    const top = cells[0].getBoundingClientRect().top;
+                    const bottom = cells[cells.length - 1].getBoundingClientRect().bottom;
+                    return bottom - top + outer.getBoundingClientRect().top + 80;
+                }"""
             )
-            page.set_viewport_size(
-                {"width": size["width"], "height": min(max(size["height"], height + 200), 30_000)}
-            )
+            height = min(max(size["height"], int(height)), 30_000)
+            page.set_viewport_size({"width": size["width"], "height": height})
             page.evaluate(
-                "() => document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-WindowedPanel-outer')"
+                f"() => document.querySelectorAll('{PANEL} .jp-WindowedPanel-outer')"
                 ".forEach(n => { n.scrollTop = 0; })"
             )
             page.wait_for_timeout(300)
@@ -396,7 +440,7 @@ def copy_tree(src: Path, dst: Path) -> Path:
 
 # ------------------------------------------------------------------------------- a temp course
 
-NOTEBOOKS = Path(os.environ.get("RNN_COURSE_NOTEBOOKS", ROOT / "notebooks")).resolve()
+NOTEBOOKS = ROOT / "notebooks"
 
 
 def course_notebooks(notebooks: Path = NOTEBOOKS) -> list[str]:
@@ -408,14 +452,16 @@ def course_notebooks(notebooks: Path = NOTEBOOKS) -> list[str]:
     )
 
 
-def write_course_config(course_root: Path, course_id: str = "rnn-course", exchange: Path | None = None,
-                        notebooks: Path = NOTEBOOKS) -> Path:
-    """An nbgrader_config.py for a course in ``course_root`` whose source is the repo's notebooks/."""
-    lines = ["c = get_config()  # noqa: F821"]
-    lines += [
-        f"c.CourseDirectory.root = {str(course_root)!r}",
-        f"c.CourseDirectory.source_directory = {str(notebooks)!r}",
-        f"c.CourseDirectory.course_id = {course_id!r}",
+def write_course_config(course_root: Path, exchange: Path | None = None) -> Path:
+    """nbgrader_config.py of a temporary course: the course's own configuration
+    (graders.course.apply_config: source = the repo's notebooks/, course id rnn-course), its root
+    in ``course_root`` and, if given, its exchange folder."""
+    lines = [
+        "import sys",
+        f"sys.path.insert(0, {str(ROOT)!r})",
+        "from graders.course import apply_config  # noqa: E402",
+        "c = get_config()  # noqa: F821",
+        f"apply_config(c, root={str(course_root)!r}, source={str(NOTEBOOKS)!r})",
     ]
     if exchange is not None:
         lines.append(f"c.Exchange.root = {str(exchange)!r}")
@@ -425,26 +471,31 @@ def write_course_config(course_root: Path, course_id: str = "rnn-course", exchan
     return path
 
 
-RELEASE_SCRIPT = """
-import sys
-from nbgrader.apps import NbGraderAPI
-from nbgrader.coursedir import CourseDirectory
-from traitlets.config import Config
-from traitlets.config.loader import PyFileConfigLoader
-cfg = PyFileConfigLoader("nbgrader_config.py", path=".").load_config()
-api = NbGraderAPI(coursedir=CourseDirectory(config=cfg), config=cfg)
-for name in sys.argv[1:]:
-    result = api.generate_assignment(name)
-    if not result["success"]:
-        sys.exit(f"generate_assignment {name} failed:\\n{result.get('error')}\\n{result.get('log')}")
-"""
-
-
-def generate_release(course_root: Path, assignments: list[str], timeout: float = 300) -> Path:
-    """nbgrader's student versions of ``assignments`` in ``course_root``/release."""
+def graders_release(course_root: Path, assignments: list[str], timeout: float = 300) -> Path:
+    """`python -m graders --root COURSE release ASSIGNMENT...`: the verified student versions."""
     done = subprocess.run(
-        [sys.executable, "-c", RELEASE_SCRIPT, *assignments],
-        cwd=course_root, capture_output=True, text=True, timeout=timeout, env=venv_env(),
+        [sys.executable, "-m", "graders", "--root", str(course_root), "release", *assignments],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=venv_env(),
     )
-    assert done.returncode == 0, f"the student release could not be generated:\n{done.stderr[-3000:]}"
+    assert done.returncode == 0, (
+        f"python -m graders release failed ({done.returncode}):\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}"
+    )
     return Path(course_root) / "release"
+
+
+MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
+
+
+def reference_answer(name: str, source_cell_text: str) -> str:
+    """What a student who got it right types: rnnlib's source of ``name`` (or the solution cell)."""
+    import rnnlib
+
+    sys.path.insert(0, str(ROOT / "tools"))
+    import sync_notebooks
+
+    text = sync_notebooks.solution_source(name) if name in rnnlib.__all__ else source_cell_text
+    return "\n".join(line for line in text.splitlines() if line.strip() not in MARKERS)

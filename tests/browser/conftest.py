@@ -3,34 +3,45 @@
 Measured set-up and pitfalls: ../shared/design/browser-notes.md. Every process started here (the
 server in its own process group, its kernels, the browser and Playwright's driver) is stopped by a
 finalizer, even when a test fails. Without Chromium (or Playwright) every test here skips with one
-line saying how to enable them; the rest of the suite is unaffected.
+line saying how to enable them (RNN_REQUIRE_BROWSER=1 makes that a failure, for CI); the rest of
+the suite is unaffected.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
+import shutil
 from pathlib import Path
 
 import pytest
-from browser_harness import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, Lab, LabServer, browser_missing
+from browser_harness import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    NOTEBOOKS,
+    SCREENSHOTS,
+    Lab,
+    LabServer,
+    browser_missing,
+    course_notebooks,
+    graders_release,
+)
 
 
-def pytest_collection_modifyitems(config, items):
+@pytest.fixture(autouse=True, scope="session")
+def _browser_available():
+    """Skip every browser test, with one line saying how to enable them, where Chromium or
+    Playwright is missing; with RNN_REQUIRE_BROWSER=1 (CI) that is a failure instead."""
     reason = browser_missing()
-    if reason is None:
-        return
-    here = Path(__file__).parent
-    for item in items:
-        if here in Path(item.fspath).parents:
-            item.add_marker(pytest.mark.skip(reason=reason))
+    if reason and os.environ.get("RNN_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"RNN_REQUIRE_BROWSER=1 but {reason}", pytrace=False)
+    if reason:
+        pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")
 def browser_context(tmp_path_factory):
     """One headless Chromium (Debian's, never a downloaded one) for the whole session."""
-    reason = browser_missing()
-    if reason:
-        pytest.skip(reason)
     from playwright.sync_api import sync_playwright
 
     pw = sync_playwright().start()
@@ -74,3 +85,15 @@ def new_lab(browser_context):
         server.delete_sessions()
 
 
+@pytest.fixture(scope="session")
+def student_release(tmp_path_factory) -> Path:
+    """The student version of every notebook (`python -m graders release` in a temporary
+    course), copied where a student keeps it: `<assignment>/<notebook>.ipynb`."""
+    course = course_notebooks()
+    if not course:
+        pytest.skip(f"no course notebooks in {NOTEBOOKS}")
+    root = tmp_path_factory.mktemp("course")
+    release = graders_release(root, sorted({rel.split("/")[0] for rel in course}))
+    student = tmp_path_factory.mktemp("student") / "rnn-course"
+    shutil.copytree(release, student)
+    return student

@@ -31,4 +31,6 @@ def test_formgrader_lists_the_course_assignments(tmp_path, new_lab, screenshots)
         assert listed == assignments, f"Formgrader lists {texts}, the course has {assignments}"
         body = frame.locator("body").inner_text()
         alerts = frame.locator(".alert-danger:visible").all_inner_texts()
-        assert "does not exist" not in body and not alerts, f"Formgrader shows an error: {alerts}\n{body}"
+        assert "does not exist" not in body and not alerts, (
+            f"Formgrader shows an error: {alerts}\n{body}"
+        )

@@ -10,45 +10,42 @@ cleanly and Validate says the notebook passes. Screenshots: _artifacts/screensho
 from __future__ import annotations
 
 import re
-import shutil
-import sys
 import time
-from pathlib import Path
 
 import nbformat
 import pytest
 from browser_harness import (
     NOTEBOOKS,
-    ROOT,
+    Lab,
     course_notebooks,
-    generate_release,
+    reference_answer,
     running_lab,
-    slug,
-    write_course_config,
 )
 
-import rnnlib
-
-sys.path.insert(0, str(ROOT / "tools"))
-import sync_notebooks  # noqa: E402
-
 COURSE = course_notebooks()
-MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
 
 # A typical mistake per notebook, typed into its first exercise that has one: (text in the
 # reference answer, what the student wrote instead, words the failing test's message must contain
 # (any one of each tuple)).
 MISTAKES = {
-    "rnn_cell_forward": ("Waa @ a_prev + Wax @ xt + ba", "Waa @ a_prev + Wax @ xt", [("rnn_cell_forward",)]),
-    "stack_weights": ("axis=1", "axis=0", [("stack_weights",), ("shape",)]),
-    "softmax": ("e.sum(axis=0", "e.sum(axis=1", [("softmax",)]),
+    "rnn_cell_forward": (
+        "Waa @ a_prev + Wax @ xt + ba",
+        "Waa @ a_prev + Wax @ xt",
+        [("ba", "bias")],
+    ),
+    "stack_weights": ("[Waa, Wax]", "[Wax, Waa]", [("Waa",)]),
+    "softmax": ("e.sum(axis=0", "e.sum(axis=1", [("axis", "column")]),
     "rnn_cell_backward": (
         "activation_derivative(hidden_activation, a_next)",
         "(1 - np.tanh(a_next) ** 2)",
-        [("rnn_cell_backward",)],
+        [("1 - a_next²", "derivative", "g1'")],
     ),
-    "sgd_step": ("parameters[name] - learning_rate", "parameters[name] + learning_rate", [("sgd_step",)]),
-    "backprop_norms": ('parameters["Waa"].T @', 'parameters["Waa"] @', [("backprop_norms",)]),
+    "sgd_step": (
+        "parameters[name] - learning_rate",
+        "parameters[name] + learning_rate",
+        [("minus", "descend")],
+    ),
+    "backprop_norms": ('parameters["Waa"].T @', 'parameters["Waa"] @', [("transpose", "Waaᵀ")]),
 }
 
 
@@ -57,15 +54,11 @@ def _nbgrader(cell: dict) -> dict:
     return cell.get("nbgrader") or cell.get("metadata", {}).get("nbgrader", {})
 
 
-def reference_answer(name: str, source_cell_text: str) -> str:
-    """What a student who got it right types: rnnlib's source of ``name`` (or the solution cell)."""
-    text = sync_notebooks.solution_source(name) if name in rnnlib.__all__ else source_cell_text
-    return "\n".join(line for line in text.splitlines() if line.strip() not in MARKERS)
-
-
 def wrong_answer(name: str, reference: str) -> tuple[str, list[tuple[str, ...]]]:
     old, new, words = MISTAKES[name]
-    assert old in reference, f"the mistake for {name} no longer applies to its reference: update MISTAKES"
+    assert old in reference, (
+        f"the mistake for {name} no longer applies to its reference: update MISTAKES"
+    )
     return reference.replace(old, new, 1), words
 
 
@@ -82,48 +75,69 @@ def headings(markdown_sources: list[str]) -> list[str]:
 
 
 @pytest.fixture(scope="session")
-def student_release(tmp_path_factory) -> Path:
-    """The course's student version, as a student has it: `<assignment>/<notebook>.ipynb`."""
-    if not COURSE:
-        pytest.skip(f"no course notebooks in {NOTEBOOKS}")
-    course = tmp_path_factory.mktemp("course")
-    write_course_config(course)
-    release = generate_release(course, sorted({rel.split("/")[0] for rel in COURSE}))
-    student = tmp_path_factory.mktemp("student") / "rnn-course"
-    shutil.copytree(release, student)
-    return student
-
-
-@pytest.fixture(scope="session")
 def student_server(student_release, tmp_path_factory):
     with running_lab(student_release, tmp_path_factory.mktemp("student-lab")) as server:
         yield server
 
 
+@pytest.fixture(scope="session")
+def student_page(browser_context, student_server):
+    """One JupyterLab page for every notebook (loading JupyterLab costs seconds on 2 cores)."""
+    page = browser_context.new_page()
+    yield Lab(page, student_server)
+    page.close()
+
+
+@pytest.fixture()
+def student_lab(student_page):
+    """The student's page; after the test, its notebook closed and its kernel shut down."""
+    yield student_page
+    student_page.close_all()
+
+
 @pytest.mark.parametrize("rel", COURSE, ids=[rel.split("/")[0] for rel in COURSE])
-def test_student_works_through_notebook(rel, student_server, new_lab, screenshots):
+def test_student_works_through_notebook(rel, student_lab, screenshots):
     t0 = time.monotonic()
+    phases: list[str] = []
+
+    def mark(label: str) -> None:
+        phases.append(f"{label} {time.monotonic() - t0:.1f}s")
+
     name = rel.split("/")[0]
+    try:
+        _work_through(rel, name, student_lab, screenshots, mark)
+    finally:
+        print(f"{rel}: " + ", ".join(phases))
+
+
+def _work_through(rel, name, lab, screenshots, mark):
     source = nbformat.read(NOTEBOOKS / rel, as_version=4)
-    lab = new_lab(student_server)
     page = lab.page
-    lab.open(f"student-{slug(name)}", rel)
+    lab.open("student", rel)
     page.evaluate("() => window.jupyterapp.shell.collapseLeft()")
+    mark("open")
 
     # --- it renders: math typeset, headings, the release's cells
     cells = lab.cells()
-    answers = [(i, _nbgrader(c)["grade_id"]) for i, c in enumerate(cells) if _nbgrader(c).get("solution")]
+    answers = [
+        (i, _nbgrader(c)["grade_id"]) for i, c in enumerate(cells) if _nbgrader(c).get("solution")
+    ]
     expected = [_nbgrader(c)["grade_id"] for c in source.cells if _nbgrader(c).get("solution")]
-    assert [g for _, g in answers] == expected, f"{rel}: the release's answer cells {answers}, source {expected}"
+    assert [g for _, g in answers] == expected, (
+        f"{rel}: the release's answer cells {answers}, source {expected}"
+    )
     for i, grade_id in answers:
-        assert "NotImplementedError" in cells[i]["source"], f"{rel}: answer cell {grade_id} is not a stub"
+        assert "NotImplementedError" in cells[i]["source"], (
+            f"{rel}: answer cell {grade_id} is not a stub"
+        )
 
     raw_tex = re.compile(r"\$\$|\\(frac|begin|langle|sum|partial|mathbf|tanh|hat)\b")
     page.wait_for_function(
         """() => {
-            const md = [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-RenderedMarkdown')];
+            const panel = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
+            const md = [...panel.querySelectorAll('.jp-RenderedMarkdown')];
             return md.length > 0 && md.every(m => !m.textContent.includes('$$')) &&
-                   document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) mjx-container').length > 0;
+                   panel.querySelectorAll('mjx-container').length > 0;
         }""",
         timeout=30_000,
     )
@@ -138,16 +152,23 @@ def test_student_works_through_notebook(rel, student_server, new_lab, screenshot
     md_sources = [c.source for c in source.cells if c.cell_type == "markdown"]
     n_display = sum(s.count("$$") // 2 for s in md_sources)
     n_math = page.locator(".jp-NotebookPanel:visible mjx-container").count()
-    assert n_math >= max(1, n_display), f"{rel}: {n_math} typeset formulas, the source has {n_display} display equations"
+    assert n_math >= max(1, n_display), (
+        f"{rel}: {n_math} typeset formulas, the source has {n_display} display equations"
+    )
     want = headings(md_sources)
     got = [
         t.replace("¶", "").strip()
-        for t in page.locator(".jp-NotebookPanel:visible .jp-RenderedMarkdown").locator("h1, h2, h3, h4, h5, h6").all_inner_texts()
+        for t in page.locator(".jp-NotebookPanel:visible .jp-RenderedMarkdown")
+        .locator("h1, h2, h3, h4, h5, h6")
+        .all_inner_texts()
     ]
     assert len(got) == len(want), f"{rel}: the page shows headings {got}, the source has {want}"
     plain = [(w, g) for w, g in zip(want, got, strict=True) if not re.search(r"[$`*_\\\[]", w)]
-    assert all(w == g for w, g in plain), f"{rel}: headings differ from the source: {[p for p in plain if p[0] != p[1]]}"
+    assert all(w == g for w, g in plain), (
+        f"{rel}: headings differ from the source: {[p for p in plain if p[0] != p[1]]}"
+    )
     lab.screenshot(screenshots / f"{name}-1-release.png")
+    mark("rendered")
 
     # --- Run All on the unanswered release: only NotImplementedError, and the tests after it
     lab.run_all()
@@ -165,21 +186,24 @@ def test_student_works_through_notebook(rel, student_server, new_lab, screenshot
             if meta.get("grade"):
                 tests_failed.add(meta["grade_id"])
             elif out["ename"] != "NotImplementedError":
-                bad.append(f"cell {i} ({cell['source'].splitlines()[0][:60]!r}): {out['ename']}: {out['evalue'][:120]}")
-    assert not not_run, f"{rel}: Run All (continuing past errors) left code cells {not_run} unexecuted"
-    assert not bad, f"{rel}: the unanswered release fails with errors other than NotImplementedError:\n" + "\n".join(bad)
+                first_line = cell["source"].splitlines()[0][:60]
+                bad.append(f"cell {i} ({first_line!r}): {out['ename']}: {out['evalue'][:120]}")
+    assert not not_run, (
+        f"{rel}: Run All (continuing past errors) left code cells {not_run} unexecuted"
+    )
+    assert not bad, (
+        f"{rel}: the unanswered release fails with errors other than NotImplementedError:\n"
+        + "\n".join(bad)
+    )
     untested = {f"test_{g}" for _, g in answers} - tests_failed
     assert not untested, f"{rel}: test cells {sorted(untested)} pass on the unanswered release"
     lab.screenshot(screenshots / f"{name}-2-release-run.png")
-
-    verdict, text = lab.validate()
-    assert verdict == "validation-failed" and "NotImplementedError" in text, (
-        f"{rel}: Validate on the unanswered release should fail with NotImplementedError, got {verdict}:\n{text[:800]}"
-    )
-    lab.close_dialog()
+    mark("run-unanswered")
 
     # --- a typical mistake in the first exercise that has one: Validate names the test and helps
-    source_answers = {_nbgrader(c)["grade_id"]: c.source for c in source.cells if _nbgrader(c).get("solution")}
+    source_answers = {
+        _nbgrader(c)["grade_id"]: c.source for c in source.cells if _nbgrader(c).get("solution")
+    }
     references = {g: reference_answer(g, source_answers[g]) for _, g in answers}
     wrong = next((g for _, g in answers if g in MISTAKES), None)
     for i, grade_id in answers:
@@ -189,25 +213,37 @@ def test_student_works_through_notebook(rel, student_server, new_lab, screenshot
         lab.type_into_cell(i, text)
     if wrong is not None:
         verdict, text = lab.validate()
+        lab.show_first_error()
         lab.screenshot(screenshots / f"{name}-3-validate-mistake.png", full=False)
-        assert verdict == "validation-failed", f"{rel}: Validate passed a wrong {wrong}:\n{text[:800]}"
-        first = text.split("The following cell failed:")[1] if "The following cell failed:" in text else ""
+        assert verdict == "validation-failed", (
+            f"{rel}: Validate passed a wrong {wrong}:\n{text[:800]}"
+        )
+        first = (
+            text.split("The following cell failed:")[1]
+            if "The following cell failed:" in text
+            else ""
+        )
         assert f"{wrong}(" in first.split("Traceback")[0], (
             f"{rel}: the first failing test Validate shows is not the one for {wrong}:\n{text[:1500]}"
         )
-        error = [line for line in first.splitlines() if re.match(r"\w+(Error|Exception)\b.*:", line)]
-        message = error[-1] if error else ""
+        lines = first.rstrip().splitlines()
+        starts = [k for k, line in enumerate(lines) if re.match(r"\w+(Error|Exception)\b.*:", line)]
+        message = "\n".join(lines[starts[-1] :]).strip() if starts else ""  # may span lines
         assert message.startswith("AssertionError:") and len(message.split()) >= 5, (
-            f"{rel}: the failing test for {wrong} should explain itself, its message is {message!r}:\n{first[-1500:]}"
+            f"{rel}: the failing test for {wrong} should explain itself, "
+            f"its message is {message!r}:\n{first[-1500:]}"
         )
+        print(f"{rel}: a wrong {wrong} is told: {message}")
         missing = [alts for alts in words if not any(w.lower() in message.lower() for w in alts)]
-        assert not missing, f"{rel}: the message for a wrong {wrong} ({message!r}) does not mention {missing}"
+        assert not missing, (
+            f"{rel}: the message for a wrong {wrong} ({message!r}) does not mention {missing}"
+        )
         lab.close_dialog()
         lab.type_into_cell(next(i for i, g in answers if g == wrong), references[wrong])
+        mark("mistake")
 
     # --- the reference answers: everything runs, the figures appear, Validate says it passes
-    lab.restart_kernel()
-    lab.run_all()
+    lab.run_all()  # the same kernel: Run All redefines every function
     cells = lab.cells()
     errors = [
         f"cell {i}: {o['ename']}: {o['evalue'][:200]}"
@@ -219,24 +255,32 @@ def test_student_works_through_notebook(rel, student_server, new_lab, screenshot
     unrun = [i for i, c in enumerate(cells) if c["type"] == "code" and c["execution_count"] is None]
     assert not unrun, f"{rel}: code cells {unrun} did not run"
     n_figures = sum(
-        1 for c in source.cells if c.cell_type == "code" for o in c.get("outputs", []) if "image/png" in o.get("data", {})
+        1
+        for c in source.cells
+        if c.cell_type == "code"
+        for o in c.get("outputs", [])
+        if "image/png" in o.get("data", {})
     )
     images = page.locator(".jp-NotebookPanel:visible .jp-OutputArea-output img")
     page.wait_for_function(
-        "(n) => document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-OutputArea-output img').length >= n",
+        "(n) => document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)')"
+        ".querySelectorAll('.jp-OutputArea-output img').length >= n",
         arg=n_figures,
         timeout=10_000,
     ) if n_figures else None
-    assert images.count() >= n_figures, f"{rel}: {images.count()} figures shown, the solved notebook has {n_figures}"
+    assert images.count() >= n_figures, (
+        f"{rel}: {images.count()} figures shown, the solved notebook has {n_figures}"
+    )
     for k in range(images.count()):
         width = images.nth(k).evaluate("img => img.naturalWidth")
         assert width > 100, f"{rel}: figure {k} did not load (natural width {width})"
     lab.screenshot(screenshots / f"{name}-4-answered.png")
+    mark("run-answered")
 
     verdict, text = lab.validate()
     lab.screenshot(screenshots / f"{name}-5-validate-pass.png", full=False)
-    assert verdict == "validation-success" and "Success! Your notebook passes all the tests." in text, (
-        f"{rel}: Validate on the reference answers: {verdict}\n{text[:1500]}"
-    )
+    assert (
+        verdict == "validation-success" and "Success! Your notebook passes all the tests." in text
+    ), f"{rel}: Validate on the reference answers: {verdict}\n{text[:1500]}"
     lab.close_dialog()
-    print(f"{rel}: {time.monotonic() - t0:.1f} s")
+    mark("validated")

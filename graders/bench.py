@@ -1,0 +1,72 @@
+"""Benchmark (not a test): grade a generated class and print notebook-submissions per minute.
+
+    python -m graders bench --students 30 --jobs 2 [--assignments 01-forward 03-loss]
+
+The class mixes the demo's submissions (solutions, blanks, typical mistakes) over every
+notebook; the release is made first and is not timed.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+
+from graders import course, demo
+
+
+def build(folder: Path, students: int, assignments: list[str]) -> tuple[Path, Path]:
+    """Release ``assignments`` and write ``students`` students' submissions of each."""
+    from graders import release
+
+    root, submitted = folder / "course", folder / "submitted"
+    problems = release.release(assignments, root=str(root))
+    if problems:
+        raise RuntimeError("release failed:\n" + "\n".join(problems))
+    for assignment in assignments:
+        for name in course.assignments(course.NOTEBOOKS)[assignment]:
+            release_nb = course.read_notebook(root / "release" / assignment / f"{name}.ipynb")
+            solution = demo.solution_answers(
+                course.read_notebook(course.NOTEBOOKS / assignment / f"{name}.ipynb")
+            )
+            mutants = [m for m in demo.MUTANTS if m.assignment == assignment]
+            for i in range(students):
+                kind = i % 3
+                if kind == 0:
+                    answers = solution
+                elif kind == 1 or not mutants:
+                    answers = {}
+                else:
+                    m = mutants[i % len(mutants)]
+                    answers = {**solution, m.exercise: m.apply(solution[m.exercise])}
+                path = submitted / f"student{i:03d}" / assignment / f"{name}.ipynb"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                nbformat.write(demo.make_submission(release_nb, answers), path)
+    return root, submitted
+
+
+def main(students: int = 30, jobs: int = 2, assignments: list[str] | None = None) -> int:
+    """Build, grade with ``jobs`` workers, print the rate. Returns an exit status."""
+    from graders import autograde
+
+    names = assignments or list(course.assignments(course.NOTEBOOKS))
+    folder = Path(tempfile.mkdtemp(prefix="rnn-bench-"))
+    try:
+        root, submitted = build(folder, students, names)
+        start = time.perf_counter()
+        results = autograde.autograde(submitted, out=folder / "out", jobs=jobs, root=root)
+        elapsed = time.perf_counter() - start
+        n = len(results)
+        print(
+            f"graded {n} notebook-submissions ({students} students x {len(names)} notebooks) "
+            f"with --jobs {jobs} in {elapsed:.1f} s: {60 * n / elapsed:.1f} per minute"
+        )
+        bad = [r for r in results if r.status.startswith("needs review")]
+        if bad:
+            print(f"{len(bad)} needed review (a benchmark class should have none): {bad[0].status}")
+        return 0
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

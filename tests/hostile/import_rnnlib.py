@@ -1,0 +1,3 @@
+"""The reference imported instead of written."""
+
+from rnnlib import softmax  # noqa: F401

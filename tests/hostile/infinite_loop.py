@@ -1,0 +1,4 @@
+"""An answer cell that never finishes."""
+
+while True:
+    pass

@@ -1,0 +1,5 @@
+"""Ends the kernel process outright."""
+
+import os
+
+os._exit(0)

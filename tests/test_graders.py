@@ -1,0 +1,343 @@
+"""The graders pipeline end to end on a temporary course, plus its pure parts.
+
+A session fixture releases 01-forward and 03-loss into a temporary course root, writes a class
+(the solution, the blank release, and every mutant of tests/mutants/ for those notebooks) and
+autogrades it once with --jobs 2; the tests read grades.csv, results.json, the feedback and the
+gradebook.
+"""
+
+from __future__ import annotations
+
+import ast
+import csv
+import html
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from graders import autograde, course, demo, release, sandbox, static
+from graders.preprocessors import limit_output_bytes, strip_hidden
+
+ROOT = Path(__file__).resolve().parents[1]
+ASSIGNMENTS = {"01-forward": "forward", "03-loss": "loss"}
+MUTANTS = ROOT / "tests" / "mutants"
+
+
+def _mutant(path: Path) -> tuple[str, str, dict[str, str]]:
+    """(assignment, expected mistake, exercise -> answer cell source) of a tests/mutants file."""
+    from graders import checks
+
+    text = path.read_text()
+    tree = ast.parse(text)
+    imports = [
+        ast.get_source_segment(text, n)
+        for n in tree.body
+        if isinstance(n, (ast.Import, ast.ImportFrom))
+    ]
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    answers = {}
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name in checks.EXERCISES:
+            answers[node.name] = "\n".join([*imports, "", "", ast.get_source_segment(text, node)])
+    assignment = checks.EXERCISES[next(iter(answers))].assignment
+    return assignment, module.EXPECTED_MISTAKE, answers
+
+
+def _mutants() -> dict[str, tuple[str, str, dict[str, str]]]:
+    found = {}
+    for path in sorted(MUTANTS.glob("*.py")):
+        info = _mutant(path)
+        if info[0] in ASSIGNMENTS:
+            found[f"mutant_{path.stem}"] = info
+    return found
+
+
+def build_class(base: Path, students: list[str] | None = None) -> tuple[Path, Path]:
+    """Release the two assignments into base/course and write the class to base/submitted."""
+    root, submitted = base / "course", base / "submitted"
+    problems = release.release(list(ASSIGNMENTS), root=str(root))
+    assert not problems, f"release failed: {problems}"
+    mutants = _mutants()
+    for assignment, notebook in ASSIGNMENTS.items():
+        release_nb = course.read_notebook(root / "release" / assignment / f"{notebook}.ipynb")
+        solution = demo.solution_answers(
+            course.read_notebook(course.NOTEBOOKS / assignment / f"{notebook}.ipynb")
+        )
+        subs = {"solution": solution, "blank": {}}
+        subs.update(
+            {
+                name: {**solution, **answers}
+                for name, (a, _, answers) in mutants.items()
+                if a == assignment
+            }
+        )
+        for student, answers in subs.items():
+            if students is not None and student not in students:
+                continue
+            path = submitted / student / assignment / f"{notebook}.ipynb"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            nbformat.write(demo.make_submission(release_nb, answers), path)
+    return root, submitted
+
+
+@pytest.fixture(scope="session")
+def graded(tmp_path_factory):
+    base = tmp_path_factory.mktemp("class")
+    root, submitted = build_class(base)
+    results = autograde.autograde(submitted, out=base / "out", jobs=2, root=root, progress=False)
+    with open(base / "out" / "grades.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    yield {"rows": rows, "results": results, "out": base / "out", "root": root, "base": base}
+    shutil.rmtree(base, ignore_errors=True)
+
+
+def _row(graded, student: str, assignment: str) -> dict:
+    return next(
+        r for r in graded["rows"] if r["student"] == student and r["assignment"] == assignment
+    )
+
+
+def _feedback(graded, student: str, assignment: str) -> str:
+    path = graded["out"] / "feedback" / student / assignment / f"{ASSIGNMENTS[assignment]}.html"
+    assert path.is_file(), f"no feedback at {path}"
+    return html.unescape(path.read_text())
+
+
+def test_mutants_cover_both_notebooks():
+    assert {a for a, _, _ in _mutants().values()} == set(ASSIGNMENTS), (
+        "need mutants of 01-forward and 03-loss"
+    )
+
+
+def test_csv_has_the_documented_columns(graded):
+    with open(graded["out"] / "grades.csv", newline="") as f:
+        assert next(csv.reader(f)) == list(autograde.CSV_COLUMNS)
+
+
+@pytest.mark.parametrize("assignment", list(ASSIGNMENTS))
+def test_solution_scores_full_marks(graded, assignment):
+    row = _row(graded, "solution", assignment)
+    assert row["score"] == row["max_score"] and float(row["max_score"]) > 0, row
+    assert row["status"] == "ok", row
+
+
+@pytest.mark.parametrize("assignment", list(ASSIGNMENTS))
+def test_blank_scores_zero_and_is_ok(graded, assignment):
+    row = _row(graded, "blank", assignment)
+    assert (row["score"], row["status"]) == ("0", "ok"), row
+
+
+@pytest.mark.parametrize("student", sorted(_mutants()))
+def test_mutant_earns_partial_credit_and_its_feedback_names_the_mistake(graded, student):
+    assignment, expected, answers = _mutants()[student]
+    row = _row(graded, student, assignment)
+    assert 0 < float(row["score"]) < float(row["max_score"]), (
+        f"{student}: not partial credit: {row}"
+    )
+    assert row["status"] == "ok", f"{student}: a plain mistake is not tampering: {row}"
+    text = _feedback(graded, student, assignment)
+    assert expected in text, f"{student}: the feedback does not name {expected!r}"
+
+
+def test_feedback_has_no_hidden_tests(graded):
+    for student in ("solution", "blank"):
+        for assignment in ASSIGNMENTS:
+            text = _feedback(graded, student, assignment)
+            assert "BEGIN HIDDEN TESTS" not in text and "run_hidden_checks" not in text, (
+                student,
+                assignment,
+            )
+            assert "Outside check of" in text, f"{student}/{assignment}: no outside-check verdicts"
+
+
+def test_blank_feedback_shows_the_students_error_not_the_hidden_traceback(graded):
+    text = _feedback(graded, "blank", "03-loss")
+    assert "NotImplementedError" in text
+    assert "graders/checks.py" not in text
+
+
+def test_gradebook_agrees_with_the_csv(graded):
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{graded['root'] / 'gradebook.db'}", course.COURSE_ID) as gb:
+        for row in graded["rows"]:
+            sub = gb.find_submission_notebook(row["notebook"], row["assignment"], row["student"])
+            assert abs(sub.score - float(row["score"])) < 1e-9, (
+                f"gradebook {sub.score} vs CSV {row}"
+            )
+
+
+def test_autograded_notebooks_are_in_the_course_root_for_formgrader(graded):
+    for row in graded["rows"]:
+        path = (
+            graded["root"]
+            / "autograded"
+            / row["student"]
+            / row["assignment"]
+            / f"{row['notebook']}.ipynb"
+        )
+        assert path.is_file(), f"missing {path}"
+
+
+def test_grading_twice_gives_the_same_csv(tmp_path):
+    root, submitted = build_class(tmp_path, students=["solution", "mutant_loss_mean_over_time"])
+    texts = []
+    for run in ("a", "b"):
+        autograde.autograde(submitted, out=tmp_path / run, jobs=2, root=root, progress=False)
+        texts.append((tmp_path / run / "grades.csv").read_text())
+    assert texts[0] == texts[1], f"two runs differ:\n{texts[0]}\n{texts[1]}"
+    assert texts[0].count("\n") == 4, texts[0]  # the header and three rows
+
+
+# ----------------------------------------------------------------------------------- release
+
+
+@pytest.fixture(scope="module")
+def released(tmp_path_factory):
+    root = tmp_path_factory.mktemp("release")
+    problems = release.release(["03-loss"], root=str(root))
+    return root, problems
+
+
+def test_release_is_clean(released):
+    root, problems = released
+    assert problems == [], problems
+    assert (root / "release" / "03-loss" / "loss.ipynb").is_file()
+
+
+@pytest.mark.parametrize("leak", ["solution", "hidden", "marker"])
+def test_release_check_finds_a_leak(released, tmp_path, leak):
+    root, _ = released
+    copy = tmp_path / "release"
+    shutil.copytree(root / "release", copy)
+    path = copy / "03-loss" / "loss.ipynb"
+    nb = course.read_notebook(path)
+    src = course.read_notebook(course.NOTEBOOKS / "03-loss" / "loss.ipynb")
+    solution_lines, hidden_lines = release.secrets_of(src)
+    text = {
+        "solution": sorted(solution_lines)[0],
+        "hidden": sorted(hidden_lines)[0],
+        "marker": "### BEGIN SOLUTION",
+    }[leak]
+    nb.cells[-1].source += "\n" + text
+    nbformat.write(nb, path)
+    problems = release.verify_release(copy, course.NOTEBOOKS, ["03-loss"])
+    assert problems and str(path) in problems[0], f"the {leak} leak was not found: {problems}"
+
+
+def test_release_command_fails_loudly(tmp_path, monkeypatch):
+    monkeypatch.setattr(
+        release, "verify_release", lambda *a, **k: ["x.ipynb:cell 3: solution code: 'leak'"]
+    )
+    from graders.__main__ import main
+
+    assert main(["--root", str(tmp_path), "release", "03-loss"]) == 1
+
+
+def test_nbgrader_cli_uses_the_course_config(tmp_path):
+    env = {**os.environ, "RNN_GRADE_ROOT": str(tmp_path / "root")}
+    nbgrader = Path(sys.executable).parent / "nbgrader"
+    run = subprocess.run(
+        [str(nbgrader), "generate_assignment", "03-loss", "--force"],
+        cwd=ROOT / "graders",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert (tmp_path / "root" / "release" / "03-loss" / "loss.ipynb").is_file()
+    assert (tmp_path / "root" / "gradebook.db").is_file()
+
+
+# ----------------------------------------------------------------------------------- pure parts
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("import numpy as np\nnp.allclose = lambda *a, **k: True", "patches np.allclose"),
+        (
+            "import numpy\nnumpy.testing.assert_allclose = print",
+            "patches numpy.testing.assert_allclose",
+        ),
+        ("from numpy import testing as t\nt.assert_allclose = print", "patches t.assert_allclose"),
+        ("import builtins\nbuiltins.abs = max", "imports builtins"),
+        ("get_ipython().input_transformers_cleanup.append(f)", "get_ipython"),
+        ("import sys\nsys.modules['numpy'] = None", "sys.modules"),
+        ("from rnnlib import softmax", "imports the reference softmax"),
+        (
+            "import rnnlib\ndef softmax(z):\n    return rnnlib.softmax(z)",
+            "uses the reference rnnlib.softmax",
+        ),
+        ("import os\nos._exit(0)", "os._exit"),
+        ("setattr(np, 'allclose', f)", "setattr"),
+        ("from graders.checks import _expected", "grader's own modules"),
+    ],
+)
+def test_static_check_flags_tampering(source, expected):
+    flags = static.scan_cell(source, "softmax", {"softmax"})
+    assert any(expected in f.message or expected in f.text() for f in flags), (source, flags)
+
+
+def test_static_check_passes_every_solution():
+    for path in sorted(course.NOTEBOOKS.glob("*/*.ipynb")):
+        nb = course.read_notebook(path)
+        answers = demo.solution_answers(nb)
+        flags = static.scan_notebook([(n, s, n) for n, s in answers.items()], set(answers))
+        assert flags == [], f"{path.name}: false alarms {flags}"
+
+
+def test_stub_functions_removes_the_bodies():
+    source = "def softmax(z):\n    '''doc'''\n    e = secret(z)\n    return e\n\ndef other():\n    return 1\n"
+    out = autograde.stub_functions(source, {"softmax"})
+    assert "secret" not in out and "raise RuntimeError" in out and "return 1" in out, out
+
+
+def test_strip_hidden_and_byte_limit():
+    text = "a = 1\n### BEGIN HIDDEN TESTS\nsecret()\n### END HIDDEN TESTS\nb = 2"
+    assert strip_hidden(text) == "a = 1\nb = 2"
+    outputs = limit_output_bytes(
+        [{"output_type": "stream", "name": "stdout", "text": "x" * 1_000_000}], 1000
+    )
+    assert len(outputs[0]["text"]) < 1200 and "truncated" in outputs[0]["text"]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="namespaces and uids need root")
+def test_jail_hides_paths_blocks_fork_and_drops_root(tmp_path):
+    secret = tmp_path / "secret"
+    secret.mkdir()
+    (secret / "answers.txt").write_text("42")
+    result = sandbox.probe(tmp_path / "probe", sandbox.UID_BASE + 98, [str(secret)])
+    assert "mount namespace" in result["isolation"], result
+    assert result["uid"] == sandbox.UID_BASE + 98, result
+    assert result["hidden"] == [str(secret)], result
+    assert result["fork"] is False, result
+
+
+def test_child_cells_keep_definitions_and_drop_demos():
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell(
+                "import numpy as np\nimport matplotlib.pyplot as plt\nn = 3\nmodel = train(100)"
+            ),
+        ]
+    )
+    cells = autograde.child_cells(nb, set())
+    assert cells == [("cell 0", "import numpy as np\nn = 3")], cells
+
+
+def test_results_json_lists_every_row(graded):
+    details = json.loads((graded["out"] / "results.json").read_text())
+    assert len(details) == len(graded["rows"])
+    assert all(d["exercises"] for d in details)

@@ -267,6 +267,29 @@ def _check_caches(args: dict[str, Any], dims: Dims) -> Any:
     return a_next.dtype
 
 
+GRADIENT_NAMES = tuple("d" + name for name in PARAMETER_NAMES)
+
+
+def _check_gradients(gradients: Any, parameters: dict | None) -> dict:
+    """The gradient dict: the five d-names (others, like da0, pass), finite, shaped like the parameters."""
+    if not isinstance(gradients, Mapping):
+        raise ValueError(
+            f"gradients: expected a dict with keys {GRADIENT_NAMES}, got {type(gradients).__name__}"
+        )
+    for key in GRADIENT_NAMES:
+        if key not in gradients:
+            raise KeyError(f"gradients: missing key {key!r}; expected the keys {GRADIENT_NAMES}")
+    checked_gradients = dict(gradients)
+    for key in GRADIENT_NAMES:
+        value = checked_gradients[key] = as_float_array(f"gradients[{key!r}]", gradients[key])
+        if parameters is not None and value.shape != parameters[key[1:]].shape:
+            raise ValueError(
+                f"gradients[{key!r}]: expected the shape of parameters[{key[1:]!r}], "
+                f"{parameters[key[1:]].shape}, got {value.shape}"
+            )
+    return checked_gradients
+
+
 def validate_arguments(bound: inspect.BoundArguments) -> None:
     """Check the arguments of a public function by their names (see the tables above)."""
     args = bound.arguments
@@ -346,6 +369,40 @@ def validate_arguments(bound: inspect.BoundArguments) -> None:
         k = args["truncate"]
         if k is not None and (isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0):
             raise ValueError(f"truncate: expected None (full BPTT) or an integer >= 0, got {k!r}")
+    if "gradients" in args:  # sgd_step, clip_by_global_norm, clip_by_value
+        args["gradients"] = _check_gradients(args["gradients"], args.get("parameters"))
+    for key in ("learning_rate", "max_norm", "max_value", "temperature"):
+        if key in args:
+            value = args[key]
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float, np.number))
+                or not (np.isfinite(value) and value > 0)
+            ):
+                raise ValueError(f"{key}: expected a positive number, got {value!r}")
+            args[key] = float(value)  # a Python float keeps float32 arrays float32
+    if "start_id" in args:  # sample: outputs are fed back as inputs
+        if dims["n_x"] != dims["n_y"]:
+            raise ValueError(
+                "parameters: sampling feeds outputs back as inputs, so n_x must equal n_y; "
+                f"got n_x = {dims['n_x']} and n_y = {dims['n_y']}"
+            )
+        for key in ("start_id", "stop_id"):
+            value = args.get(key)
+            if value is None and key == "stop_id":
+                continue
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, np.integer))
+                or not (0 <= value < dims["n_x"])
+            ):
+                raise ValueError(
+                    f"{key}: expected a token id in [0, n_x = {dims['n_x']}), got {value!r}"
+                )
+    if "length" in args:
+        length = args["length"]
+        if isinstance(length, bool) or not isinstance(length, (int, np.integer)) or length < 0:
+            raise ValueError(f"length: expected an integer >= 0, got {length!r}")
     for sym in ("n_a", "n_x", "n_y", "m", "T_x"):
         if dims.get(sym) == 0:
             raise ValueError(

@@ -13,11 +13,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnlib._checks import HIDDEN_ACTIVATIONS, PARAMETER_NAMES, check_choice, check_parameters
+from rnnlib._checks import GRADIENT_NAMES, PARAMETER_NAMES, checked
 from rnnlib.forward import ACTIVATIONS
 from rnnlib.loss import softmax
-
-GRADIENT_NAMES = tuple("d" + name for name in PARAMETER_NAMES)
 
 
 def initialize_parameters(
@@ -47,16 +45,7 @@ def initialize_parameters(
     }
 
 
-def _check_gradients(gradients: dict[str, np.ndarray]) -> None:
-    if not isinstance(gradients, dict):
-        raise ValueError(
-            f"gradients: expected a dict with keys {GRADIENT_NAMES}, got {type(gradients).__name__}"
-        )
-    for key in GRADIENT_NAMES:
-        if key not in gradients:
-            raise KeyError(f"gradients: missing key {key!r}; expected the keys {GRADIENT_NAMES}")
-
-
+@checked
 def sgd_step(
     parameters: dict[str, np.ndarray], gradients: dict[str, np.ndarray], learning_rate: float
 ) -> dict[str, np.ndarray]:
@@ -70,16 +59,12 @@ def sgd_step(
     Returns:
     - the updated parameters, a new dict
     """
-    parameters = check_parameters(parameters, {})
-    _check_gradients(gradients)
-    if not np.isfinite(learning_rate) or learning_rate <= 0:
-        raise ValueError(f"learning_rate: expected a positive number, got {learning_rate!r}")
-    learning_rate = float(learning_rate)  # a Python float keeps float32 parameters float32
     return {
         name: parameters[name] - learning_rate * gradients["d" + name] for name in PARAMETER_NAMES
     }
 
 
+@checked
 def clip_by_global_norm(gradients: dict[str, np.ndarray], max_norm: float) -> dict[str, np.ndarray]:
     """g ← g · min(1, c / ‖g‖), ‖g‖ the norm of all five parameter gradients taken together.
 
@@ -90,14 +75,12 @@ def clip_by_global_norm(gradients: dict[str, np.ndarray], max_norm: float) -> di
     Returns:
     - a new dict; the direction of the gradient is kept, only its length is capped
     """
-    _check_gradients(gradients)
-    if not np.isfinite(max_norm) or max_norm <= 0:
-        raise ValueError(f"max_norm: expected a positive number, got {max_norm!r}")
     norm = float(np.sqrt(sum(np.sum(gradients[k] ** 2) for k in GRADIENT_NAMES)))
     factor = float(min(1.0, max_norm / norm)) if norm > 0 else 1.0  # a float keeps float32 g
     return {k: (g * factor if k in GRADIENT_NAMES else g) for k, g in gradients.items()}
 
 
+@checked
 def clip_by_value(gradients: dict[str, np.ndarray], max_value: float) -> dict[str, np.ndarray]:
     """g ← min(max(g, -c), c) element-wise, for each of the five parameter gradients.
 
@@ -108,16 +91,13 @@ def clip_by_value(gradients: dict[str, np.ndarray], max_value: float) -> dict[st
     Returns:
     - a new dict; unlike global-norm clipping this can change the gradient's direction
     """
-    _check_gradients(gradients)
-    if not np.isfinite(max_value) or max_value <= 0:
-        raise ValueError(f"max_value: expected a positive number, got {max_value!r}")
-    max_value = float(max_value)  # a Python float keeps float32 gradients float32
     return {
         k: (np.clip(g, -max_value, max_value) if k in GRADIENT_NAMES else g)
         for k, g in gradients.items()
     }
 
 
+@checked
 def sample(
     parameters: dict[str, np.ndarray],
     start_id: int,
@@ -141,23 +121,10 @@ def sample(
     Returns:
     - the drawn token ids, a list of at most ``length`` ints
     """
-    dims: dict[str, int] = {}
-    parameters = check_parameters(parameters, dims)
-    check_choice("hidden_activation", hidden_activation, HIDDEN_ACTIVATIONS)
-    if dims["n_x"] != dims["n_y"]:
-        raise ValueError(
-            "parameters: sampling feeds outputs back as inputs, so n_x must equal n_y; "
-            f"got n_x = {dims['n_x']} and n_y = {dims['n_y']}"
-        )
-    if not np.isfinite(temperature) or temperature <= 0:
-        raise ValueError(f"temperature: expected a positive number, got {temperature!r}")
-    for name, value in (("start_id", start_id), ("stop_id", stop_id)):
-        if value is not None and not 0 <= value < dims["n_x"]:
-            raise ValueError(f"{name}: expected a token id in [0, {dims['n_x']}), got {value!r}")
     Waa, Wax, Wya, ba, by = (parameters[k] for k in PARAMETER_NAMES)
     g1 = ACTIVATIONS[hidden_activation]
     rng = np.random.default_rng(seed)
-    a = np.zeros((dims["n_a"], 1), dtype=Waa.dtype)
+    a = np.zeros((Waa.shape[0], 1), dtype=Waa.dtype)  # a<0> = 0
     token, drawn = start_id, []
     for _ in range(length):
         a = g1(Waa @ a + Wax[:, [token]] + ba)  # (n_a, 1); Wax x<t> is a column of Wax

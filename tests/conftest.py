@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
-import numpy as np
-import pytest
-from hypothesis import settings
-from threadpoolctl import threadpool_limits
+import os
+
+# The tests multiply tiny matrices, two test processes at a time on two cores: one BLAS thread
+# each, in this process and in the notebook kernels and grading children it starts (they inherit
+# the environment). With OpenBLAS's default threads a busy machine runs them 10x slower.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from hypothesis import settings  # noqa: E402
+from threadpoolctl import threadpool_limits  # noqa: E402
+
+threadpool_limits(limits=1, user_api="blas")  # in case numpy was loaded before this file
 
 # Property tests: bounded, no per-example deadline (a busy 2-core CI box), derandomized so that a
 # failure reproduces.

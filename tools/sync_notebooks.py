@@ -91,6 +91,7 @@ def execute(path: Path, timeout: int = 120) -> None:
         nb,
         timeout=timeout,
         kernel_name="python3",
+        record_timing=False,  # no timestamps: re-running leaves an unchanged notebook unchanged
         resources={"metadata": {"path": str(path.parent)}},
     ).execute()
     nbformat.write(nb, path)

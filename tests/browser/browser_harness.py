@@ -250,6 +250,11 @@ class Lab:
             timeout=timeout,
         )
         page.locator(f"{PANEL} .jp-Notebook .jp-Cell").first.wait_for(timeout=timeout)
+        # only the notebook on screen (an emptied main area had opened a Launcher)
+        page.evaluate(
+            """() => { const app = window.jupyterapp, current = app.shell.currentWidget;
+                       for (const w of [...app.shell.widgets('main')]) if (w !== current) w.dispose(); }"""
+        )
         self.wait_idle(timeout)
 
     def close_all(self) -> None:

@@ -65,6 +65,7 @@ class Setup:
     site_dirs: list[str]  # where the child finds numpy
     child_timeout: int = CHILD_TIMEOUT
     uid_base: int = sandbox.UID_BASE  # this run's block of uids (see sandbox.run_uid_base)
+    seed: dict[str, str] = field(default_factory=dict)  # files put in each kernel's HOME
 
 
 @dataclass
@@ -121,6 +122,11 @@ def discover(submissions: Path, known: dict[str, list[str]]) -> list[Task]:
         for folder in sorted(p for p in student.iterdir() if p.is_dir() and not p.is_symlink()):
             if folder.name in known:
                 tasks.append(Task(student.name, folder.name, str(folder)))
+            else:
+                print(
+                    f"autograde: skipping {folder}: no assignment {folder.name!r} in the course",
+                    file=sys.stderr,
+                )
     return tasks
 
 
@@ -169,7 +175,23 @@ def init_worker(setup: Setup, slots: Any) -> None:
 
 
 def grade_task(task: Task) -> list[NotebookResult]:
-    """Grade one student's assignment in this worker; never raises for the student's doing."""
+    """Grade one student's assignment in this worker. A failure of the grader itself becomes a
+    'needs review' row per notebook instead of stopping the batch."""
+    try:
+        return _grade_task(task)
+    except Exception as exc:  # noqa: BLE001 - one broken submission must not stop the class
+        reason = f"needs review: the grader failed on this submission ({type(exc).__name__}: {exc})"
+        names = course.assignments(_W["setup"].source).get(task.assignment, ["?"])
+        return [
+            NotebookResult(task.student, task.assignment, n, 0.0, 0.0, reason[:500]) for n in names
+        ]
+    finally:
+        for d in ("submitted", "autograded"):
+            shutil.rmtree(_W["root"] / d / task.student, ignore_errors=True)
+
+
+def _grade_task(task: Task) -> list[NotebookResult]:
+    """Grade one student's assignment: nbgrader, the outside check, feedback."""
     setup: Setup = _W["setup"]
     root: Path = _W["root"]
     source_nbs = course.assignments(setup.source)[task.assignment]
@@ -272,6 +294,7 @@ def _run_nbgrader(task: Task, auto_dir: Path) -> str:
             }
         ),
         quiet=True,
+        seed=_W["setup"].seed,
     )
     os.environ[sandbox.JAIL_ENV] = str(config)
     try:
@@ -649,9 +672,8 @@ def _combine(
             res.problems.append(f"{ex.name}: {er.reason}")
         res.exercises.append(er)
     for f in flags:
-        text = f"static check: {f.text()}"
-        if not any(text in r for r in res.failures):
-            res.failures.append(text)
+        if not any(f.text() in r for r in res.failures):
+            res.failures.append(f"static check: {f.text()}")
     res.score = round(sum(e.score for e in res.exercises), 4)
     if res.problems:
         res.status = "needs review: " + "; ".join(dict.fromkeys(res.problems))
@@ -666,23 +688,48 @@ def _combine(
 # ------------------------------------------------------------------------------------------
 
 
-def feedback_notebook(res: NotebookResult, nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+# Output formats a feedback page may show: none of them can run script in the page.
+SAFE_MIMETYPES = ("text/plain", "image/png", "image/jpeg", "text/latex")
+
+
+def _safe_outputs(outputs: list) -> list:
+    """Outputs without HTML, JavaScript, SVG or widgets (a student's output cannot script the page)."""
+    for out in outputs:
+        if out.get("output_type") in ("display_data", "execute_result"):
+            data = out.get("data", {})
+            for mime in [m for m in data if m not in SAFE_MIMETYPES]:
+                del data[mime]
+            if not data:
+                data["text/plain"] = "(output not shown in feedback)"
+    return outputs
+
+
+def feedback_notebook(
+    res: NotebookResult, nb: nbformat.NotebookNode, trusted_markdown: set[str] = frozenset()
+) -> nbformat.NotebookNode:
     """The graded notebook as the student sees it: hidden tests and their tracebacks removed,
-    outputs capped, a summary on top and the outside check's verdict after each test cell."""
+    outputs capped and made safe, a summary on top and the outside check's verdict after each
+    test cell. Markdown cells not in ``trusted_markdown`` (the course's own) are shown as text."""
     nb = nbformat.from_dict(json.loads(json.dumps(nb)))
     by_test = {f"test_{e.name}": e for e in res.exercises}
     cells = [nbformat.v4.new_markdown_cell(summary_markdown(res))]
     for cell in nb.cells:
         meta = cell.get("metadata", {}).get("nbgrader", {})
         if cell.cell_type == "code":
-            cell.outputs = limit_output_bytes(
-                list(cell.get("outputs", [])), course.MAX_OUTPUT_BYTES
-            )
+            outputs = list(cell.get("outputs", []))
+            cell.outputs = _safe_outputs(limit_output_bytes(outputs, course.MAX_OUTPUT_BYTES))
             if meta.get("grade"):
                 cell.source = strip_hidden(cell.source)
                 for out in cell.outputs:
                     if out.get("output_type") == "error":
                         out["traceback"] = one_line_error(out)
+        elif cell.cell_type == "markdown" and cell.source.strip() not in trusted_markdown:
+            cell.source = "<pre>" + html.escape(cell.source) + "</pre>"
+            cell.pop("attachments", None)
+        elif cell.cell_type == "raw":
+            cell.source = "<pre>" + html.escape(cell.source) + "</pre>"
+            cell.cell_type = "markdown"
+            cell.pop("attachments", None)
         cells.append(cell)
         ex = by_test.get(meta.get("grade_id", "")) if meta.get("grade") else None
         if ex is not None:
@@ -749,13 +796,12 @@ def _cached_filter(fn: Any) -> Any:
 
 
 def feedback_exporter() -> Any:
-    """nbconvert's HTML exporter, sanitising (a student's HTML output cannot script the page),
-    with its slow filters cached."""
+    """nbconvert's HTML exporter with its slow filters cached. (Its sanitize_html escapes all
+    markdown; feedback_notebook makes the notebook safe to render instead.)"""
     from nbconvert import HTMLExporter
     from nbconvert.filters.highlight import Highlight2HTML
 
     exporter = HTMLExporter()
-    exporter.sanitize_html = True
     exporter.filters = {
         "highlight_code": _cached_filter(Highlight2HTML(pygments_lexer="ipython3", parent=exporter))
     }
@@ -779,7 +825,9 @@ def _write_feedback(
         for cell in nb.cells:
             if cell.cell_type == "code":
                 cell.outputs = []  # the student's own stored outputs are not evidence of anything
-    body, _ = _W["exporter"].from_notebook_node(feedback_notebook(res, nb))
+    src = course.read_notebook(Path(setup.source) / res.assignment / f"{res.notebook}.ipynb")
+    trusted = {c.source.strip() for c in src.cells if c.cell_type == "markdown"}
+    body, _ = _W["exporter"].from_notebook_node(feedback_notebook(res, nb, trusted))
     path = Path(setup.out) / "feedback" / res.student / res.assignment / f"{res.notebook}.html"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(body, encoding="utf-8")
@@ -988,6 +1036,7 @@ def autograde(
             _site_dirs(),
             child_timeout,
             uid_base,
+            sandbox.matplotlib_font_cache(base / "matplotlib"),
         )
         if progress:
             print(f"isolation: {describe_isolation(isolation)}", file=sys.stderr)

@@ -92,12 +92,12 @@ MUTANTS = (
         -1,
     ),
     Mutant(
-        "erin_bias_twice",
+        "erin_state_not_carried",
         "01-forward",
-        "rnn_cell_forward",
-        "bias ba added twice",
-        "Wax @ xt + ba",
-        "Wax @ xt + ba + ba",
+        "rnn_forward",
+        "the hidden state not carried from step to step",
+        "x[:, :, t], a_next,",
+        "x[:, :, t], a0,",
     ),
     Mutant(
         "frank_inputs_reversed",

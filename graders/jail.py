@@ -12,7 +12,8 @@ Runs as the grader (root, when it can), then ``exec``s COMMAND with:
 - a scrubbed environment (``env`` replaces it whole).
 
 ``{keep:NAME}`` in COMMAND is replaced by where that folder is visible inside the jail. A kernel's
-connection file (``-f FILE``) is copied into the jail's own /tmp, readable by the jail's uid.
+connection file (``-f FILE``) is copied into the jail's own /tmp, readable by the jail's uid, and
+each file of ``seed`` ({path under HOME: source file}) is copied into the jail's HOME.
 Whatever cannot be applied (no namespaces without root) is skipped; $RNN_GRADE_ISOLATION in the
 jailed command's environment lists what was.
 """
@@ -176,6 +177,7 @@ def main(argv: list[str] | None = None) -> None:
     applied: list[str] = []
     # read what the jail hides before hiding it: the kernel's connection file may sit in /tmp
     conn_text = Path(command[command.index("-f") + 1]).read_text() if "-f" in command else None
+    seeds = {rel: Path(src).read_bytes() for rel, src in config.get("seed", {}).items()}
     if os.geteuid() == 0 and config.get("namespaces", True):
         try:
             applied = enter_namespaces(config)
@@ -192,6 +194,15 @@ def main(argv: list[str] | None = None) -> None:
     gid = config.get("gid", uid) if uid is not None else None
     env = {k: _substitute(v, keep) for k, v in config.get("env", dict(os.environ)).items()}
     env["HOME"] = prepare_home(uid, gid, isolated)
+    for rel, data in seeds.items():  # e.g. matplotlib's font cache, so no kernel rebuilds it
+        target = Path(env["HOME"]) / rel
+        if ".." in Path(rel).parts:
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+        if uid is not None:
+            for p in [target, *target.relative_to(env["HOME"]).parents]:
+                os.chown(Path(env["HOME"]) / p, uid, gid)
     if conn_text is not None:  # a kernel: give it a copy of its connection file that it can read
         i = command.index("-f") + 1
         conn = Path(env["HOME"]) / "kernel-connection.json"

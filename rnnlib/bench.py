@@ -3,6 +3,7 @@
     python -m rnnlib.bench                 # both workloads, float64 and float32 (about a minute)
     python -m rnnlib.bench --repeats 9     # more runs per median
     python -m rnnlib.bench --threads 1     # one thread each: steadier when the machine is busy
+    python -m rnnlib.bench --threads 1 --cpu   # CPU time: steadier still on a busy machine
 
 Each row is the median (and the minimum) wall time of ``--repeats`` calls after one warm-up call,
 for the loss and every gradient of one minibatch; the rows take turns, one call each per round,
@@ -17,7 +18,8 @@ and the ratios are of medians:
 - ``textbook loop``: ``rnnlib.bptt_stepwise`` on the dense one-hot x (n_x, m, T_x), one
   rnn_cell_forward / rnn_cell_backward per step, as notebook 4 derives it;
 - ``floor``: what any implementation must do at these shapes, the output layer's forward product
-  O = Wya H, one in-place exp over O, and its two backward products dO Hᵀ and Wyaᵀ dO.
+  O = Wya H, one in-place exp over O, and its two backward products dO Hᵀ (as (H dOᵀ)ᵀ, the
+  orientation rnnlib uses) and Wyaᵀ dO.
 
 The peak memory is the largest amount numpy allocated during one bptt call (tracemalloc).
 This module is not imported by ``import rnnlib``.
@@ -64,20 +66,25 @@ def make_problem(n_x: int, n_a: int, m: int, T_x: int, dtype: Any, seed: int = 0
     }
 
 
-def wall_times(calls: dict[str, Callable[[], Any]], repeats: int) -> dict[str, list[float]]:
-    """The wall times in seconds of each call, ``repeats`` rounds of them after a warm-up call.
+def call_times(
+    calls: dict[str, Callable[[], Any]],
+    repeats: int,
+    clock: Callable[[], float] = time.perf_counter,
+) -> dict[str, list[float]]:
+    """The times in seconds of each call, ``repeats`` rounds of them after a warm-up call.
 
     The calls take turns, one of each per round, so a change in the machine's load during the
-    run (other processes, clock speed) falls on every row alike and the ratios stay fair.
+    run (other processes, clock speed) falls on every row alike. ``clock`` is wall time, or
+    time.process_time for the CPU time of all the process's threads.
     """
     for call in calls.values():
         call()
     times: dict[str, list[float]] = {name: [] for name in calls}
     for _ in range(repeats):
         for name, call in calls.items():
-            start = time.perf_counter()
+            start = clock()
             call()
-            times[name].append(time.perf_counter() - start)
+            times[name].append(clock() - start)
     return times
 
 
@@ -117,7 +124,7 @@ def floor_call(problem: dict) -> Callable[[], Any]:
     def floor() -> None:
         O = Wya @ H  # (n_y, m T_x)
         np.exp(O, out=O)
-        O @ H.T  # (n_y, n_a)
+        H @ O.T  # (O Hᵀ)ᵀ, (n_a, n_y): the orientation rnnlib uses, faster in float64 here
         Wya.T @ O  # (n_a, m T_x)
 
     return floor
@@ -239,24 +246,34 @@ def run(
     workloads: tuple[str, ...] = tuple(WORKLOADS),
     dtypes: tuple[str, ...] = ("float64", "float32"),
     threads: int = THREADS,
+    cpu: bool = False,
 ) -> list[dict]:
     """Time every row for every workload and dtype; print the table as it goes; return the rows.
 
     ``threads`` is PyTorch's thread count and, with threadpoolctl installed, numpy's BLAS's.
+    ``cpu`` times CPU seconds (all threads) instead of wall time: steadier when other work shares
+    the cores, and the same as wall time for one thread, but threads that spin while they wait
+    for work count too.
     """
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:  # numpy's BLAS keeps its own thread count, shown in the first line
-        return _run(repeats, workloads, dtypes, threads)
+        return _run(repeats, workloads, dtypes, threads, cpu)
     with threadpool_limits(threads, user_api="blas"):
-        return _run(repeats, workloads, dtypes, threads)
+        return _run(repeats, workloads, dtypes, threads, cpu)
 
 
-def _run(repeats: int, workloads: tuple[str, ...], dtypes: tuple[str, ...], threads: int) -> list:
+def _run(
+    repeats: int, workloads: tuple[str, ...], dtypes: tuple[str, ...], threads: int, cpu: bool
+) -> list:
     results = []
     torch_missing_said = False
     print(f"machine: {machine()}; PyTorch threads: {threads}; {load()}")
-    print(f"medians of {repeats} runs after a warm-up; ms per minibatch (loss and all gradients)\n")
+    what = "CPU time (all threads)" if cpu else "wall time"
+    print(
+        f"medians of {repeats} runs after a warm-up, {what}; ms per minibatch "
+        "(the loss and all gradients)\n"
+    )
     header = (
         f"{'workload':<9}{'dtype':<9}{'row':<16}{'median ms':>11}{'min ms':>10}"
         f"{'rnnlib / row':>14}{'(of mins)':>11}"
@@ -278,7 +295,7 @@ def _run(repeats: int, workloads: tuple[str, ...], dtypes: tuple[str, ...], thre
             calls.update(torch_rows or {})
             calls["textbook loop"] = textbook_call(problem)
             calls["floor"] = floor_call(problem)
-            times = wall_times(calls, repeats)
+            times = call_times(calls, repeats, time.process_time if cpu else time.perf_counter)
             rows = {name: statistics.median(t) for name, t in times.items()}
             mins = {name: min(t) for name, t in times.items()}
             for name, seconds in rows.items():
@@ -358,12 +375,18 @@ def main(argv: list[str] | None = None) -> int:
         help=f"threads for PyTorch and numpy's BLAS (default {THREADS}; 1 is steadier on a busy "
         "machine)",
     )
+    parser.add_argument(
+        "--cpu",
+        action="store_true",
+        help="time CPU seconds (all threads) instead of wall time: steadier on a busy machine",
+    )
     args = parser.parse_args(argv)
     run(
         max(args.repeats, 5),
         tuple(args.workload or WORKLOADS),
         tuple(args.dtype or ("float64", "float32")),
         max(args.threads, 1),
+        args.cpu,
     )
     return 0
 

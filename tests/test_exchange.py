@@ -208,10 +208,20 @@ def test_two_students_get_their_grades_and_feedback_through_the_exchange(course)
     )
 
     # feedback: graders wrote it where nbgrader's release_feedback looks; the students fetch it
+    written = {}
     for student in students:
         for nb in notebooks:
             html = root / "feedback" / student.name / assignment / f"{nb}.html"
             assert html.is_file(), f"no feedback at {html.relative_to(root)}"
+            written[student.name, nb] = html.read_bytes()
+        text = "\n".join(written[student.name, nb].decode(errors="replace") for nb in notebooks)
+        assert "BEGIN HIDDEN TESTS" not in text and "run_hidden_checks" not in text, (
+            f"{student.name}'s feedback shows the hidden tests"
+        )
+        if student.name == "bob":
+            assert unanswered[0] in text and "NotImplementedError" in text, (
+                f"bob's feedback does not say that {unanswered[0]} was left unanswered"
+            )
     lacking = [
         f"feedback/{student.name}/{assignment}/{name}"
         for student in students
@@ -239,11 +249,7 @@ def test_two_students_get_their_grades_and_feedback_through_the_exchange(course)
         assert [p.stem for p in pages] == notebooks, (
             f"{student.name} fetched feedback {fetched}, expected {notebooks}"
         )
-        text = "\n".join(p.read_text(errors="replace") for p in pages)
-        assert "BEGIN HIDDEN TESTS" not in text and "run_hidden_checks" not in text, (
-            f"{student.name}'s feedback shows the hidden tests"
-        )
-        if student.name == "bob":
-            assert unanswered[0] in text and "NotImplementedError" in text, (
-                f"bob's feedback does not say that {unanswered[0]} was left unanswered"
+        for page in pages:
+            assert page.read_bytes() == written[student.name, page.stem], (
+                f"{student.name} fetched {page.name}, but not the feedback graded for them"
             )

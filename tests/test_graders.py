@@ -120,7 +120,8 @@ def test_mutants_cover_both_notebooks():
 
 def test_csv_has_the_documented_columns(graded):
     with open(graded["out"] / "grades.csv", newline="") as f:
-        assert next(csv.reader(f)) == list(autograde.CSV_COLUMNS)
+        header = next(csv.reader(f))
+    assert header == list(autograde.CSV_COLUMNS), f"grades.csv header is {header}"
 
 
 @pytest.mark.parametrize("assignment", list(ASSIGNMENTS))
@@ -161,8 +162,8 @@ def test_feedback_has_no_hidden_tests(graded):
 
 def test_blank_feedback_shows_the_students_error_not_the_hidden_traceback(graded):
     text = _feedback(graded, "blank", "03-loss")
-    assert "NotImplementedError" in text
-    assert "graders/checks.py" not in text
+    assert "NotImplementedError" in text, "the blank answer's own error is not shown"
+    assert "graders/checks.py" not in text, "a traceback quotes the hidden checks"
 
 
 def test_gradebook_agrees_with_the_csv(graded):
@@ -188,14 +189,30 @@ def test_autograded_notebooks_are_in_the_course_root_for_formgrader(graded):
         assert path.is_file(), f"missing {path}"
 
 
-def test_grading_twice_gives_the_same_csv(tmp_path):
+def test_grading_twice_through_the_cli_gives_the_same_csv_and_gradebook(tmp_path, capsys):
+    from nbgrader.api import Gradebook
+
+    from graders.__main__ import main
+
     root, submitted = build_class(tmp_path, students=["mutant_loss_mean_over_time"])
+    before = {p: p.read_bytes() for p in submitted.rglob("*") if p.is_file()}
+    url = f"sqlite:///{tmp_path / 'shared-gradebook.db'}"
     texts = []
     for run in ("a", "b"):
-        autograde.autograde(submitted, out=tmp_path / run, jobs=2, root=root, progress=False)
+        argv = ["--root", str(root), "autograde", str(submitted), "--out", str(tmp_path / run)]
+        assert main([*argv, "--jobs", "2", "--db", url]) == 0, f"run {run} failed"
         texts.append((tmp_path / run / "grades.csv").read_text())
     assert texts[0] == texts[1], f"two runs differ:\n{texts[0]}\n{texts[1]}"
     assert texts[0].count("\n") == 2, texts[0]  # the header and the row
+    assert "mutant_loss_mean_over_time" in capsys.readouterr().out, "no score table printed"
+    assert {p: p.read_bytes() for p in submitted.rglob("*") if p.is_file()} == before, (
+        "SUBMISSIONS changed"
+    )
+    with Gradebook(url, course.COURSE_ID) as gb:
+        sub = gb.find_submission_notebook("loss", "03-loss", "mutant_loss_mean_over_time")
+        assert f"{sub.score:g}" == texts[0].splitlines()[1].split(",")[3], (
+            "--db gradebook disagrees"
+        )
 
 
 # ----------------------------------------------------------------------------------- release
@@ -211,7 +228,7 @@ def released(tmp_path_factory):
 def test_release_is_clean(released):
     root, problems = released
     assert problems == [], problems
-    assert (root / "release" / "03-loss" / "loss.ipynb").is_file()
+    assert (root / "release" / "03-loss" / "loss.ipynb").is_file(), "no student version written"
 
 
 @pytest.mark.parametrize("leak", ["solution", "hidden", "marker"])
@@ -256,8 +273,12 @@ def test_nbgrader_cli_uses_the_course_config(tmp_path):
         check=False,
     )
     assert run.returncode == 0, run.stderr[-2000:]
-    assert (tmp_path / "root" / "release" / "03-loss" / "loss.ipynb").is_file()
-    assert (tmp_path / "root" / "gradebook.db").is_file()
+    assert (tmp_path / "root" / "release" / "03-loss" / "loss.ipynb").is_file(), (
+        "nbgrader wrote no release"
+    )
+    assert (tmp_path / "root" / "gradebook.db").is_file(), (
+        "nbgrader made no gradebook in the course root"
+    )
 
 
 # ----------------------------------------------------------------------------------- pure parts
@@ -306,11 +327,13 @@ def test_stub_functions_removes_the_bodies():
 
 def test_strip_hidden_and_byte_limit():
     text = "a = 1\n### BEGIN HIDDEN TESTS\nsecret()\n### END HIDDEN TESTS\nb = 2"
-    assert strip_hidden(text) == "a = 1\nb = 2"
+    assert strip_hidden(text) == "a = 1\nb = 2", strip_hidden(text)
     outputs = limit_output_bytes(
         [{"output_type": "stream", "name": "stdout", "text": "x" * 1_000_000}], 1000
     )
-    assert len(outputs[0]["text"]) < 1200 and "truncated" in outputs[0]["text"]
+    assert len(outputs[0]["text"]) < 1200 and "truncated" in outputs[0]["text"], (
+        "a 1 MB line was not cut"
+    )
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="namespaces and uids need root")
@@ -339,5 +362,40 @@ def test_child_cells_keep_definitions_and_drop_demos():
 
 def test_results_json_lists_every_row(graded):
     details = json.loads((graded["out"] / "results.json").read_text())
-    assert len(details) == len(graded["rows"])
-    assert all(d["exercises"] for d in details)
+    assert len(details) == len(graded["rows"]), "results.json and grades.csv list different rows"
+    assert all(d["exercises"] for d in details), "a row of results.json has no exercises"
+
+
+def test_demo_mutants_apply_to_the_current_solutions():
+    for m in demo.MUTANTS:
+        name = course.assignments()[m.assignment][0]
+        solution = demo.solution_answers(
+            course.read_notebook(course.NOTEBOOKS / m.assignment / f"{name}.ipynb")
+        )
+        assert m.apply(solution[m.exercise]) != solution[m.exercise], f"{m.student} changes nothing"
+
+
+def test_feedback_cannot_carry_a_students_script():
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_markdown_cell("# The course's own text"),
+            nbformat.v4.new_markdown_cell("<script>alert('markdown')</script>"),
+            nbformat.v4.new_code_cell(
+                "x",
+                outputs=[
+                    nbformat.v4.new_output(
+                        "display_data",
+                        data={
+                            "text/html": "<script>alert('output')</script>",
+                            "text/plain": "<HTML>",
+                        },
+                    )
+                ],
+            ),
+        ]
+    )
+    res = autograde.NotebookResult("s<script>", "03-loss", "loss", 0.0, 5.0, "ok")
+    out = autograde.feedback_notebook(res, nb, {"# The course's own text"})
+    text = json.dumps(out)
+    assert "<script>" not in text, text
+    assert "# The course's own text" in text, "the course's markdown should render as markdown"

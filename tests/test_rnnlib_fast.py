@@ -1,10 +1,12 @@
 """The fast bptt (issue 5): exact, lean in memory, and never a one-hot matrix on token ids.
 
-bptt batches the output layer over all steps and folds its passes into three matrix products
-(rnnlib/loss.py, softmax_output_layer); these tests pin what that must not change: it agrees with
-the step-by-step textbook form, with a log-sum-exp written here, and with itself in float32;
-extreme logits take its fallback path and stay exact; and its memory stays at one logits matrix.
-Nothing here is timed: `python -m rnnlib.bench` measures speed.
+bptt batches the output layer over all steps and, when the logits outnumber the states, folds
+its passes over them into three matrix products (rnnlib/loss.py, softmax_output_layer). These
+tests pin what that must not change, on both paths: it agrees with the step-by-step textbook form
+and with centred differences, with a log-sum-exp written here, and with itself in float32;
+extreme logits take its fallback path and stay exact; its memory stays at one logits matrix; and
+the benchmark's PyTorch baselines compute the same math. Nothing here is timed:
+`python -m rnnlib.bench` measures speed.
 """
 
 from __future__ import annotations
@@ -97,7 +99,9 @@ def test_bptt_gradients_match_centred_differences(truncate, hidden, ids, n_y):
     assert errors[worst] < 1e-7, f"{worst}: relative error {errors[worst]:.1e} (all: {errors})"
 
 
-@pytest.mark.parametrize("scale", [0.5, 50.0, 1e4], ids=["usual", "some overflow", "all overflow"])
+@pytest.mark.parametrize(
+    "scale", [0.5, 50.0, 1e4, 1e9], ids=["usual", "some overflow", "all overflow", "huge"]
+)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_extreme_logits_keep_the_loss_and_gradients_exact(scale, dtype):
     """Large logits make e^(o - o_y) overflow, so those columns are redone shifted by their max."""
@@ -211,13 +215,14 @@ def test_import_rnnlib_loads_neither_the_benchmark_nor_torch():
     assert out.stdout.split() == ["False", "False"], f"(bench, torch) imported: {out.stdout}"
 
 
-def test_benchmark_runs_without_torch(monkeypatch, capsys):
+@pytest.mark.parametrize("cpu", [False, True], ids=["wall time", "CPU time"])
+def test_benchmark_runs_without_torch(monkeypatch, capsys, cpu):
     """The benchmark's table on a tiny workload, with torch hidden: one line says it is skipped."""
     from rnnlib import bench
 
     monkeypatch.setitem(sys.modules, "torch", None)  # import torch now raises ImportError
     monkeypatch.setitem(bench.WORKLOADS, "tiny", (7, 4, 3, 5))
-    results = bench.run(repeats=1, workloads=("tiny",), dtypes=("float64",))
+    results = bench.run(repeats=1, workloads=("tiny",), dtypes=("float64",), cpu=cpu)
     out = capsys.readouterr().out
     assert out.count("torch is not installed") == 1, out
     assert set(results[0]["seconds"]) == {"rnnlib.bptt", "textbook loop", "floor"}, results

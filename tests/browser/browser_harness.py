@@ -7,9 +7,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import secrets
-import shutil
 import signal
 import socket
 import subprocess
@@ -303,18 +301,7 @@ class Lab:
             }}"""
         )
 
-    def markdown_text(self) -> str:
-        return "\n".join(
-            self.page.locator(".jp-NotebookPanel:visible .jp-MarkdownOutput").all_inner_texts()
-        )
-
     # -- acting
-    def command(self, name: str, args: dict | None = None):
-        return self.page.evaluate(
-            "async ([name, args]) => await window.jupyterapp.commands.execute(name, args || {})",
-            [name, args],
-        )
-
     def run_all(self, timeout: float = 180_000) -> None:
         """Run All, then keep going past each failing cell (Run All stops at the first error)."""
         self.wait_idle()
@@ -323,19 +310,19 @@ class Lab:
                 const app = window.jupyterapp;
                 const nb = {JS_NOTEBOOK};
                 let ok = await app.commands.execute('notebook:run-all-cells');
+                let resume = 0;
                 for (let guard = 0; !ok && guard < nb.widgets.length; guard++) {{
                     // the first failing cell: continue below it
                     let failed = -1;
                     nb.widgets.forEach((c, i) => {{
-                        if (failed < 0 && c.model.type === 'code' && i >= (nb._resumeFrom || 0) &&
+                        if (failed < 0 && c.model.type === 'code' && i >= resume &&
                             c.model.outputs.toJSON().some(o => o.output_type === 'error')) failed = i;
                     }});
                     if (failed < 0 || failed + 1 >= nb.widgets.length) break;
-                    nb._resumeFrom = failed + 1;
+                    resume = failed + 1;
                     nb.activeCellIndex = failed + 1;
                     ok = await app.commands.execute('notebook:run-all-below');
                 }}
-                nb._resumeFrom = 0;
             }}"""
         )
         self.page.wait_for_function(
@@ -345,13 +332,6 @@ class Lab:
             timeout=timeout,
         )
         self.wait_idle(timeout)
-
-    def restart_kernel(self) -> None:
-        self.page.evaluate(
-            "async () => { const w = window.jupyterapp.shell.currentWidget;"
-            " await w.sessionContext.session.kernel.restart(); }"
-        )
-        self.wait_idle()
 
     def type_into_cell(self, index: int, text: str) -> None:
         """Select everything in cell ``index``'s editor and type ``text`` (no auto-indent)."""
@@ -366,11 +346,6 @@ class Lab:
             f"(i) => {JS_NOTEBOOK}.widgets[i].model.sharedModel.getSource()", index
         )
         assert got == text, f"cell {index}: the editor holds\n{got}\ninstead of the typed\n{text}"
-
-    def save(self) -> None:
-        self.page.evaluate(
-            "async () => { await window.jupyterapp.shell.currentWidget.context.save(); }"
-        )
 
     def validate(self, timeout: float = 180_000) -> tuple[str, str]:
         """Click nbgrader's Validate; return (verdict class, dialog text) and close the dialog."""
@@ -432,15 +407,6 @@ class Lab:
             page.screenshot(path=str(path), full_page=True)
         finally:
             page.set_viewport_size(size)
-
-
-def slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower()
-
-
-def copy_tree(src: Path, dst: Path) -> Path:
-    shutil.copytree(src, dst, dirs_exist_ok=True)
-    return dst
 
 
 # ------------------------------------------------------------------------------- a temp course

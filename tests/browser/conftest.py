@@ -28,6 +28,20 @@ from browser_harness import (
 )
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "browser: drives JupyterLab in headless Chromium (tests/browser)"
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark every test here `browser`, so `pytest -m "not browser"` leaves them out."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.browser)
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _browser_available():
     """Skip every browser test, with one line saying how to enable them, where Chromium or

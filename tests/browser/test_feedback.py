@@ -45,7 +45,9 @@ def test_feedback_reads_as_a_page_and_names_the_unanswered_exercise(
          str(tmp_path / "submitted"), "--out", str(out)],
         cwd=ROOT, capture_output=True, text=True, timeout=300, env=venv_env(),
     )  # fmt: skip
-    assert done.returncode == 0, f"graders autograde failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
+    assert done.returncode == 0, (
+        f"graders autograde failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
+    )
     html = out / "feedback" / "bob" / assignment / f"{notebook}.html"
     assert html.is_file(), f"no feedback at {html}"
 
@@ -55,15 +57,18 @@ def test_feedback_reads_as_a_page_and_names_the_unanswered_exercise(
         page.wait_for_load_state("load")
         page.screenshot(path=str(screenshots / "feedback.png"))
         text = page.locator("body").inner_text()
-        literal = sorted({m.group(0)[:40] for m in LITERAL_TAGS.finditer(text)})
-        assert not literal, f"the feedback page shows HTML tags as text: {literal[:6]}"
-        headings = page.locator("h1").all_inner_texts()
-        assert any("Feedback" in h for h in headings), f"no 'Feedback' heading on the page: {headings[:3]}"
         assert unanswered in text and "NotImplementedError" in text, (
             f"the feedback does not say that {unanswered} was left unanswered"
         )
         assert "BEGIN HIDDEN TESTS" not in text and "run_hidden_checks" not in text, (
             "the feedback shows the hidden tests"
         )
+        literal = sorted({m.group(0)[:40] for m in LITERAL_TAGS.finditer(text)})
+        assert not literal, f"the feedback page shows HTML tags as text: {literal[:6]}"
+        headings = page.locator("h1").all_inner_texts()
+        assert any("Feedback" in h for h in headings), f"no 'Feedback' heading: {headings[:3]}"
+        # the equations are typeset by MathJax, fetched when the page opens (so: when online)
+        mathjax = page.locator("script[src*='mathjax' i]").count()
+        assert mathjax, "the feedback page loads no MathJax: its equations would stay raw TeX"
     finally:
         page.close()

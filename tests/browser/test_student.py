@@ -206,41 +206,35 @@ def _work_through(rel, name, lab, screenshots, mark):
     }
     references = {g: reference_answer(g, source_answers[g]) for _, g in answers}
     wrong = next((g for _, g in answers if g in MISTAKES), None)
+    assert wrong, f"{rel}: add a typical mistake in one of {[g for _, g in answers]} to MISTAKES"
+    mistaken, words = wrong_answer(wrong, references[wrong])
     for i, grade_id in answers:
-        text = references[grade_id]
-        if grade_id == wrong:
-            text, words = wrong_answer(grade_id, text)
-        lab.type_into_cell(i, text)
-    if wrong is not None:
-        verdict, text = lab.validate()
-        lab.show_first_error()
-        lab.screenshot(screenshots / f"{name}-3-validate-mistake.png", full=False)
-        assert verdict == "validation-failed", (
-            f"{rel}: Validate passed a wrong {wrong}:\n{text[:800]}"
-        )
-        first = (
-            text.split("The following cell failed:")[1]
-            if "The following cell failed:" in text
-            else ""
-        )
-        assert f"{wrong}(" in first.split("Traceback")[0], (
-            f"{rel}: the first failing test Validate shows is not the one for {wrong}:\n{text[:1500]}"
-        )
-        lines = first.rstrip().splitlines()
-        starts = [k for k, line in enumerate(lines) if re.match(r"\w+(Error|Exception)\b.*:", line)]
-        message = "\n".join(lines[starts[-1] :]).strip() if starts else ""  # may span lines
-        assert message.startswith("AssertionError:") and len(message.split()) >= 5, (
-            f"{rel}: the failing test for {wrong} should explain itself, "
-            f"its message is {message!r}:\n{first[-1500:]}"
-        )
-        print(f"{rel}: a wrong {wrong} is told: {message}")
-        missing = [alts for alts in words if not any(w.lower() in message.lower() for w in alts)]
-        assert not missing, (
-            f"{rel}: the message for a wrong {wrong} ({message!r}) does not mention {missing}"
-        )
-        lab.close_dialog()
-        lab.type_into_cell(next(i for i, g in answers if g == wrong), references[wrong])
-        mark("mistake")
+        lab.type_into_cell(i, mistaken if grade_id == wrong else references[grade_id])
+    verdict, text = lab.validate()
+    lab.show_first_error()
+    lab.screenshot(screenshots / f"{name}-3-validate-mistake.png", full=False)
+    assert verdict == "validation-failed", f"{rel}: Validate passed a wrong {wrong}:\n{text[:800]}"
+    first = (
+        text.split("The following cell failed:")[1] if "The following cell failed:" in text else ""
+    )
+    assert f"{wrong}(" in first.split("Traceback")[0], (
+        f"{rel}: the first failing test Validate shows is not the one for {wrong}:\n{text[:1500]}"
+    )
+    lines = first.rstrip().splitlines()
+    starts = [k for k, line in enumerate(lines) if re.match(r"\w+(Error|Exception)\b.*:", line)]
+    message = "\n".join(lines[starts[-1] :]).strip() if starts else ""  # may span lines
+    assert message.startswith("AssertionError:") and len(message.split()) >= 5, (
+        f"{rel}: the failing test for {wrong} should explain itself, "
+        f"its message is {message!r}:\n{first[-1500:]}"
+    )
+    print(f"{rel}: a wrong {wrong} is told: {message}")
+    missing = [alts for alts in words if not any(w.lower() in message.lower() for w in alts)]
+    assert not missing, (
+        f"{rel}: the message for a wrong {wrong} ({message!r}) does not mention {missing}"
+    )
+    lab.close_dialog()
+    lab.type_into_cell(next(i for i, g in answers if g == wrong), references[wrong])
+    mark("mistake")
 
     # --- the reference answers: everything runs, the figures appear, Validate says it passes
     lab.run_all()  # the same kernel: Run All redefines every function

@@ -101,11 +101,13 @@ def peak_memory(fn: Callable[[], Any]) -> int:
 
 
 def rnnlib_call(problem: dict) -> Callable[[], Any]:
+    """rnnlib.bptt on the problem's token ids: loss and every gradient."""
     p = problem
     return lambda: rnnlib.bptt(p["x"], p["y"], p["a0"], p["parameters"])
 
 
 def textbook_call(problem: dict) -> Callable[[], Any]:
+    """rnnlib.bptt_stepwise, one step at a time, on the dense one-hot x (n_x, m, T_x)."""
     p = problem
     n_x = p["parameters"]["Wax"].shape[1]
     m, T_x = p["x"].shape
@@ -115,6 +117,7 @@ def textbook_call(problem: dict) -> Callable[[], Any]:
 
 
 def floor_call(problem: dict) -> Callable[[], Any]:
+    """The output layer's three products and one exp at the problem's shapes, nothing else."""
     p = problem
     Wya = p["parameters"]["Wya"]
     n_a, m = p["a0"].shape

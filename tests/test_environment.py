@@ -28,16 +28,21 @@ def split_requirement(text: str) -> tuple[str, str]:
 
 
 def pyproject_requirements() -> dict[str, str]:
-    """Name -> version specifier of the dependencies and every extra, rnnlib's own extras excluded."""
+    """Name -> version specifier of the dependencies and the course's extras.
+
+    rnnlib's own extras are excluded, and so is ``bench`` (PyTorch, for ``python -m rnnlib.bench``
+    only: the course environment never needs it).
+    """
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     lines = list(project["dependencies"])
-    for extra in project.get("optional-dependencies", {}).values():
-        lines += extra
+    for name, extra in project.get("optional-dependencies", {}).items():
+        if name != "bench":
+            lines += extra
     pairs = [split_requirement(line) for line in lines]
     return {name: spec for name, spec in pairs if name != project["name"]}
 
 
-CONDA_TO_PIP = {"pytorch": "torch"}  # conda-forge names that differ from the PyPI ones
+CONDA_TO_PIP: dict[str, str] = {}  # conda-forge names that differ from the PyPI ones
 
 
 def conda_requirements() -> dict[str, str]:

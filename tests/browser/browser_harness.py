@@ -303,24 +303,32 @@ class Lab:
 
     # -- acting
     def run_all(self, timeout: float = 180_000) -> None:
-        """Run All, then keep going past each failing cell (Run All stops at the first error)."""
+        """Run All, then keep going past each failing cell (Run All stops at the first error).
+
+        After an error the kernel aborts what is queued; a request that arrives while it is still
+        aborting is aborted too (the cell stays unnumbered, with no error): run again from there.
+        """
         self.wait_idle()
         self.page.evaluate(
             f"""async () => {{
                 const app = window.jupyterapp;
                 const nb = {JS_NOTEBOOK};
+                const code = (c) => c.model.type === 'code';
+                const failed = (c) => c.model.outputs.toJSON().some(o => o.output_type === 'error');
                 let ok = await app.commands.execute('notebook:run-all-cells');
                 let resume = 0;
-                for (let guard = 0; !ok && guard < nb.widgets.length; guard++) {{
-                    // the first failing cell: continue below it
-                    let failed = -1;
-                    nb.widgets.forEach((c, i) => {{
-                        if (failed < 0 && c.model.type === 'code' && i >= resume &&
-                            c.model.outputs.toJSON().some(o => o.output_type === 'error')) failed = i;
-                    }});
-                    if (failed < 0 || failed + 1 >= nb.widgets.length) break;
-                    resume = failed + 1;
-                    nb.activeCellIndex = failed + 1;
+                for (let guard = 0; !ok && guard < 3 * nb.widgets.length; guard++) {{
+                    const cells = nb.widgets;
+                    let next = -1;
+                    const error = cells.findIndex((c, i) => i >= resume && code(c) && failed(c));
+                    const unrun = cells.findIndex(
+                        (c, i) => i >= resume && code(c) && c.model.executionCount === null);
+                    if (unrun >= 0 && (error < 0 || unrun < error)) next = unrun;  // aborted
+                    else if (error >= 0) next = error + 1;
+                    if (next < 0 || next >= cells.length) break;
+                    resume = next;
+                    await new Promise(r => setTimeout(r, 200));  // let the kernel stop aborting
+                    nb.activeCellIndex = next;
                     ok = await app.commands.execute('notebook:run-all-below');
                 }}
             }}"""

@@ -26,6 +26,8 @@ def test_formgrader_lists_the_course_assignments(tmp_path, new_lab, screenshots)
         rows = frame.locator("tbody tr")
         frame.locator("tbody tr", has_text=assignments[-1]).first.wait_for(timeout=30_000)
         texts = rows.all_inner_texts()
+        page.evaluate("() => window.jupyterapp.shell.collapseLeft()")
+        page.set_viewport_size({"width": 1280, "height": 1400})  # every assignment in view
         page.screenshot(path=str(screenshots / "formgrader.png"))
         listed = [a for a in assignments if any(a in t for t in texts)]
         assert listed == assignments, f"Formgrader lists {texts}, the course has {assignments}"

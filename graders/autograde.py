@@ -233,6 +233,13 @@ def _grade_task(task: Task) -> list[NotebookResult]:
         _combine(res, nb, outside.get(name), log, auto_dir / f"{name}.ipynb")
         res.feedback = _write_feedback(res, nb, auto_dir / f"{name}.ipynb")
         _publish_autograded(res, auto_dir / f"{name}.ipynb")
+    # nbgrader release_feedback reads these two beside the feedback (the exchange's submission ids)
+    for extra in ("timestamp.txt", "submission_secret.txt"):
+        src = folder / extra
+        if _readable(src) is None and src.stat().st_size < 10_000:
+            dest = Path(setup.out) / "feedback" / task.student / task.assignment / extra
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, dest)
     for d in (root / "submitted" / task.student, root / "autograded" / task.student):
         shutil.rmtree(d, ignore_errors=True)
     return [results[n] for n in source_nbs]
@@ -303,7 +310,7 @@ def _run_nbgrader(task: Task, auto_dir: Path) -> str:
     finally:
         os.environ.pop(sandbox.JAIL_ENV, None)
         sandbox.kill_uid(_W["kernel_uid"])
-    if os.environ.get("RNN_GRADE_DEBUG"):
+    if os.environ.get("RNN_GRADE_DEBUG"):  # a folder: keep nbgrader's log of every submission
         Path(os.environ["RNN_GRADE_DEBUG"], f"{task.student}-{task.assignment}.log").write_text(
             (result.get("log") or "") + "\n" + (result.get("error") or "")
         )
@@ -743,6 +750,7 @@ def _esc(text: str) -> str:
 
 
 def summary_markdown(res: NotebookResult) -> str:
+    """The feedback's first cell: score, status and a table of every exercise's two checks."""
     lines = [
         f"# Feedback: {_esc(res.assignment)}/{_esc(res.notebook)}.ipynb",
         "",
@@ -764,6 +772,7 @@ def summary_markdown(res: NotebookResult) -> str:
 
 
 def exercise_markdown(e: ExerciseResult) -> str:
+    """The cell after a test cell: the outside check's verdict on that exercise, in words."""
     if e.outside_passed and not e.flags:
         verdict = "passed: your function gave the right results on fresh random cases"
     else:

@@ -31,7 +31,7 @@ def run_uid_base() -> int:
 
 KERNEL_LIMITS = {
     "cpu": 300,  # CPU seconds for the whole notebook: a loop that ignores interrupts dies here
-    "as": 6 * 2**30,  # address space: a huge allocation fails instead of swapping the machine
+    "as": 4 * 2**30,  # address space: a huge allocation fails instead of swapping the machine
     "nproc": 256,  # threads count as processes: the kernel needs a few dozen
     "fsize": 256 * 2**20,
     "nofile": 512,
@@ -39,7 +39,7 @@ KERNEL_LIMITS = {
 }
 CHILD_LIMITS = {
     "cpu": 60,
-    "as": 4 * 2**30,
+    "as": 2 * 2**30,
     "nproc": 1,  # no fork, no threads (BLAS runs single-threaded in the child)
     "fsize": 64 * 2**20,
     "nofile": 64,

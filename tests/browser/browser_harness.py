@@ -302,36 +302,34 @@ class Lab:
         )
 
     # -- acting
-    def run_all(self, timeout: float = 180_000) -> None:
-        """Run All, then keep going past each failing cell (Run All stops at the first error).
+    def run_all(self, keep_going: bool = False, timeout: float = 180_000) -> int:
+        """Run All (JupyterLab's, which stops at the first error); with ``keep_going``, run every
+        code cell in order instead, one at a time, past the errors.
 
-        After an error the kernel aborts what is queued; a request that arrives while it is still
-        aborting is aborted too (the cell stays unnumbered, with no error): run again from there.
+        One at a time: after an error the kernel aborts its queue, and requests that reach it
+        while it is still aborting are aborted too, or, worse, run out of order; a cell that was
+        aborted (no execution count) is run again. Returns how many times that happened.
         """
         self.wait_idle()
-        self.page.evaluate(
-            f"""async () => {{
+        retried = self.page.evaluate(
+            f"""async (keepGoing) => {{
                 const app = window.jupyterapp;
                 const nb = {JS_NOTEBOOK};
-                const code = (c) => c.model.type === 'code';
-                const failed = (c) => c.model.outputs.toJSON().some(o => o.output_type === 'error');
-                let ok = await app.commands.execute('notebook:run-all-cells');
-                let resume = 0;
-                for (let guard = 0; !ok && guard < 3 * nb.widgets.length; guard++) {{
-                    const cells = nb.widgets;
-                    let next = -1;
-                    const error = cells.findIndex((c, i) => i >= resume && code(c) && failed(c));
-                    const unrun = cells.findIndex(
-                        (c, i) => i >= resume && code(c) && c.model.executionCount === null);
-                    if (unrun >= 0 && (error < 0 || unrun < error)) next = unrun;  // aborted
-                    else if (error >= 0) next = error + 1;
-                    if (next < 0 || next >= cells.length) break;
-                    resume = next;
-                    await new Promise(r => setTimeout(r, 200));  // let the kernel stop aborting
-                    nb.activeCellIndex = next;
-                    ok = await app.commands.execute('notebook:run-all-below');
+                if (!keepGoing) {{ await app.commands.execute('notebook:run-all-cells'); return 0; }}
+                let retried = 0;
+                for (let i = 0; i < nb.widgets.length; i++) {{
+                    if (nb.widgets[i].model.type !== 'code') continue;
+                    for (let attempt = 0; attempt < 5; attempt++) {{
+                        nb.activeCellIndex = i;
+                        await app.commands.execute('notebook:run-cell');
+                        if (nb.widgets[i].model.executionCount !== null) break;
+                        retried++;
+                        await new Promise(r => setTimeout(r, 200));  // aborted: try again
+                    }}
                 }}
-            }}"""
+                return retried;
+            }}""",
+            keep_going,
         )
         self.page.wait_for_function(
             "() => !document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-InputPrompt') ||"
@@ -340,6 +338,7 @@ class Lab:
             timeout=timeout,
         )
         self.wait_idle(timeout)
+        return retried
 
     def type_into_cell(self, index: int, text: str) -> None:
         """Select everything in cell ``index``'s editor and type ``text`` (no auto-indent)."""

@@ -211,6 +211,10 @@ def main(jobs: int = 2, keep: str | None = None) -> int:
         print(autograde.score_table(results, width=100))
         print(f"\n4. grades: {out / 'grades.csv'}; feedback: {out / 'feedback'}")
         print(f"   gradebook (formgrader): {root / 'gradebook.db'}")
+        if not keep:
+            print(
+                "   (a temporary folder, deleted now: `python -m graders demo --keep DIR` keeps it)"
+            )
         return 0
     finally:
         if not keep:

@@ -132,3 +132,30 @@ def test_stored_outputs_have_no_memory_addresses_or_errors(rel):
             )
             text = out.get("text", "") + str(out.get("data", {}).get("text/plain", ""))
             assert " at 0x" not in text, f"{rel}: unstable repr in output: {text[:80]!r}"
+
+
+def _built_cells(rel: str) -> list:
+    """The cells the builder script writes for ``rel`` (before sync fills the answers)."""
+    import build_notebooks_01_03
+    import build_notebooks_04_06
+
+    if rel in build_notebooks_01_03.BUILDS:
+        return build_notebooks_01_03.BUILDS[rel]
+    return build_notebooks_04_06.BUILDERS[rel]().cells
+
+
+@pytest.mark.parametrize("rel", list(COURSE))
+def test_notebook_is_what_its_builder_writes(rel):
+    """The builders in tools/ are the notebooks' source: an edit made only in the .ipynb is lost."""
+    built = _built_cells(rel)
+    stored = _read(rel).cells
+    assert len(built) == len(stored), (
+        f"{rel}: the builder writes {len(built)} cells, the notebook has {len(stored)}; "
+        "rebuild with tools/build_notebooks_*.py --execute"
+    )
+    for i, (b, s) in enumerate(zip(built, stored, strict=True)):
+        if _meta(b).get("solution"):
+            continue  # filled from rnnlib (test_solutions_are_rnnlib_source)
+        assert (b.cell_type, b.source) == (s.cell_type, s.source), (
+            f"{rel}: cell {i} differs from what the builder writes; edit the builder and rebuild"
+        )

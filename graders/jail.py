@@ -93,7 +93,10 @@ def enter_namespaces(config: dict) -> list[str]:
     applied.append("hidden paths")
     if config.get("uid") is not None:
         _expose(libc, config.get("expose", []))
-    for tmp in ("/tmp", "/var/tmp", "/dev/shm"):
+    # the interpreter and the course's packages may live below /tmp (a CI clone there): open them
+    # now, after the hiding (a recursive bind keeps the hidden paths hidden), and put them back
+    needed = {root: os.open(root, os.O_RDONLY | os.O_DIRECTORY) for root in _needed_tmp_roots()}
+    for tmp in TMP_DIRS:
         if os.path.isdir(tmp):
             _mount(
                 libc,
@@ -104,12 +107,37 @@ def enter_namespaces(config: dict) -> list[str]:
                 f"size={config.get('tmp_size', '256m')},mode=1777",
             )
     applied.append("private /tmp")
+    for root, fd in needed.items():
+        os.makedirs(root, exist_ok=True)
+        _mount(libc, f"/proc/self/fd/{fd}", root, None, MS_BIND | MS_REC)
+        os.close(fd)
     for name, fd in keep_fds.items():
         target = f"/tmp/{name}"
         os.mkdir(target)
         _mount(libc, f"/proc/self/fd/{fd}", target, None, MS_BIND | MS_REC)
         os.close(fd)
     return applied
+
+
+TMP_DIRS = ("/tmp", "/var/tmp", "/dev/shm")  # each gets a fresh, private tmpfs in the jail
+
+
+def _needed_tmp_roots() -> list[str]:
+    """The folders just below /tmp (etc.) that hold the interpreter, its packages or rnnlib."""
+    import importlib.util
+
+    paths = [sys.prefix, sys.base_prefix, sys.exec_prefix, *sys.path]
+    for module in ("rnnlib", "graders", "numpy"):
+        spec = importlib.util.find_spec(module)
+        if spec is not None and spec.origin:
+            paths.append(os.path.dirname(spec.origin))
+    roots = set()
+    for path in paths:
+        real = os.path.realpath(path) if path else ""
+        for tmp in TMP_DIRS:
+            if real.startswith(tmp + "/") and os.path.isdir(real):
+                roots.add(os.path.join(tmp, real[len(tmp) + 1 :].split("/")[0]))
+    return sorted(roots)
 
 
 def _blocking_ancestor(path: str) -> str | None:

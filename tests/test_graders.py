@@ -399,3 +399,17 @@ def test_feedback_cannot_carry_a_students_script():
     text = json.dumps(out)
     assert "<script>" not in text, text
     assert "# The course's own text" in text, "the course's markdown should render as markdown"
+
+
+def test_jail_keeps_an_interpreter_that_lives_below_tmp(tmp_path, monkeypatch):
+    """A clone and venv under /tmp (as CI may make) must survive the jail's private /tmp."""
+    from graders import jail
+
+    site = Path("/tmp") / f"rnn-ci-{os.getpid()}" / ".venv" / "lib"
+    site.mkdir(parents=True, exist_ok=True)
+    try:
+        monkeypatch.setattr(sys, "path", [*sys.path, str(site)])
+        roots = jail._needed_tmp_roots()
+        assert str(site.parents[1]) in roots, f"{site} would be hidden by the private /tmp: {roots}"
+    finally:
+        shutil.rmtree(site.parents[1])

@@ -1,7 +1,7 @@
 """Benchmark: rnnlib.bptt against PyTorch, the textbook loop and the machine's floor.
 
     python -m rnnlib.bench                 # both workloads, float64 and float32 (about a minute)
-    python -m rnnlib.bench --repeats 9     # more runs per median
+    python -m rnnlib.bench --repeats 15    # more runs per median (default 9)
     python -m rnnlib.bench --threads 1     # one thread each: steadier when the machine is busy
     python -m rnnlib.bench --threads 1 --cpu   # CPU time: steadier still on a busy machine
 
@@ -245,7 +245,7 @@ def load() -> str:
 
 
 def run(
-    repeats: int = 5,
+    repeats: int = 9,
     workloads: tuple[str, ...] = tuple(WORKLOADS),
     dtypes: tuple[str, ...] = ("float64", "float32"),
     threads: int = THREADS,
@@ -358,7 +358,7 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--repeats", type=int, default=5, help="timed runs per median (5 or more)")
+    parser.add_argument("--repeats", type=int, default=9, help="timed runs per median (>= 5)")
     parser.add_argument(
         "--workload",
         choices=WORKLOADS,

@@ -17,7 +17,6 @@ import tracemalloc
 
 import numpy as np
 import pytest
-from conftest import random_problem
 
 import rnnlib
 from rnnlib._checks import OneHot
@@ -30,8 +29,20 @@ GRADIENTS = ("dWaa", "dWax", "dWya", "dba", "dby", "da0")
 
 def problem(n_x=6, n_a=5, n_y=4, m=3, T_x=7, seed=0, output="softmax", scale=0.5, dtype=None):
     """Token ids x (m, T_x), targets y, a0 and random parameters (float64 unless ``dtype``)."""
-    p = random_problem(n_x, n_a, n_y, m, T_x, seed, output, scale, ids=True)
-    x, y, a0, parameters = p["x"], p["y"], p["a0"], p["parameters"]
+    rng = np.random.default_rng(seed)
+    parameters = {
+        "Waa": rng.normal(0, scale, (n_a, n_a)),
+        "Wax": rng.normal(0, scale, (n_a, n_x)),
+        "Wya": rng.normal(0, scale, (n_y, n_a)),
+        "ba": rng.normal(0, scale, (n_a, 1)),
+        "by": rng.normal(0, scale, (n_y, 1)),
+    }
+    x = rng.integers(0, n_x, (m, T_x))
+    if output == "softmax":
+        y = rng.integers(0, n_y, (m, T_x))
+    else:
+        y = rng.integers(0, 2, (n_y, m, T_x)).astype(float)
+    a0 = rng.normal(0, scale, (n_a, m))
     if dtype is not None:
         parameters = {k: v.astype(dtype) for k, v in parameters.items()}
         a0 = a0.astype(dtype)

@@ -18,26 +18,20 @@ from rnnlib.data import CORPORA, load_corpus
 from rnnlib.training import perplexity
 
 
-def _positive_int(text: str) -> int:
-    """An argparse type: an integer >= 1, or a message saying what was wrong."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
+def _integer(minimum: int):
+    """An argparse type: an integer >= ``minimum``, or a message saying what was wrong."""
+    what = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
 
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {value}")
+        return value
 
-def _count(text: str) -> int:
-    """An argparse type: an integer >= 0."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
-    return value
+    return parse
 
 
 def _positive_float(text: str) -> float:
@@ -75,10 +69,10 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     train = sub.add_parser("train", help="train a character-level model on a shipped corpus")
     train.add_argument("--corpus", choices=CORPORA, default="names")
-    train.add_argument("--steps", type=_positive_int, default=2000, help="SGD steps")
-    train.add_argument("--hidden", type=_positive_int, default=64, help="n_a, hidden units")
-    train.add_argument("--seq-len", type=_positive_int, default=25, help="T_x, chars per window")
-    train.add_argument("--batch", type=_positive_int, default=32, help="m, windows per minibatch")
+    train.add_argument("--steps", type=_integer(1), default=2000, help="SGD steps")
+    train.add_argument("--hidden", type=_integer(1), default=64, help="n_a, hidden units")
+    train.add_argument("--seq-len", type=_integer(1), default=25, help="T_x, chars per window")
+    train.add_argument("--batch", type=_integer(1), default=32, help="m, windows per minibatch")
     train.add_argument("--lr", type=_positive_float, default=0.1, help="the SGD learning rate")
     train.add_argument("--clip", type=_positive_float, default=5.0, help="global-norm threshold")
     train.add_argument("--activation", choices=("tanh", "relu"), default="tanh")
@@ -86,12 +80,14 @@ def main(argv: list[str] | None = None) -> int:
     train.add_argument("--seed", type=int, default=0, help="the same seed reproduces the same run")
     train.add_argument("--resume", metavar="NPZ", help="continue from a saved model")
     train.add_argument("--save", metavar="NPZ", help="write the trained model here")
-    train.add_argument("--samples", type=_count, default=5, help="samples to print after training")
+    train.add_argument(
+        "--samples", type=_integer(0), default=5, help="samples to print after training"
+    )
     train.add_argument("--temperature", type=_positive_float, default=0.7)
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
     samp = sub.add_parser("sample", help="sample text from a saved model")
     samp.add_argument("model", metavar="NPZ")
-    samp.add_argument("-n", type=_count, default=10, help="how many samples")
+    samp.add_argument("-n", type=_integer(0), default=10, help="how many samples")
     samp.add_argument("--temperature", type=_positive_float, default=0.7)
     samp.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)

@@ -122,8 +122,8 @@ def enter_namespaces(config: dict) -> list[str]:
 TMP_DIRS = ("/tmp", "/var/tmp", "/dev/shm")  # each gets a fresh, private tmpfs in the jail
 
 
-def _needed_tmp_paths() -> list[str]:
-    """The folders below /tmp (etc.) that hold the interpreter, its packages or rnnlib."""
+def _needed_tmp_roots() -> list[str]:
+    """The folders just below /tmp (etc.) that hold the interpreter, its packages or rnnlib."""
     import importlib.util
 
     paths = [sys.prefix, sys.base_prefix, sys.exec_prefix, *sys.path]
@@ -131,20 +131,11 @@ def _needed_tmp_paths() -> list[str]:
         spec = importlib.util.find_spec(module)
         if spec is not None and spec.origin:
             paths.append(os.path.dirname(spec.origin))
-    found = set()
+    roots = set()
     for path in paths:
         real = os.path.realpath(path) if path else ""
-        if any(real.startswith(tmp + "/") for tmp in TMP_DIRS) and os.path.isdir(real):
-            found.add(real)
-    return sorted(found)
-
-
-def _needed_tmp_roots() -> list[str]:
-    """The folders just below /tmp (etc.) that contain the _needed_tmp_paths()."""
-    roots = set()
-    for real in _needed_tmp_paths():
         for tmp in TMP_DIRS:
-            if real.startswith(tmp + "/"):
+            if real.startswith(tmp + "/") and os.path.isdir(real):
                 roots.add(os.path.join(tmp, real[len(tmp) + 1 :].split("/")[0]))
     return sorted(roots)
 
@@ -215,14 +206,6 @@ def main(argv: list[str] | None = None) -> None:
     # read what the jail hides before hiding it: the kernel's connection file may sit in /tmp
     conn_text = Path(command[command.index("-f") + 1]).read_text() if "-f" in command else None
     seeds = {rel: Path(src).read_bytes() for rel, src in config.get("seed", {}).items()}
-    closed = [p for p in _needed_tmp_paths() if _blocking_ancestor(p)]
-    if closed and config.get("uid") is not None:  # e.g. a clone in a 0700 mktemp folder
-        print(
-            f"graders.jail: {closed[0]} lies below a folder other users cannot enter; "
-            "running without a uid of its own (clone the course into an open folder)",
-            file=sys.stderr,
-        )
-        config["uid"] = config["gid"] = None
     if os.geteuid() == 0 and config.get("namespaces", True):
         try:
             applied = enter_namespaces(config)

@@ -91,11 +91,13 @@ def enter_namespaces(config: dict) -> list[str]:
         elif os.path.isfile(path) and not os.path.islink(path):
             _mount(libc, "/dev/null", path, None, MS_BIND)
     applied.append("hidden paths")
-    if config.get("uid") is not None:
-        _expose(libc, config.get("expose", []))
-    # the interpreter and the course's packages may live below /tmp (a CI clone there): open them
-    # now, after the hiding (a recursive bind keeps the hidden paths hidden), and put them back
-    needed = {root: os.open(root, os.O_RDONLY | os.O_DIRECTORY) for root in _needed_tmp_roots()}
+    # The folders the command needs may vanish below: under the private /tmp (a CI clone in /tmp)
+    # or, once the uid is dropped, behind an ancestor closed to others (a 0700 mktemp folder,
+    # /root). Open them now, after the hiding, so a recursive bind keeps the hidden paths hidden.
+    restore = _paths_to_restore(_needed_paths(config), config.get("uid") is not None)
+    fds = {path: os.open(path, os.O_RDONLY | os.O_DIRECTORY) for path in restore}
+    for block in sorted({b for b in restore.values() if b}):
+        _mount(libc, "tmpfs", block, "tmpfs", MS_NOSUID | MS_NODEV, "size=64k,mode=755")
     for tmp in TMP_DIRS:
         if os.path.isdir(tmp):
             _mount(
@@ -107,10 +109,14 @@ def enter_namespaces(config: dict) -> list[str]:
                 f"size={config.get('tmp_size', '256m')},mode=1777",
             )
     applied.append("private /tmp")
-    for root, fd in needed.items():
-        os.makedirs(root, exist_ok=True)
-        _mount(libc, f"/proc/self/fd/{fd}", root, None, MS_BIND | MS_REC)
-        os.close(fd)
+    old_umask = os.umask(0o022)  # the folders made to hold a put-back folder: readable by all
+    try:
+        for path, fd in fds.items():
+            os.makedirs(path, exist_ok=True)
+            _mount(libc, f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
+            os.close(fd)
+    finally:
+        os.umask(old_umask)
     for name, fd in keep_fds.items():
         target = f"/tmp/{name}"
         os.mkdir(target)
@@ -122,51 +128,55 @@ def enter_namespaces(config: dict) -> list[str]:
 TMP_DIRS = ("/tmp", "/var/tmp", "/dev/shm")  # each gets a fresh, private tmpfs in the jail
 
 
-def _needed_tmp_roots() -> list[str]:
-    """The folders just below /tmp (etc.) that hold the interpreter, its packages or rnnlib."""
+def _needed_paths(config: dict) -> list[str]:
+    """The folders the jailed command reads: the interpreter's, its packages' and the course's.
+
+    The current folder is not among them: it is the grader's, and ``python -m`` puts it on
+    sys.path.
+    """
     import importlib.util
 
-    paths = [sys.prefix, sys.base_prefix, sys.exec_prefix, *sys.path]
+    cwd = os.path.realpath(os.getcwd())
+    paths = [sys.prefix, sys.base_prefix, sys.exec_prefix, *config.get("expose", [])]
+    paths += [p for p in sys.path if p and os.path.isabs(p) and os.path.realpath(p) != cwd]
     for module in ("rnnlib", "graders", "numpy"):
         spec = importlib.util.find_spec(module)
         if spec is not None and spec.origin:
             paths.append(os.path.dirname(spec.origin))
-    roots = set()
+    return [real for real in {os.path.realpath(p) for p in paths} if os.path.isdir(real)]
+
+
+def _paths_to_restore(paths: list[str], own_uid: bool) -> dict[str, str | None]:
+    """{folder: closed ancestor to cover, or None} for each folder the jail would lose.
+
+    A folder below a private tmp dir is lost to the fresh tmpfs; with a uid of its own, a folder
+    below an ancestor others may not enter is lost to permissions, so that ancestor is covered
+    by an empty tmpfs and only the needed folders are put back into it. A folder inside another
+    one put back comes with it.
+    """
+    lost: dict[str, str | None] = {}
     for path in paths:
-        real = os.path.realpath(path) if path else ""
-        for tmp in TMP_DIRS:
-            if real.startswith(tmp + "/") and os.path.isdir(real):
-                roots.add(os.path.join(tmp, real[len(tmp) + 1 :].split("/")[0]))
-    return sorted(roots)
+        in_tmp = any(path.startswith(tmp + "/") for tmp in TMP_DIRS)
+        block = _blocking_ancestor(path) if own_uid else None
+        if block and any(block == tmp or block.startswith(tmp + "/") for tmp in TMP_DIRS):
+            block = None  # the private tmpfs covers it already
+        if in_tmp or block:
+            lost[path] = block
+    return {
+        p: b
+        for p, b in lost.items()
+        if not any(p != q and p.startswith(q.rstrip("/") + "/") for q in lost)
+    }
 
 
 def _blocking_ancestor(path: str) -> str | None:
-    """The topmost ancestor of ``path`` that others may not enter (mode without o+x), if any."""
+    """The topmost ancestor of ``path`` (not itself) that others may not enter, if any."""
     parts = Path(path).parts
-    for i in range(2, len(parts) + 1):
+    for i in range(2, len(parts)):
         folder = str(Path(*parts[:i]))
         if not os.stat(folder).st_mode & 0o001:
             return folder
     return None
-
-
-def _expose(libc: ctypes.CDLL, paths: list[str]) -> None:
-    """Make folders readable by the jail's uid when an ancestor (like /root) is closed to others.
-
-    The closed ancestor is covered by an empty tmpfs (mode 755) and only the needed folders are
-    bind-mounted back into it, so the rest of it stays out of sight.
-    """
-    plan = {}
-    for path in paths:
-        real = os.path.realpath(path)
-        if os.path.isdir(real) and (block := _blocking_ancestor(real)):
-            plan[real] = (block, os.open(real, os.O_RDONLY | os.O_DIRECTORY))
-    for block in sorted({b for b, _ in plan.values()}):
-        _mount(libc, "tmpfs", block, "tmpfs", MS_NOSUID | MS_NODEV, "size=64k,mode=755")
-    for real, (_block, fd) in plan.items():
-        os.makedirs(real, exist_ok=True)
-        _mount(libc, f"/proc/self/fd/{fd}", real, None, MS_BIND | MS_REC)
-        os.close(fd)
 
 
 def set_limits(limits: dict) -> None:

@@ -401,15 +401,47 @@ def test_feedback_cannot_carry_a_students_script():
     assert "# The course's own text" in text, "the course's markdown should render as markdown"
 
 
-def test_jail_keeps_an_interpreter_that_lives_below_tmp(tmp_path, monkeypatch):
-    """A clone and venv under /tmp (as CI may make) must survive the jail's private /tmp."""
+@pytest.mark.parametrize("own_uid", [True, False], ids=["own uid", "grader uid"])
+def test_jail_restores_folders_below_tmp_and_behind_closed_ancestors(tmp_path, own_uid):
+    """A clone and venv under /tmp or under a 0700 folder must survive the jail's mounts."""
     from graders import jail
 
-    site = Path("/tmp") / f"rnn-ci-{os.getpid()}" / ".venv" / "lib"
-    site.mkdir(parents=True, exist_ok=True)
-    try:
-        monkeypatch.setattr(sys, "path", [*sys.path, str(site)])
-        roots = jail._needed_tmp_roots()
-        assert str(site.parents[1]) in roots, f"{site} would be hidden by the private /tmp: {roots}"
-    finally:
-        shutil.rmtree(site.parents[1])
+    closed = tmp_path / "closed"
+    (closed / "repo" / ".venv").mkdir(parents=True)
+    (closed / "repo" / "rnnlib").mkdir()
+    closed.chmod(0o700)
+    venv, pkg = str(closed / "repo" / ".venv"), str(closed / "repo" / "rnnlib")
+    restore = jail._paths_to_restore([venv, pkg, "/usr/lib"], own_uid)
+    assert set(restore) == {venv, pkg}, f"folders the private /tmp would lose: {restore}"
+    assert all(block is None for block in restore.values()), (
+        f"the private /tmp covers {closed}; no second tmpfs is needed: {restore}"
+    )
+    nested = jail._paths_to_restore([str(closed / "repo"), venv], own_uid)
+    assert list(nested) == [str(closed / "repo")], f"a folder inside another came apart: {nested}"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="namespaces and uids need root")
+def test_jailed_uid_reads_a_package_behind_a_closed_folder_but_nothing_else(tmp_path):
+    closed = tmp_path / "closed"
+    package = closed / "repo" / "pkg"
+    package.mkdir(parents=True)
+    (package / "lesson.py").write_text("ANSWER = 42\n")
+    (closed / "repo" / "secret.txt").write_text("the gradebook")
+    closed.chmod(0o700)
+    uid = sandbox.UID_BASE + 97
+    config = tmp_path / "jail.json"
+    config.write_text(json.dumps({"uid": uid, "gid": uid, "expose": [str(package)]}))
+    code = (
+        f"import sys, os; sys.path.insert(0, {str(package)!r}); import lesson; "
+        f"print(lesson.ANSWER, os.path.exists({str(closed / 'repo' / 'secret.txt')!r}))"
+    )
+    run = subprocess.run(
+        [sys.executable, "-m", "graders.jail", str(config), "--", sys.executable, "-I", "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert run.stdout.split() == ["42", "False"], (
+        f"the jailed uid should import the package and not see its neighbour: {run}"
+    )

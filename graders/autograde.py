@@ -22,6 +22,7 @@ import json
 import logging
 import multiprocessing as mp
 import os
+import re
 import secrets
 import shutil
 import subprocess
@@ -66,6 +67,7 @@ class Setup:
     child_timeout: int = CHILD_TIMEOUT
     uid_base: int = sandbox.UID_BASE  # this run's block of uids (see sandbox.run_uid_base)
     seed: dict[str, str] = field(default_factory=dict)  # files put in each kernel's HOME
+    zygote: bool = True  # kernels fork from a warm zygote (False: each starts cold)
 
 
 @dataclass
@@ -161,6 +163,20 @@ def init_worker(setup: Setup, slots: Any) -> None:
     config.Execute.kernel_manager_class = "graders.sandbox.JailedKernelManager"
     api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
     exporter = feedback_exporter()
+    # this worker's kernels fork from a zygote that has the imports done (graders/zygote.py)
+    zygote = None
+    if setup.zygote:
+        zygote = sandbox.start_zygote(
+            root / "zygote",
+            sandbox.clean_env(
+                {
+                    "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
+                    "MPLCONFIGDIR": str(Path(setup.base) / "matplotlib"),
+                }
+            ),
+        )
+    if zygote is not None:
+        os.environ[sandbox.ZYGOTE_ENV] = str(root / "zygote" / "kernels.sock")
     _W.update(
         setup=setup,
         slot=slot,
@@ -171,7 +187,17 @@ def init_worker(setup: Setup, slots: Any) -> None:
         kernel_uid=setup.uid_base + 2 * slot if setup.use_uids else None,
         child_uid=setup.uid_base + 2 * slot + 1 if setup.use_uids else None,
         stubs={},
+        zygote=zygote,
     )
+
+
+def stop_worker() -> None:
+    """End this worker's zygote (a pool's workers end theirs by dying: PR_SET_PDEATHSIG)."""
+    zygote = _W.get("zygote")
+    if zygote is not None:
+        zygote.kill()
+        zygote.wait()
+    os.environ.pop(sandbox.ZYGOTE_ENV, None)
 
 
 def grade_task(task: Task) -> list[NotebookResult]:
@@ -267,6 +293,7 @@ def _jail_hide(extra: list[str] = ()) -> list[str]:
         str(_W["root"] / "submitted"),
         str(_W["root"] / "stub"),
         str(_W["root"] / "child"),
+        str(_W["root"] / "zygote"),
     ]
     return safe_to_hide([*setup.hide, *others, *mine, *extra])
 
@@ -720,7 +747,10 @@ def feedback_notebook(
     nb = nbformat.from_dict(json.loads(json.dumps(nb)))
     by_test = {f"test_{e.name}": e for e in res.exercises}
     cells = [nbformat.v4.new_markdown_cell(summary_markdown(res))]
-    for cell in nb.cells:
+    last_test = course.last_test_index(nb)
+    for i, cell in enumerate(nb.cells):
+        if i == last_test + 1 and last_test >= 0:
+            cells.append(nbformat.v4.new_markdown_cell(NOT_RUN_NOTE))
         meta = cell.get("metadata", {}).get("nbgrader", {})
         if cell.cell_type == "code":
             outputs = list(cell.get("outputs", []))
@@ -743,6 +773,12 @@ def feedback_notebook(
             cells.append(nbformat.v4.new_markdown_cell(exercise_markdown(ex)))
     nb.cells = cells
     return nb
+
+
+NOT_RUN_NOTE = (
+    "*The cells below come after the last test: they cannot change your grade, so they were not"
+    " run while grading. Run them in JupyterLab to see their output.*"
+)
 
 
 def _esc(text: str) -> str:
@@ -805,12 +841,28 @@ def _cached_filter(fn: Any) -> Any:
 
 
 def feedback_exporter() -> Any:
-    """nbconvert's HTML exporter with its slow filters cached. (Its sanitize_html escapes all
-    markdown; feedback_notebook makes the notebook safe to render instead.)"""
-    from nbconvert import HTMLExporter
+    """nbconvert's HTML exporter with its slow filters cached and without its last pass, a
+    BeautifulSoup parse of the whole page (half the time of a page) that only adds alt texts and
+    tabindex attributes; those two are added here by plain text substitution. (Its sanitize_html
+    escapes all markdown; feedback_notebook makes the notebook safe to render instead.)"""
+    from nbconvert import HTMLExporter, TemplateExporter
     from nbconvert.filters.highlight import Highlight2HTML
+    from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
 
-    exporter = HTMLExporter()
+    class FeedbackExporter(HTMLExporter):
+        def from_notebook_node(self, nb, resources=None, **kw):
+            resources = self._init_resources(resources)
+            self.register_filter("highlight_code", self.filters["highlight_code"])
+            self.register_filter(
+                "filter_data_type",
+                WidgetsDataTypeFilter(
+                    notebook_metadata=self._nb_metadata, parent=self, resources=resources
+                ),
+            )
+            body, resources = TemplateExporter.from_notebook_node(self, nb, resources, **kw)
+            return _accessible(body), resources
+
+    exporter = FeedbackExporter()
     exporter.filters = {
         "highlight_code": _cached_filter(Highlight2HTML(pygments_lexer="ipython3", parent=exporter))
     }
@@ -818,6 +870,20 @@ def feedback_exporter() -> Any:
         if name in exporter.environment.filters:
             exporter.environment.filters[name] = _cached_filter(exporter.environment.filters[name])
     return exporter
+
+
+_FOCUSABLE = re.compile(
+    r'(<div class="[^"]*\b(?:jp-Cell-inputWrapper|jp-OutputArea-output)\b[^"]*")'
+)
+
+
+def _accessible(body: str) -> str:
+    """What nbconvert's HTMLExporter adds after rendering: inputs and outputs reachable by the
+    keyboard, and an alt text on every image."""
+    body = _FOCUSABLE.sub(r'\1 tabindex="0"', body)
+    return re.sub(
+        r"<img (?![^>]*\balt=)", '<img alt="No description has been provided for this image" ', body
+    )
 
 
 def _write_feedback(
@@ -979,6 +1045,7 @@ def autograde(
     timeout: int = course.CELL_TIMEOUT,
     progress: bool = True,
     child_timeout: int = CHILD_TIMEOUT,
+    zygote: bool = True,
 ) -> list[NotebookResult]:
     """Grade every <student>/<assignment>/<notebook>.ipynb under ``submissions``.
 
@@ -1046,6 +1113,7 @@ def autograde(
             child_timeout,
             uid_base,
             sandbox.matplotlib_font_cache(base / "matplotlib"),
+            zygote,
         )
         if progress:
             print(f"isolation: {describe_isolation(isolation)}", file=sys.stderr)
@@ -1086,6 +1154,7 @@ def _run_tasks(setup: Setup, tasks: list[Task], jobs: int, progress: bool) -> li
                 results.extend(grade_task(task))
                 bar.update()
         finally:
+            stop_worker()
             _W.clear()
     else:
         ctx = mp.get_context("spawn")

@@ -83,6 +83,7 @@ def apply_config(
     c.LimitOutput.max_traceback = 100
     c.LimitOutputBytes.max_bytes = MAX_OUTPUT_BYTES
     c.Autograde.autograde_preprocessors = [
+        "graders.preprocessors.RunUpToLastTest",  # what the student tagged is not ours to skip
         "nbgrader.preprocessors.Execute",
         "graders.preprocessors.LimitOutputBytes",  # before anything stores the outputs
         "nbgrader.preprocessors.IgnorePattern",
@@ -125,6 +126,19 @@ def exercises_of(nb: nbformat.NotebookNode) -> list[Exercise]:
                     found.append(Exercise(name, i, j, float(tmeta.get("points", 0))))
                 break
     return found
+
+
+def last_test_index(nb: nbformat.NotebookNode) -> int:
+    """The index of the notebook's last graded (test) code cell, or -1 if it has none.
+
+    No cell after it can change a score, so grading does not run those cells (the notebooks'
+    closing demonstrations: timings, training runs, figures).
+    """
+    for i in range(len(nb.cells) - 1, -1, -1):
+        cell = nb.cells[i]
+        if cell.cell_type == "code" and cell.get("metadata", {}).get("nbgrader", {}).get("grade"):
+            return i
+    return -1
 
 
 def assignments(source: str | os.PathLike | None = None) -> dict[str, list[str]]:

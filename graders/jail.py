@@ -206,8 +206,14 @@ def prepare_home(uid: int | None, gid: int | None, isolated: bool) -> str:
 def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     sep = argv.index("--")
-    config = json.loads(Path(argv[0]).read_text())
-    command = argv[sep + 1 :]
+    command, env = enter(json.loads(Path(argv[0]).read_text()), argv[sep + 1 :])
+    os.execve(command[0], command, env)
+
+
+def enter(config: dict, command: list[str]) -> tuple[list[str], dict[str, str]]:
+    """Put this process in the jail ``config`` describes, ready to run ``command``: namespaces,
+    HOME, connection file, folder, limits and uid. Returns the command (its ``{keep:NAME}`` and
+    connection file rewritten) and the environment it must run with."""
     # the interpreter's own folders must stay readable after the uid is dropped
     config.setdefault(
         "expose", [sys.base_prefix, sys.prefix, os.path.dirname(os.path.realpath(command[0]))]
@@ -264,7 +270,7 @@ def main(argv: list[str] | None = None) -> None:
         os.setgroups([])
         os.setgid(gid)
         os.setuid(uid)
-    os.execve(command[0], command, env)
+    return command, env
 
 
 def _substitute(text: str, keep: dict[str, str]) -> str:

@@ -1,4 +1,8 @@
-"""Two small nbconvert preprocessors the course adds to nbgrader's pipelines.
+"""Three small nbconvert preprocessors the course adds to nbgrader's pipelines.
+
+- RunUpToLastTest: the grade depends only on the cells up to the last test cell, so the cells
+  after it (the notebooks' closing demonstrations) are not run while grading; and a
+  "skip-execution" tag a student put on any earlier cell (a test cell, say) is removed.
 
 - LimitOutputBytes: nbgrader's LimitOutput counts lines, so one 50 MB line passes into the graded
   notebook and the feedback; this caps the text of every output by bytes.
@@ -15,7 +19,7 @@ from typing import Any
 from nbconvert.preprocessors import Preprocessor
 from traitlets import Bool, Integer
 
-from graders.course import HIDDEN_BEGIN, HIDDEN_END, MAX_OUTPUT_BYTES
+from graders.course import HIDDEN_BEGIN, HIDDEN_END, MAX_OUTPUT_BYTES, last_test_index
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 TRUNCATED = "\n... output truncated: {n:,} bytes in all ...\n"
@@ -72,6 +76,26 @@ def limit_output_bytes(outputs: list[Any], max_bytes: int) -> list[Any]:
     if len(kept) < len(outputs):
         kept.append({"output_type": "stream", "name": "stderr", "text": TRUNCATED.format(n=0)})
     return kept
+
+
+SKIP_TAG = "skip-execution"  # nbclient does not run a cell with this tag
+
+
+class RunUpToLastTest(Preprocessor):
+    """Tag every cell after the last test cell to be skipped; untag every cell up to it."""
+
+    enabled = Bool(True).tag(config=True)
+
+    def preprocess(self, nb, resources):
+        last = last_test_index(nb)
+        for i, cell in enumerate(nb.cells):
+            meta = cell.setdefault("metadata", {})
+            tags = [t for t in meta.get("tags", []) if t != SKIP_TAG]
+            if i > last and cell.cell_type == "code":
+                tags.append(SKIP_TAG)
+            if tags or "tags" in meta:
+                meta["tags"] = tags
+        return nb, resources
 
 
 class LimitOutputBytes(Preprocessor):

@@ -13,11 +13,13 @@ import secrets
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
 
 JAIL_ENV = "RNN_GRADE_KERNEL_JAIL"
+ZYGOTE_ENV = "RNN_GRADE_ZYGOTE"  # the socket of this worker's kernel fork server, if it runs
 # Each grading worker gets its own pair of uids, so the process limit counts only its own jail;
 # each run draws its own block of uids, so two runs on one machine never kill each other's jails.
 UID_BASE = 46000
@@ -141,7 +143,38 @@ class JailedKernelManager(AsyncKernelManager):
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
         cmd = super().format_kernel_cmd(extra_arguments)
         config = os.environ.get(JAIL_ENV)
-        return jail_command(Path(config), cmd) if config else cmd
+        if not config:
+            return cmd
+        if os.environ.get(ZYGOTE_ENV):
+            from graders import zygote
+
+            return zygote.launcher_command(os.environ[ZYGOTE_ENV], config, cmd)
+        return jail_command(Path(config), cmd)
+
+
+def start_zygote(folder: Path, env: dict[str, str], timeout: float = 60) -> subprocess.Popen | None:
+    """Start a kernel fork server (graders/zygote.py) with its socket in ``folder`` (made only
+    the grader's); returns it once it listens, or None if it did not start (kernels then start
+    cold, through graders.jail)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    os.chmod(folder, 0o700)
+    sock = folder / "kernels.sock"
+    sock.unlink(missing_ok=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-I", "-m", "graders.zygote", str(sock)],
+        env={**env, "HOME": str(folder)},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + timeout
+    while not sock.exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            return None
+        time.sleep(0.02)
+    return proc
 
 
 def matplotlib_font_cache(folder: Path) -> dict[str, str]:

@@ -78,6 +78,14 @@ def build_class(base: Path) -> tuple[Path, Path, Path]:
         c for c in deleted.cells if c.metadata.get("nbgrader", {}).get("grade_id") != "test_softmax"
     ]
     _write(submitted, "deleted_test_cell", deleted)
+    skipped = demo.make_submission(release_nb, {**solution, "softmax": wrong})
+    for cell in skipped.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "test_softmax":
+            cell.metadata["tags"] = ["skip-execution"]
+    _write(submitted, "skip_tag_on_test", skipped)
+    looping = demo.make_submission(release_nb, solution)
+    looping.cells.append(nbformat.v4.new_code_cell("while True:\n    pass"))
+    _write(submitted, "loop_after_last_test", looping)
     bad = submitted / "invalid_json" / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
     bad.parent.mkdir(parents=True)
     bad.write_text('{"cells": [ this is not json')
@@ -137,7 +145,15 @@ def test_the_honest_student_in_the_same_batch_gets_full_marks(graded):
 
 
 def test_every_submission_has_a_row_and_feedback(graded):
-    expected = {*SNIPPETS, "zed_solution", "edited_test_cell", "deleted_test_cell", "invalid_json"}
+    expected = {
+        *SNIPPETS,
+        "zed_solution",
+        "edited_test_cell",
+        "deleted_test_cell",
+        "invalid_json",
+        "skip_tag_on_test",
+        "loop_after_last_test",
+    }
     assert set(graded["rows"]) == expected, f"rows for {sorted(graded['rows'])}"
     for student in expected:
         _feedback(graded, student)
@@ -227,6 +243,21 @@ def test_deleted_test_cell_is_put_back_and_reported(graded):
         "the test cell was not put back"
     )
     assert "test_softmax was deleted" in graded["rows"]["deleted_test_cell"]["status"]
+
+
+def test_a_skip_execution_tag_on_a_test_cell_is_ignored(graded):
+    _assert_no_false_pass(graded, "skip_tag_on_test")
+    assert _exercise(graded, "skip_tag_on_test", "softmax").in_kernel == 0.0, (
+        "the tagged test cell did not run: its wrong answer was not caught in the kernel"
+    )
+
+
+def test_cells_after_the_last_test_are_not_run_and_the_feedback_says_so(graded):
+    row = graded["rows"]["loop_after_last_test"]
+    assert (row["score"], row["status"]) == ("5", "ok"), (
+        f"an endless loop after the last test should neither run nor cost points: {row}"
+    )
+    assert "were not run while grading" in _feedback(graded, "loop_after_last_test")
 
 
 def test_invalid_json_needs_review_with_zero(graded):

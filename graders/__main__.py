@@ -3,7 +3,7 @@
 python -m graders release [ASSIGNMENT ...]        # student versions in course/release, verified
 python -m graders autograde SUBMISSIONS [--out DIR] [--jobs N] [--db URL]
 python -m graders demo                            # a demo class graded end to end
-python -m graders bench [--students 30] [--jobs 2]  # notebook-submissions per minute
+python -m graders bench [--students 30] [--jobs 2] [--cold]  # notebook-submissions per minute
 """
 
 from __future__ import annotations
@@ -60,7 +60,12 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def _cmd_bench(args: argparse.Namespace) -> int:
     from graders import bench
 
-    return bench.main(students=args.students, jobs=args.jobs, assignments=args.assignments or None)
+    return bench.main(
+        students=args.students,
+        jobs=args.jobs,
+        assignments=args.assignments or None,
+        cold=args.cold,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -91,6 +96,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--students", type=int, default=30)
     p.add_argument("--jobs", type=int, default=2)
     p.add_argument("--assignments", nargs="*", help="default: every assignment")
+    p.add_argument(
+        "--cold",
+        action="store_true",
+        help="also grade the class with cold kernels (no zygote) and print the speed-up",
+    )
     p.set_defaults(func=_cmd_bench)
     args = parser.parse_args(argv)
     return args.func(args)

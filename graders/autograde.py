@@ -38,7 +38,7 @@ from typing import Any
 import nbformat
 import numpy as np
 
-from graders import course, sandbox, static
+from graders import course, sandbox, static, stubs
 from graders.child import BOOTSTRAP
 from graders.preprocessors import limit_output_bytes, one_line_error, strip_hidden
 
@@ -352,45 +352,13 @@ def _run_nbgrader(task: Task, auto_dir: Path) -> str:
 
 
 def _stub_dir(assignment: str, notebook: str, graded: list[str]) -> Path:
-    """A folder with graders' child modules and an rnnlib whose exercises under grade raise."""
+    """The child's folder for this notebook (graders/stubs.py), built once per worker."""
     key = f"{assignment}-{notebook}"
-    if key in _W["stubs"]:
-        return _W["stubs"][key]
-    import rnnlib
-
-    stub = _W["root"] / "stub" / key
-    shutil.rmtree(stub, ignore_errors=True)
-    (stub / "graders").mkdir(parents=True)
-    here = Path(__file__).resolve().parent
-    for name in ("checks.py", "wire.py", "child.py"):
-        shutil.copyfile(here / name, stub / "graders" / name)
-    (stub / "graders" / "__init__.py").write_text("")
-    real = Path(rnnlib.__file__).resolve().parent
-    shutil.copytree(real, stub / "rnnlib", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    for py in (stub / "rnnlib").glob("*.py"):
-        text = py.read_text(encoding="utf-8")
-        new = stub_functions(text, set(graded))
-        if new != text:
-            py.write_text(new, encoding="utf-8")
-    _W["stubs"][key] = stub
-    return stub
-
-
-def stub_functions(source: str, names: set[str]) -> str:
-    """``source`` with the bodies of the top-level functions in ``names`` replaced by a raise."""
-    import ast
-
-    tree = ast.parse(source)
-    lines = source.splitlines()
-    for node in sorted(tree.body, key=lambda n: -n.lineno):
-        if isinstance(node, ast.FunctionDef) and node.name in names:
-            indent = " " * node.body[0].col_offset
-            first = node.body[0].lineno - 1
-            message = (
-                f"rnnlib.{node.name} is not available while {node.name} is graded: write your own"
-            )
-            lines[first : node.end_lineno] = [f"{indent}raise RuntimeError({message!r})"]
-    return "\n".join(lines) + "\n"
+    if key not in _W["stubs"]:
+        stub = _W["root"] / "stub" / key
+        stubs.build_stub(stub, graded)
+        _W["stubs"][key] = stub
+    return _W["stubs"][key]
 
 
 def _seed(*parts: str) -> int:

@@ -8,7 +8,8 @@ One table, :data:`EXERCISES`, holds the course's 16 graded functions. For each e
   boundary (see :mod:`graders.wire`);
 - ``call(name, fn, case)`` runs the student's ``fn`` on a case and reads its result strictly into a
   dict of named float64 / int64 arrays (or ``{"__error__": message}``); it never raises for an
-  Exception of the student's code and never trusts an object it did not check;
+  Exception of the student's code and never trusts an object it did not check. It lives in
+  :mod:`graders.calls` (re-exported here), the only part of the checks the child process gets;
 - ``compare(name, case, outputs)`` checks those outputs against rnnlib (types, then shapes, then
   values with a tolerance relative to scale) and, when they are wrong, tries the known mistakes
   and names the one that matches, in the student's terms.
@@ -24,8 +25,9 @@ and in a notebook's hidden test cell, :func:`run_hidden_checks` does all three i
 Contract across the boundary: ``outputs`` is ``{output name: float64/int64 ndarray}`` (plus
 ``"__mutated__": argument name`` when an input was changed in place), or
 ``{"__error__": message}``; compare() re-checks all of it, so a forged dict never passes.
-call() uses no reference implementation (only rnnlib._checks.OneHot), so the child may run with
-the exercises under grade stubbed out. Token-id cases hand the student's function an
+call() uses no reference implementation (only rnnlib._checks.OneHot), so the child runs with
+graders/calls.py and not this module (its mutants compute right answers too), next to an rnnlib
+whose exercises under grade raise (graders/stubs.py). Token-id cases hand the student's function an
 ``rnnlib.OneHot`` (``W @ x`` is a column gather, ``np.asarray(x)`` the dense one-hot).
 sample() is compared exactly: draws from ``np.random.default_rng(seed)`` (``rng.choice(n, p=p)``
 or ``rng.random()`` against the cumulative sum) or from ``np.random.seed(seed)`` both count.
@@ -42,18 +44,23 @@ from typing import Any
 import numpy as np
 
 import rnnlib
-from rnnlib._checks import OneHot
+from graders.calls import (
+    GRADS,
+    MAX_MESSAGE,
+    PARAMS,
+    READERS,
+    Case,
+    Outputs,
+    Reader,
+    _call,
+    _test_function,
+)
+from graders.calls import call as call  # re-exported: checks.call is the public name
 from rnnlib.forward import relu, sigmoid
 from rnnlib.loss import softmax
 
 RTOL = 1e-6  # relative tolerance per entry (float64 rounding is ~1e-16)
 ATOL = 1e-9  # absolute tolerance, as a fraction of the output's largest magnitude
-MAX_MESSAGE = 600  # characters of a student's exception message kept in feedback
-PARAMS = ("Waa", "Wax", "Wya", "ba", "by")
-GRADS = tuple("d" + p for p in PARAMS)
-
-Case = dict[str, Any]
-Outputs = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -63,245 +70,6 @@ class Verdict:
     passed: bool
     message: str
     mistake: str | None = None  # key of the recognised mistake, None if not recognised
-
-
-class OutputError(Exception):
-    """The student's function returned something that is not what the exercise asks for."""
-
-
-# ---------------------------------------------------------------------------------------------
-# Reading results strictly (runs in the untrusted process: no reference implementation needed)
-# ---------------------------------------------------------------------------------------------
-
-_NUMPY_SCALARS = (
-    np.float64,
-    np.float32,
-    np.float16,
-    np.int64,
-    np.int32,
-    np.int16,
-    np.int8,
-    np.uint64,
-    np.uint32,
-    np.uint16,
-    np.uint8,
-)
-
-
-def _is_number(value: Any) -> bool:
-    """A real number of an exact, known type (bool and subclasses are not numbers here)."""
-    return type(value) in (int, float) or type(value) in _NUMPY_SCALARS
-
-
-def _as_array(value: Any, what: str, kind: str = "f") -> np.ndarray:
-    """``value`` as a fresh float64 (kind "f") or int64 (kind "i") array, or an OutputError."""
-    if type(value) is np.ndarray:
-        if value.dtype.kind not in "fiu" or (kind == "i" and value.dtype.kind == "f"):
-            want = "integers" if kind == "i" else "real numbers"
-            raise OutputError(f"{what} should be an array of {want}, got dtype {value.dtype}")
-        return value.astype(np.float64 if kind == "f" else np.int64)
-    if _is_number(value):
-        if kind == "i" and not isinstance(value, (int, np.integer)):
-            raise OutputError(f"{what} should hold integers, got {type(value).__name__}")
-        return np.array(value, dtype=np.float64 if kind == "f" else np.int64)
-    if type(value) in (list, tuple):
-        items = [_as_array(item, what, kind) for item in value]
-        if len({item.shape for item in items}) > 1:
-            raise OutputError(
-                f"{what} is a ragged {type(value).__name__} (items of different shapes)"
-            )
-        return np.array(items, dtype=np.float64 if kind == "f" else np.int64).reshape(
-            (len(items), *(items[0].shape if items else ()))
-        )
-    raise OutputError(f"{what} should be a numpy array, got a {type(value).__name__}")
-
-
-def _as_scalar(value: Any, what: str) -> np.ndarray:
-    """A number (or a one-element array) as a 0-d float64 array."""
-    if _is_number(value):
-        return np.array(value, dtype=np.float64)
-    if type(value) is np.ndarray and value.size == 1:
-        return _as_array(value, what).reshape(())
-    shape = f" of shape {value.shape}" if type(value) is np.ndarray else ""
-    raise OutputError(f"{what} should be a number (a float), got a {type(value).__name__}{shape}")
-
-
-def _as_sequence(value: Any, what: str, length: int) -> list:
-    if type(value) not in (tuple, list):
-        raise OutputError(f"{what} should return a tuple of {length}, got a {type(value).__name__}")
-    if len(value) != length:
-        raise OutputError(f"{what} should return a tuple of {length} values, got {len(value)}")
-    return list(value)
-
-
-def _as_dict(value: Any, what: str, keys: tuple[str, ...]) -> dict:
-    if type(value) is not dict:
-        raise OutputError(f"{what} should be a dict with keys {keys}, got a {type(value).__name__}")
-    missing = [k for k in keys if k not in value]
-    if missing:
-        raise OutputError(f"{what} has no key {missing[0]!r}; expected the keys {keys}")
-    return value
-
-
-# Readers: the student's return value (and the case) -> named arrays. One per exercise.
-def _read_cell(result: Any, case: Case, name: str) -> Outputs:
-    a_next, yt_pred, _cache = _as_sequence(result, name, 3)
-    return {"a_next": _as_array(a_next, "a_next"), "yt_pred": _as_array(yt_pred, "yt_pred")}
-
-
-def _read_forward(result: Any, case: Case, name: str) -> Outputs:
-    a, y_pred, caches = _as_sequence(result, name, 3)
-    T_x = case["dims"]["T_x"]
-    if type(caches) not in (list, tuple) or len(caches) != T_x:
-        got = len(caches) if type(caches) in (list, tuple) else type(caches).__name__
-        raise OutputError(
-            f"caches should be a list of T_x = {T_x} caches (one per step), got {got}"
-        )
-    return {"a": _as_array(a, "a"), "y_pred": _as_array(y_pred, "y_pred")}
-
-
-def _reader_array(key: str) -> Callable[[Any, Case, str], Outputs]:
-    return lambda result, case, name: {key: _as_array(result, f"the result of {name}")}
-
-
-def _read_split(result: Any, case: Case, name: str) -> Outputs:
-    Waa, Wax = _as_sequence(result, name, 2)
-    return {"Waa": _as_array(Waa, "Waa"), "Wax": _as_array(Wax, "Wax")}
-
-
-def _read_loss(result: Any, case: Case, name: str) -> Outputs:
-    return {"loss": _as_scalar(result, f"the loss returned by {name}")}
-
-
-def _reader_dict(keys: tuple[str, ...]) -> Callable[[Any, Case, str], Outputs]:
-    def read(result: Any, case: Case, name: str) -> Outputs:
-        d = _as_dict(result, f"the result of {name}", keys)
-        return {k: _as_array(d[k], k) for k in keys}
-
-    return read
-
-
-def _read_bptt(result: Any, case: Case, name: str) -> Outputs:
-    loss, gradients, a_last = _as_sequence(result, name, 3)
-    keys = (*GRADS, "da0")
-    g = _as_dict(gradients, "gradients", keys)
-    return {
-        "loss": _as_scalar(loss, "loss"),
-        **{k: _as_array(g[k], k) for k in keys},
-        "a_last": _as_array(a_last, "a_last"),
-    }
-
-
-def _read_clip(result: Any, case: Case, name: str) -> Outputs:
-    keys = tuple(case["args"][0])  # the five gradients and any entry that passes through
-    d = _as_dict(result, f"the result of {name}", keys)
-    return {k: _as_array(d[k], k) for k in keys}
-
-
-def _read_sample(result: Any, case: Case, name: str) -> Outputs:
-    if type(result) is np.ndarray and result.ndim != 1:
-        raise OutputError(f"sample should return a list of token ids, got shape {result.shape}")
-    if type(result) not in (list, tuple, np.ndarray):
-        raise OutputError(f"sample should return a list of ints, got a {type(result).__name__}")
-    return {"ids": _as_array(result, "the sampled token ids", kind="i").reshape(-1)}
-
-
-# Building the call's arguments from a plain-data case.
-def _test_function(spec: dict) -> Callable[[np.ndarray], float]:
-    """The scalar function f(θ) of a numerical_gradient case: Σ c sin(θ) + ½‖Aθ‖² + Σ d θ³."""
-    c, A, d = spec["c"], spec["A"], spec["d"]
-
-    def f(theta: np.ndarray) -> float:
-        v = np.asarray(theta, dtype=np.float64).reshape(-1)
-        return float(np.sum(c * np.sin(v)) + 0.5 * np.sum((A @ v) ** 2) + np.sum(d * v**3))
-
-    return f
-
-
-def _arguments(name: str, case: Case) -> tuple[list, dict]:
-    """Deep copies of the case's arguments, with token ids wrapped and test functions built."""
-    args = copy.deepcopy(case["args"])
-    kwargs = copy.deepcopy(case["kwargs"])
-    for i in case.get("ids_args", []):
-        args[i] = OneHot(args[i], case["dims"]["n_x"])
-    if name == "numerical_gradient":
-        args[0] = _test_function(args[0])
-    return args, kwargs
-
-
-def _changed(before: Any, after: Any) -> bool:
-    """True when ``after`` (the argument the student got) no longer equals ``before``."""
-    if isinstance(before, OneHot) or isinstance(after, OneHot):
-        return _changed(
-            before.ids if isinstance(before, OneHot) else before,
-            after.ids if isinstance(after, OneHot) else after,
-        )
-    if type(before) is np.ndarray:
-        return (
-            type(after) is not np.ndarray
-            or after.shape != before.shape
-            or not np.allclose(after, before, rtol=1e-12, atol=0, equal_nan=True)
-        )
-    if type(before) in (list, tuple):
-        return (
-            type(after) is not type(before)
-            or len(after) != len(before)
-            or any(_changed(b, a) for b, a in zip(before, after, strict=True))
-        )
-    if type(before) is dict:
-        return (
-            type(after) is not dict
-            or set(after) != set(before)
-            or any(_changed(before[k], after[k]) for k in before)
-        )
-    return False
-
-
-_IDS_HINT = (
-    " (this hidden test gives x as token ids, an rnnlib.OneHot that acts like the one-hot "
-    "array: write the input term as Wax @ xt)"
-)
-
-
-def _call(name: str, fn: Callable[..., Any], case: Case) -> tuple[Outputs, BaseException | None]:
-    """Run ``fn`` on ``case``; returns the outputs and the student's exception, if any."""
-    ex = EXERCISES[name]
-    args, kwargs = _arguments(name, case)
-    try:
-        result = fn(*args, **kwargs)
-    except Exception as exc:  # the student's error becomes feedback, not a crash of the grader
-        text = f"{type(exc).__name__}: {exc}"[:MAX_MESSAGE]
-        hint = _IDS_HINT if case.get("ids_args") else ""
-        return {"__error__": f"{name} raised {text}{hint}"}, exc
-    try:
-        outputs = ex.read(result, case, name)
-    except OutputError as exc:
-        return {"__error__": str(exc)[:MAX_MESSAGE]}, None
-    except Exception as exc:  # an object that misbehaves while being read
-        return {"__error__": f"{name} returned an unusable value ({type(exc).__name__})"}, None
-    names = ex.arg_names
-    for i, (before, after) in enumerate(zip(case["args"], args, strict=True)):
-        if i != 0 or name != "numerical_gradient":
-            if _changed(before, after):
-                outputs["__mutated__"] = names[i] if i < len(names) else f"argument {i}"
-                break
-    return outputs, None
-
-
-def call(name: str, fn: Callable[..., Any], case: Case) -> Outputs:
-    """Call the student's ``fn`` on ``case`` and read its result into named float64/int64 arrays.
-
-    Args:
-        name: the exercise (a key of EXERCISES)
-        fn: the student's function
-        case: one case of make_cases(name, rng)
-
-    Returns:
-        dict of output name -> ndarray; or {"__error__": message} when ``fn`` raised or returned
-        something of the wrong type or structure; "__mutated__": argument name when ``fn``
-        changed one of its inputs in place.
-    """
-    return _call(name, fn, case)[0]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1875,7 +1643,6 @@ class Exercise:
     assignment: str  # notebooks/<assignment>/<notebook>.ipynb
     notebook: str
     cases: Callable[[np.random.Generator], list[Case]]
-    read: Callable[[Any, Case, str], Outputs]  # the function's result -> named arrays
     shapes: dict[str, tuple[str, ...]] = field(default_factory=dict)  # symbolic output shapes
     mistakes: tuple[Mistake, ...] = ()
     accept: tuple[Callable[[Case], Outputs], ...] = ()  # other right answers (another RNG stream)
@@ -1886,10 +1653,9 @@ class Exercise:
         return getattr(rnnlib, self.name)
 
     @property
-    def arg_names(self) -> tuple[str, ...]:
-        import inspect
-
-        return tuple(inspect.signature(inspect.unwrap(self.reference)).parameters)
+    def read(self) -> Reader:
+        """The function's result -> named arrays (graders.calls.READERS, shared with the child)."""
+        return READERS[self.name]
 
 
 _CELL_SHAPES = {"a_next": ("n_a", "m"), "yt_pred": ("n_y", "m")}
@@ -1910,7 +1676,6 @@ EXERCISES: dict[str, Exercise] = {
             "01-forward",
             "forward",
             lambda rng: _forward_cases(rng, "cell"),
-            _read_cell,
             _CELL_SHAPES,
             _forward_mistakes("rnn_cell_forward"),
         ),
@@ -1919,7 +1684,6 @@ EXERCISES: dict[str, Exercise] = {
             "01-forward",
             "forward",
             lambda rng: _forward_cases(rng, "seq"),
-            _read_forward,
             {"a": ("n_a", "m", "T_x"), "y_pred": ("n_y", "m", "T_x")},
             _forward_mistakes("rnn_forward"),
         ),
@@ -1928,7 +1692,6 @@ EXERCISES: dict[str, Exercise] = {
             "02-stacking",
             "stacking",
             _stack_weights_cases,
-            _reader_array("Wa"),
             {"Wa": ("n_a", "n_a + n_x")},
             _STACK_MISTAKES,
         ),
@@ -1937,7 +1700,6 @@ EXERCISES: dict[str, Exercise] = {
             "02-stacking",
             "stacking",
             _split_weights_cases,
-            _read_split,
             {"Waa": ("n_a", "n_a"), "Wax": ("n_a", "n_x")},
             _SPLIT_MISTAKES,
         ),
@@ -1946,7 +1708,6 @@ EXERCISES: dict[str, Exercise] = {
             "02-stacking",
             "stacking",
             _stack_inputs_cases,
-            _reader_array("stacked"),
             {"stacked": ("n_a + n_x", "m")},
             _STACK_INPUT_MISTAKES,
         ),
@@ -1955,7 +1716,6 @@ EXERCISES: dict[str, Exercise] = {
             "02-stacking",
             "stacking",
             lambda rng: _forward_cases(rng, "stacked"),
-            _read_cell,
             _CELL_SHAPES,
             _forward_mistakes("rnn_cell_forward_stacked"),
         ),
@@ -1964,7 +1724,6 @@ EXERCISES: dict[str, Exercise] = {
             "03-loss",
             "loss",
             _softmax_cases,
-            _reader_array("softmax"),
             {},
             _SOFTMAX_MISTAKES,
         ),
@@ -1973,7 +1732,6 @@ EXERCISES: dict[str, Exercise] = {
             "03-loss",
             "loss",
             _cross_entropy_cases,
-            _read_loss,
             {},
             _CROSS_ENTROPY_MISTAKES,
         ),
@@ -1982,7 +1740,6 @@ EXERCISES: dict[str, Exercise] = {
             "04-bptt",
             "bptt",
             _cell_backward_cases,
-            _reader_dict(("dxt", "da_prev", "dWax", "dWaa", "dba")),
             {"dxt": ("n_x", "m"), "da_prev": ("n_a", "m"), **_GRAD_SHAPES},
             _cell_backward_mistakes(),
         ),
@@ -1991,7 +1748,6 @@ EXERCISES: dict[str, Exercise] = {
             "04-bptt",
             "bptt",
             _rnn_backward_cases,
-            _reader_dict(("dx", "da0", "dWax", "dWaa", "dba")),
             {"dx": ("n_x", "m", "T_x"), "da0": ("n_a", "m"), **_GRAD_SHAPES},
             _rnn_backward_mistakes(),
         ),
@@ -2000,7 +1756,6 @@ EXERCISES: dict[str, Exercise] = {
             "04-bptt",
             "bptt",
             _numerical_gradient_cases,
-            _reader_array("grad"),
             {},
             _NUMERICAL_MISTAKES,
         ),
@@ -2009,7 +1764,6 @@ EXERCISES: dict[str, Exercise] = {
             "04-bptt",
             "bptt",
             _bptt_cases,
-            _read_bptt,
             {**_GRAD_SHAPES, "da0": ("n_a", "m"), "a_last": ("n_a", "m")},
             _BPTT_MISTAKES,
         ),
@@ -2018,7 +1772,6 @@ EXERCISES: dict[str, Exercise] = {
             "05-training",
             "training",
             _sgd_cases,
-            _reader_dict(PARAMS),
             _PARAM_SHAPES,
             _SGD_MISTAKES,
         ),
@@ -2027,7 +1780,6 @@ EXERCISES: dict[str, Exercise] = {
             "05-training",
             "training",
             _clip_cases,
-            _read_clip,
             _GRAD_SHAPES,
             _CLIP_MISTAKES,
         ),
@@ -2036,7 +1788,6 @@ EXERCISES: dict[str, Exercise] = {
             "05-training",
             "training",
             _sample_cases,
-            _read_sample,
             {},
             _SAMPLE_MISTAKES,
             accept=(lambda case: _sample_variant(case, legacy=True),),
@@ -2046,7 +1797,6 @@ EXERCISES: dict[str, Exercise] = {
             "06-vanishing",
             "vanishing",
             _backprop_norms_cases,
-            _reader_array("norms"),
             {"norms": ("T_x",)},
             _NORMS_MISTAKES,
         ),

@@ -1,9 +1,10 @@
 """The outside check's child: re-runs a student's cells and calls their functions on the cases.
 
-Runs jailed (graders/jail.py) with ``python -I -S``, from a folder that holds copies of
-graders/child.py, checks.py and wire.py and a stub rnnlib whose exercises under grade raise. It
-imports nothing of the real course. Its only inputs are ``spec.json`` and the case files in its
-working folder; its only outputs are ``cells.json`` (which cells raised) and one
+Runs jailed (graders/jail.py) with ``python -I -S``, from a folder built by graders/stubs.py: copies
+of graders/child.py, calls.py and wire.py (not checks.py, whose mistake simulators compute right
+answers) and a stub rnnlib in which the exercises under grade, and the functions that compute the
+same, raise. It imports nothing of the real course. Its only inputs are ``spec.json`` and the
+case files in its working folder; its only outputs are ``cells.json`` (which cells raised) and one
 ``out_<exercise>.npz`` per exercise, written with graders.wire (never pickle) after each exercise,
 so a child killed half-way still reports the exercises it finished.
 """
@@ -29,7 +30,7 @@ def _alarm(signum, frame):  # noqa: ARG001
 def main(spec_path: str) -> None:
     with open(spec_path, encoding="utf-8") as f:
         spec = json.load(f)
-    from graders import checks, wire  # the copies next to this file, before any student code
+    from graders import calls, wire  # the copies next to this file, before any student code
 
     cases = {name: wire.load(f"cases_{name}.npz") for name in spec["exercises"]}
     per_call = float(spec.get("per_call_seconds", 10))
@@ -67,7 +68,7 @@ def main(spec_path: str) -> None:
                 continue
             signal.setitimer(signal.ITIMER_REAL, per_call)
             try:
-                results.append(checks.call(name, fn, case))
+                results.append(calls.call(name, fn, case))
             except BaseException as exc:  # noqa: BLE001 - a KeyboardInterrupt/SystemExit from the student
                 results.append(
                     {"__error__": f"{name} raised {type(exc).__name__}: {exc}"[:MAX_ERROR]}

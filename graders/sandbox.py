@@ -155,7 +155,9 @@ class JailedKernelManager(AsyncKernelManager):
 def start_zygote(folder: Path, env: dict[str, str], timeout: float = 60) -> subprocess.Popen | None:
     """Start a kernel fork server (graders/zygote.py) with its socket in ``folder`` (made only
     the grader's); returns it once it listens, or None if it did not start (kernels then start
-    cold, through graders.jail)."""
+    cold, through graders.jail). Linux only (it relies on SO_PEERCRED and PR_SET_PDEATHSIG)."""
+    if not sys.platform.startswith("linux"):
+        return None
     folder.mkdir(parents=True, exist_ok=True)
     os.chmod(folder, 0o700)
     sock = folder / "kernels.sock"

@@ -1,0 +1,302 @@
+"""The part of the hidden checks that runs the student's code: call a function on a case and read
+its result strictly.
+
+:func:`call` (``call(name, fn, case)``) is all that the outside check's child (graders/child.py)
+needs, so this module, with graders/wire.py, is the only part of the checks copied into the
+child's folder (see graders/stubs.py). It holds nothing that computes an expected result or
+simulates a mistake: those stay in graders/checks.py, which the child never sees. It imports only
+numpy and rnnlib; in the child that rnnlib is the stub whose exercises under grade raise, and only
+its ``OneHot`` and the functions' signatures (for the name of a mutated argument) are used.
+
+The result of a call is a dict of named float64 / int64 arrays (plus ``"__mutated__": argument
+name`` when an input was changed in place), or ``{"__error__": message}``; it never raises for an
+Exception of the student's code and never trusts an object it did not check.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+import rnnlib
+from rnnlib._checks import OneHot
+
+MAX_MESSAGE = 600  # characters of a student's exception message kept in feedback
+PARAMS = ("Waa", "Wax", "Wya", "ba", "by")
+GRADS = tuple("d" + p for p in PARAMS)
+
+Case = dict[str, Any]
+Outputs = dict[str, Any]
+Reader = Callable[[Any, Case, str], Outputs]
+
+
+class OutputError(Exception):
+    """The student's function returned something that is not what the exercise asks for."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading results strictly: types and shapes are checked, values are copied into fresh arrays
+# ---------------------------------------------------------------------------------------------
+
+_NUMPY_SCALARS = (
+    np.float64,
+    np.float32,
+    np.float16,
+    np.int64,
+    np.int32,
+    np.int16,
+    np.int8,
+    np.uint64,
+    np.uint32,
+    np.uint16,
+    np.uint8,
+)
+
+
+def _is_number(value: Any) -> bool:
+    """A real number of an exact, known type (bool and subclasses are not numbers here)."""
+    return type(value) in (int, float) or type(value) in _NUMPY_SCALARS
+
+
+def _as_array(value: Any, what: str, kind: str = "f") -> np.ndarray:
+    """``value`` as a fresh float64 (kind "f") or int64 (kind "i") array, or an OutputError."""
+    if type(value) is np.ndarray:
+        if value.dtype.kind not in "fiu" or (kind == "i" and value.dtype.kind == "f"):
+            want = "integers" if kind == "i" else "real numbers"
+            raise OutputError(f"{what} should be an array of {want}, got dtype {value.dtype}")
+        return value.astype(np.float64 if kind == "f" else np.int64)
+    if _is_number(value):
+        if kind == "i" and not isinstance(value, (int, np.integer)):
+            raise OutputError(f"{what} should hold integers, got {type(value).__name__}")
+        return np.array(value, dtype=np.float64 if kind == "f" else np.int64)
+    if type(value) in (list, tuple):
+        items = [_as_array(item, what, kind) for item in value]
+        if len({item.shape for item in items}) > 1:
+            raise OutputError(
+                f"{what} is a ragged {type(value).__name__} (items of different shapes)"
+            )
+        return np.array(items, dtype=np.float64 if kind == "f" else np.int64).reshape(
+            (len(items), *(items[0].shape if items else ()))
+        )
+    raise OutputError(f"{what} should be a numpy array, got a {type(value).__name__}")
+
+
+def _as_scalar(value: Any, what: str) -> np.ndarray:
+    """A number (or a one-element array) as a 0-d float64 array."""
+    if _is_number(value):
+        return np.array(value, dtype=np.float64)
+    if type(value) is np.ndarray and value.size == 1:
+        return _as_array(value, what).reshape(())
+    shape = f" of shape {value.shape}" if type(value) is np.ndarray else ""
+    raise OutputError(f"{what} should be a number (a float), got a {type(value).__name__}{shape}")
+
+
+def _as_sequence(value: Any, what: str, length: int) -> list:
+    if type(value) not in (tuple, list):
+        raise OutputError(f"{what} should return a tuple of {length}, got a {type(value).__name__}")
+    if len(value) != length:
+        raise OutputError(f"{what} should return a tuple of {length} values, got {len(value)}")
+    return list(value)
+
+
+def _as_dict(value: Any, what: str, keys: tuple[str, ...]) -> dict:
+    if type(value) is not dict:
+        raise OutputError(f"{what} should be a dict with keys {keys}, got a {type(value).__name__}")
+    missing = [k for k in keys if k not in value]
+    if missing:
+        raise OutputError(f"{what} has no key {missing[0]!r}; expected the keys {keys}")
+    return value
+
+
+# Readers: the student's return value (and the case) -> named arrays. One per exercise.
+def _read_cell(result: Any, case: Case, name: str) -> Outputs:
+    a_next, yt_pred, _cache = _as_sequence(result, name, 3)
+    return {"a_next": _as_array(a_next, "a_next"), "yt_pred": _as_array(yt_pred, "yt_pred")}
+
+
+def _read_forward(result: Any, case: Case, name: str) -> Outputs:
+    a, y_pred, caches = _as_sequence(result, name, 3)
+    T_x = case["dims"]["T_x"]
+    if type(caches) not in (list, tuple) or len(caches) != T_x:
+        got = len(caches) if type(caches) in (list, tuple) else type(caches).__name__
+        raise OutputError(
+            f"caches should be a list of T_x = {T_x} caches (one per step), got {got}"
+        )
+    return {"a": _as_array(a, "a"), "y_pred": _as_array(y_pred, "y_pred")}
+
+
+def _reader_array(key: str) -> Reader:
+    return lambda result, case, name: {key: _as_array(result, f"the result of {name}")}
+
+
+def _read_split(result: Any, case: Case, name: str) -> Outputs:
+    Waa, Wax = _as_sequence(result, name, 2)
+    return {"Waa": _as_array(Waa, "Waa"), "Wax": _as_array(Wax, "Wax")}
+
+
+def _read_loss(result: Any, case: Case, name: str) -> Outputs:
+    return {"loss": _as_scalar(result, f"the loss returned by {name}")}
+
+
+def _reader_dict(keys: tuple[str, ...]) -> Reader:
+    def read(result: Any, case: Case, name: str) -> Outputs:
+        d = _as_dict(result, f"the result of {name}", keys)
+        return {k: _as_array(d[k], k) for k in keys}
+
+    return read
+
+
+def _read_bptt(result: Any, case: Case, name: str) -> Outputs:
+    loss, gradients, a_last = _as_sequence(result, name, 3)
+    keys = (*GRADS, "da0")
+    g = _as_dict(gradients, "gradients", keys)
+    return {
+        "loss": _as_scalar(loss, "loss"),
+        **{k: _as_array(g[k], k) for k in keys},
+        "a_last": _as_array(a_last, "a_last"),
+    }
+
+
+def _read_clip(result: Any, case: Case, name: str) -> Outputs:
+    keys = tuple(case["args"][0])  # the five gradients and any entry that passes through
+    d = _as_dict(result, f"the result of {name}", keys)
+    return {k: _as_array(d[k], k) for k in keys}
+
+
+def _read_sample(result: Any, case: Case, name: str) -> Outputs:
+    if type(result) is np.ndarray and result.ndim != 1:
+        raise OutputError(f"sample should return a list of token ids, got shape {result.shape}")
+    if type(result) not in (list, tuple, np.ndarray):
+        raise OutputError(f"sample should return a list of ints, got a {type(result).__name__}")
+    return {"ids": _as_array(result, "the sampled token ids", kind="i").reshape(-1)}
+
+
+# The reader of each exercise: graders.checks reads rnnlib's results with the same one.
+READERS: dict[str, Reader] = {
+    "rnn_cell_forward": _read_cell,
+    "rnn_forward": _read_forward,
+    "stack_weights": _reader_array("Wa"),
+    "split_weights": _read_split,
+    "stack_inputs": _reader_array("stacked"),
+    "rnn_cell_forward_stacked": _read_cell,
+    "softmax": _reader_array("softmax"),
+    "cross_entropy": _read_loss,
+    "rnn_cell_backward": _reader_dict(("dxt", "da_prev", "dWax", "dWaa", "dba")),
+    "rnn_backward": _reader_dict(("dx", "da0", "dWax", "dWaa", "dba")),
+    "numerical_gradient": _reader_array("grad"),
+    "bptt": _read_bptt,
+    "sgd_step": _reader_dict(PARAMS),
+    "clip_by_global_norm": _read_clip,
+    "sample": _read_sample,
+    "backprop_norms": _reader_array("norms"),
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Calling the student's function
+# ---------------------------------------------------------------------------------------------
+
+
+def arg_names(name: str) -> tuple[str, ...]:
+    """The parameter names of exercise ``name``, from rnnlib's signature (a stub's is the same)."""
+    return tuple(inspect.signature(inspect.unwrap(getattr(rnnlib, name))).parameters)
+
+
+def _test_function(spec: dict) -> Callable[[np.ndarray], float]:
+    """The scalar function f(θ) of a numerical_gradient case: Σ c sin(θ) + ½‖Aθ‖² + Σ d θ³."""
+    c, A, d = spec["c"], spec["A"], spec["d"]
+
+    def f(theta: np.ndarray) -> float:
+        v = np.asarray(theta, dtype=np.float64).reshape(-1)
+        return float(np.sum(c * np.sin(v)) + 0.5 * np.sum((A @ v) ** 2) + np.sum(d * v**3))
+
+    return f
+
+
+def _arguments(name: str, case: Case) -> tuple[list, dict]:
+    """Deep copies of the case's arguments, with token ids wrapped and test functions built."""
+    args = copy.deepcopy(case["args"])
+    kwargs = copy.deepcopy(case["kwargs"])
+    for i in case.get("ids_args", []):
+        args[i] = OneHot(args[i], case["dims"]["n_x"])
+    if name == "numerical_gradient":
+        args[0] = _test_function(args[0])
+    return args, kwargs
+
+
+def _changed(before: Any, after: Any) -> bool:
+    """True when ``after`` (the argument the student got) no longer equals ``before``."""
+    if isinstance(before, OneHot) or isinstance(after, OneHot):
+        return _changed(
+            before.ids if isinstance(before, OneHot) else before,
+            after.ids if isinstance(after, OneHot) else after,
+        )
+    if type(before) is np.ndarray:
+        return (
+            type(after) is not np.ndarray
+            or after.shape != before.shape
+            or not np.allclose(after, before, rtol=1e-12, atol=0, equal_nan=True)
+        )
+    if type(before) in (list, tuple):
+        return (
+            type(after) is not type(before)
+            or len(after) != len(before)
+            or any(_changed(b, a) for b, a in zip(before, after, strict=True))
+        )
+    if type(before) is dict:
+        return (
+            type(after) is not dict
+            or set(after) != set(before)
+            or any(_changed(before[k], after[k]) for k in before)
+        )
+    return False
+
+
+_IDS_HINT = (
+    " (this hidden test gives x as token ids, an rnnlib.OneHot that acts like the one-hot "
+    "array: write the input term as Wax @ xt)"
+)
+
+
+def _call(name: str, fn: Callable[..., Any], case: Case) -> tuple[Outputs, BaseException | None]:
+    """Run ``fn`` on ``case``; returns the outputs and the student's exception, if any."""
+    args, kwargs = _arguments(name, case)
+    try:
+        result = fn(*args, **kwargs)
+    except Exception as exc:  # the student's error becomes feedback, not a crash of the grader
+        text = f"{type(exc).__name__}: {exc}"[:MAX_MESSAGE]
+        hint = _IDS_HINT if case.get("ids_args") else ""
+        return {"__error__": f"{name} raised {text}{hint}"}, exc
+    try:
+        outputs = READERS[name](result, case, name)
+    except OutputError as exc:
+        return {"__error__": str(exc)[:MAX_MESSAGE]}, None
+    except Exception as exc:  # an object that misbehaves while being read
+        return {"__error__": f"{name} returned an unusable value ({type(exc).__name__})"}, None
+    names = arg_names(name)
+    for i, (before, after) in enumerate(zip(case["args"], args, strict=True)):
+        if i != 0 or name != "numerical_gradient":
+            if _changed(before, after):
+                outputs["__mutated__"] = names[i] if i < len(names) else f"argument {i}"
+                break
+    return outputs, None
+
+
+def call(name: str, fn: Callable[..., Any], case: Case) -> Outputs:
+    """Call the student's ``fn`` on ``case`` and read its result into named float64/int64 arrays.
+
+    Args:
+        name: the exercise (a key of READERS, and of graders.checks.EXERCISES)
+        fn: the student's function
+        case: one case of graders.checks.make_cases(name, rng)
+
+    Returns:
+        dict of output name -> ndarray; or {"__error__": message} when ``fn`` raised or returned
+        something of the wrong type or structure; "__mutated__": argument name when ``fn``
+        changed one of its inputs in place.
+    """
+    return _call(name, fn, case)[0]

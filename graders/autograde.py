@@ -161,6 +161,8 @@ def init_worker(setup: Setup, slots: Any) -> None:
         timeout=setup.timeout,
     )
     config.Execute.kernel_manager_class = "graders.sandbox.JailedKernelManager"
+    # every output is in once the last cell has replied: kill the kernel, do not wait on it
+    config.Execute.shutdown_kernel = "immediate"
     api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
     exporter = feedback_exporter()
     # this worker's kernels fork from a zygote that has the imports done (graders/zygote.py)
@@ -792,10 +794,9 @@ def _cached_filter(fn: Any) -> Any:
 
     def cached(*args: Any, **kwargs: Any) -> Any:
         key_args = args[1:] if passes_context is not None else args
-        try:
-            key = (key_args, tuple(sorted(kwargs.items())))
-            hash(key)
-        except TypeError:
+        try:  # highlight_code gets the cell's metadata, a dict: key on its JSON text
+            key = json.dumps([key_args, kwargs], sort_keys=True)
+        except (TypeError, ValueError):
             return fn(*args, **kwargs)
         if key not in cache:
             if len(cache) > 20_000:
@@ -1023,6 +1024,7 @@ def autograde(
     from graders import checks  # noqa: F401 - fail here, not in every worker, if it is broken
 
     _quiet()
+    course.read_alembic_head_in_process()
     os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
     submissions = Path(submissions).resolve()
     course_root = course.course_root(root)

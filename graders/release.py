@@ -151,6 +151,7 @@ def release(
     from nbgrader.coursedir import CourseDirectory
 
     os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    course.read_alembic_head_in_process()
     config = course.make_config(root=root, source=source, url=db)
     source_dir = Path(config.CourseDirectory.source_directory)
     names = assignments or list(course.assignments(source_dir))

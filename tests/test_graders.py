@@ -445,3 +445,19 @@ def test_jailed_uid_reads_a_package_behind_a_closed_folder_but_nothing_else(tmp_
     assert run.stdout.split() == ["42", "False"], (
         f"the jailed uid should import the package and not see its neighbour: {run}"
     )
+
+
+def test_the_alembic_head_read_in_process_is_the_one_nbgrader_asks_its_cli_for():
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    cli = subprocess.run(
+        [sys.executable, "-c", "from nbgrader.api import get_alembic_version as v; print(v())"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=True,
+    ).stdout.strip()
+    course.read_alembic_head_in_process()
+    import nbgrader.api
+
+    assert nbgrader.api.get_alembic_version() == cli, "a new gradebook would be stamped wrongly"

@@ -83,17 +83,22 @@ def stub_of(tmp_path_factory):
     return get
 
 
-def _in_child(stub: Path, code: str, *args: str, cwd: Path) -> dict:
-    """Run ``code`` as the child's interpreter does (python -I -S, the stub first on the path)."""
-    path = ":".join([str(stub), *autograde._site_dirs()])
-    proc = subprocess.run(
-        [sys.executable, "-I", "-S", "-c", PRELUDE + code, path, *args],
+def _child_python(code: str, *args: str, cwd: Path) -> subprocess.CompletedProcess:
+    """``python -I -S -c code *args`` with the child's clean environment, as the grader runs it."""
+    return subprocess.run(
+        [sys.executable, "-I", "-S", "-c", code, *args],
         cwd=cwd,
         env=sandbox.clean_env(),
         capture_output=True,
         text=True,
         timeout=300,
     )
+
+
+def _in_child(stub: Path, code: str, *args: str, cwd: Path) -> dict:
+    """Run ``code`` as the child's interpreter does (python -I -S, the stub first on the path)."""
+    path = ":".join([str(stub), *autograde._site_dirs()])
+    proc = _child_python(PRELUDE + code, path, *args, cwd=cwd)
     assert proc.returncode == 0, f"the child's interpreter failed:\n{proc.stderr[-3000:]}"
     return json.loads(proc.stdout)
 
@@ -203,14 +208,7 @@ def test_solutions_pass_through_the_child(assignment, stub_of, tmp_path):
     }
     (tmp_path / "spec.json").write_text(json.dumps(spec))
     path = ":".join([str(stub_of(assignment)), *autograde._site_dirs()])
-    proc = subprocess.run(
-        [sys.executable, "-I", "-S", "-c", BOOTSTRAP, str(tmp_path / "spec.json"), path],
-        cwd=tmp_path,
-        env=sandbox.clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    proc = _child_python(BOOTSTRAP, str(tmp_path / "spec.json"), path, cwd=tmp_path)
     assert proc.returncode == 0, f"{assignment}: the child failed:\n{proc.stderr[-3000:]}"
     # other cells keep only call-free assignments, so a name they use may be missing: no matter
     errors = [

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import functools
 import hashlib
 import html
 import io
@@ -733,6 +734,8 @@ def feedback_notebook(
         elif cell.cell_type == "markdown" and cell.source.strip() not in trusted_markdown:
             cell.source = "<pre>" + html.escape(cell.source) + "</pre>"
             cell.pop("attachments", None)
+        elif cell.cell_type == "markdown":
+            cell.metadata[COURSE_TEXT] = True  # its math is typeset (as MathML) in the page
         elif cell.cell_type == "raw":
             cell.source = "<pre>" + html.escape(cell.source) + "</pre>"
             cell.cell_type = "markdown"
@@ -745,6 +748,7 @@ def feedback_notebook(
     return nb
 
 
+COURSE_TEXT = "rnn_course_text"  # cell metadata: markdown written by the course, not a student
 NOT_RUN_NOTE = (
     "*The cells below come after the last test: they cannot change your grade, so they were not"
     " run while grading. Run them in JupyterLab to see their output.*"
@@ -791,9 +795,10 @@ def _cached_filter(fn: Any) -> Any:
     student, so their markdown, highlighting and sanitising are done once per worker."""
     cache: dict = {}
     passes_context = getattr(fn, "jinja_pass_arg", None)
+    key_skips = 1 if passes_context is not None else 0  # the jinja context is no part of the key
 
     def cached(*args: Any, **kwargs: Any) -> Any:
-        key_args = args[1:] if passes_context is not None else args
+        key_args = args[key_skips:]
         try:  # highlight_code gets the cell's metadata, a dict: key on its JSON text
             key = json.dumps([key_args, kwargs], sort_keys=True)
         except (TypeError, ValueError):
@@ -835,10 +840,45 @@ def feedback_exporter() -> Any:
     exporter.filters = {
         "highlight_code": _cached_filter(Highlight2HTML(pygments_lexer="ipython3", parent=exporter))
     }
-    for name in ("markdown2html", "clean_html"):
-        if name in exporter.environment.filters:
-            exporter.environment.filters[name] = _cached_filter(exporter.environment.filters[name])
+    filters = exporter.environment.filters
+    markdown = _cached_filter(filters["markdown2html"])
+    typeset = functools.lru_cache(maxsize=4096)(math_to_mathml)
+
+    def markdown_with_mathml(context: Any, source: str) -> str:
+        body = markdown(context, source)
+        return (
+            typeset(body) if context.get("cell", {}).get("metadata", {}).get(COURSE_TEXT) else body
+        )
+
+    markdown_with_mathml.jinja_pass_arg = markdown.jinja_pass_arg
+    filters["markdown2html"] = markdown_with_mathml
+    filters["clean_html"] = _cached_filter(filters["clean_html"])
     return exporter
+
+
+_NOT_MATH = re.compile(r"(<(code|pre)\b.*?</\2>)", re.S)  # code keeps its dollars
+_MATH = re.compile(r"\$\$(.+?)\$\$|\$([^$]+?)\$", re.S)
+
+
+def math_to_mathml(body: str) -> str:
+    """``$...$`` and ``$$...$$`` in rendered course markdown as MathML, which browsers typeset
+    without MathJax's CDN (feedback is read offline too). TeX that does not convert stays TeX."""
+    from latex2mathml.converter import convert
+
+    def typeset(match: re.Match) -> str:
+        display = match.group(1) is not None
+        tex = html.unescape(match.group(1) if display else match.group(2))
+        try:
+            return convert(tex, display="block" if display else "inline")
+        except Exception:  # noqa: BLE001 - an unsupported command: leave the TeX readable
+            return match.group(0)
+
+    parts = _NOT_MATH.split(body)
+    # split keeps both groups: [text, code-block, tag-name, text, ...]
+    return "".join(
+        _MATH.sub(typeset, part) if i % 3 == 0 else (part if i % 3 == 1 else "")
+        for i, part in enumerate(parts)
+    )
 
 
 _FOCUSABLE = re.compile(

@@ -461,3 +461,24 @@ def test_the_alembic_head_read_in_process_is_the_one_nbgrader_asks_its_cli_for()
     import nbgrader.api
 
     assert nbgrader.api.get_alembic_version() == cli, "a new gradebook would be stamped wrongly"
+
+
+def test_feedback_typesets_the_courses_math_as_mathml_and_nothing_else():
+    course_text = "The state $a^{\\langle t \\rangle}$ and $$\\hat y = g_2(z)$$"
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_markdown_cell(course_text),
+            nbformat.v4.new_markdown_cell("my note: $x$ costs $5"),
+            nbformat.v4.new_code_cell('label = "$y$"'),
+        ]
+    )
+    res = autograde.NotebookResult("s$z$", "01-forward", "forward", 0.0, 5.0, "ok")
+    page, _ = autograde.feedback_exporter().from_notebook_node(
+        autograde.feedback_notebook(res, nb, {course_text})
+    )
+    assert page.count("<math") == 2, "the course's inline and display math should be MathML"
+    assert 'display="block"' in page, "$$...$$ should be typeset as display math"
+    for literal in ("$x$ costs $5", "$y$", "s$z$"):
+        assert literal in html.unescape(page), (
+            f"{literal!r} is not the course's math: keep it as typed"
+        )

@@ -166,20 +166,6 @@ def init_worker(setup: Setup, slots: Any) -> None:
     config.Execute.shutdown_kernel = "immediate"
     api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
     exporter = feedback_exporter()
-    # this worker's kernels fork from a zygote that has the imports done (graders/zygote.py)
-    zygote = None
-    if setup.zygote:
-        zygote = sandbox.start_zygote(
-            root / "zygote",
-            sandbox.clean_env(
-                {
-                    "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
-                    "MPLCONFIGDIR": str(Path(setup.base) / "matplotlib"),
-                }
-            ),
-        )
-    if zygote is not None:
-        os.environ[sandbox.ZYGOTE_ENV] = str(root / "zygote" / "kernels.sock")
     _W.update(
         setup=setup,
         slot=slot,
@@ -190,8 +176,31 @@ def init_worker(setup: Setup, slots: Any) -> None:
         kernel_uid=setup.uid_base + 2 * slot if setup.use_uids else None,
         child_uid=setup.uid_base + 2 * slot + 1 if setup.use_uids else None,
         stubs={},
-        zygote=zygote,
+        zygote=None,
+        zygote_starts=0,
     )
+    _ensure_zygote()
+
+
+def _ensure_zygote() -> None:
+    """This worker's kernels fork from a zygote that has the imports done (graders/zygote.py).
+    Start it, or start it again if it died; if it cannot start, kernels start cold."""
+    setup: Setup = _W["setup"]
+    zygote = _W.get("zygote")
+    if zygote is not None and zygote.poll() is None:
+        return
+    os.environ.pop(sandbox.ZYGOTE_ENV, None)
+    if not setup.zygote or _W["zygote_starts"] >= 3:  # off, or it keeps failing: start cold
+        return
+    _W["zygote_starts"] += 1
+    folder = _W["root"] / "zygote"
+    env = {
+        "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
+        "MPLCONFIGDIR": str(Path(setup.base) / "matplotlib"),
+    }
+    _W["zygote"] = zygote = sandbox.start_zygote(folder, sandbox.clean_env(env))
+    if zygote is not None:
+        os.environ[sandbox.ZYGOTE_ENV] = str(folder / "kernels.sock")
 
 
 def stop_worker() -> None:
@@ -334,6 +343,7 @@ def _run_nbgrader(task: Task, auto_dir: Path) -> str:
         seed=_W["setup"].seed,
     )
     os.environ[sandbox.JAIL_ENV] = str(config)
+    _ensure_zygote()
     try:
         with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
             result = _W["api"].autograde(task.assignment, task.student, force=True, create=True)

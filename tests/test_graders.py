@@ -482,3 +482,26 @@ def test_feedback_typesets_the_courses_math_as_mathml_and_nothing_else():
         assert literal in html.unescape(page), (
             f"{literal!r} is not the course's math: keep it as typed"
         )
+
+
+def test_a_worker_whose_zygote_died_starts_another_and_grades_on(tmp_path, monkeypatch):
+    root, submitted = build_class(tmp_path, students=["solution"])
+    started, real_start, real_grade = [], sandbox.start_zygote, autograde.grade_task
+
+    def start(*args, **kwargs):
+        started.append(proc := real_start(*args, **kwargs))
+        return proc
+
+    def grade_then_kill_the_zygote(task):
+        rows = real_grade(task)
+        autograde._W["zygote"].kill()  # as if the machine's OOM killer had taken it
+        autograde._W["zygote"].wait()
+        return rows
+
+    monkeypatch.setattr(sandbox, "start_zygote", start)
+    monkeypatch.setattr(autograde, "grade_task", grade_then_kill_the_zygote)
+    rows = autograde.autograde(submitted, out=tmp_path / "out", jobs=1, root=root, progress=False)
+    assert len(started) == len(ASSIGNMENTS), f"zygotes started: {len(started)}"
+    assert all(r.status == "ok" and r.score == r.max_score for r in rows), [
+        (r.assignment, r.score, r.status) for r in rows
+    ]

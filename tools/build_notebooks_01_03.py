@@ -4,113 +4,23 @@
     python tools/build_notebooks_01_03.py --execute  # ... and run them to store their outputs
 
 The prose, figures and tests live here; the solution of every exercise does not: each answer cell
-is created empty with its nbgrader metadata and filled by tools/sync_notebooks.py from the rnnlib
-function of the same name (so the notebooks cannot drift from rnnlib).
+is a placeholder with its nbgrader metadata, filled by tools/sync_notebooks.py from the rnnlib
+function of the same name (so the notebooks cannot drift from rnnlib). The shared machinery (cells,
+ids, writing, the command line) is in tools/notebook_builder.py.
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
-import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import sync_notebooks  # noqa: E402
+import notebook_builder  # noqa: E402  (tools/ is not a package)
+from notebook_builder import answer, code, import_cell, md, test  # noqa: E402
 
-NOTEBOOKS = sync_notebooks.NOTEBOOKS
-HIDDEN = """
-### BEGIN HIDDEN TESTS
-from graders.checks import run_hidden_checks
-run_hidden_checks("{name}", {name})
-### END HIDDEN TESTS"""
-
-
-def md(text: str):
-    return new_markdown_cell(text.strip("\n"))
-
-
-def code(text: str, *, ignore_output: bool = False, collapsed: bool = False):
-    """A code cell; ignore_output tags it for nbval (timings), collapsed hides a drawing helper."""
-    cell = new_code_cell(text.strip("\n"))
-    if ignore_output:
-        cell.metadata["tags"] = ["nbval-ignore-output"]
-    if collapsed:
-        cell.metadata["jupyter"] = {"source_hidden": True}
-    return cell
-
-
-def answer(name: str):
-    """The answer cell of exercise ``name``: empty here, filled from rnnlib by sync_notebooks."""
-    cell = new_code_cell("")
-    cell.metadata["nbgrader"] = {
-        "grade": False,
-        "grade_id": name,
-        "locked": False,
-        "schema_version": 3,
-        "solution": True,
-        "task": False,
-    }
-    return cell
-
-
-def test(name: str, points: int, visible: str):
-    """The autograded test cell after exercise ``name``: visible checks, then the hidden ones."""
-    cell = new_code_cell(visible.strip("\n") + "\n" + HIDDEN.format(name=name))
-    cell.metadata["nbgrader"] = {
-        "grade": True,
-        "grade_id": f"test_{name}",
-        "locked": True,
-        "points": points,
-        "schema_version": 3,
-        "solution": False,
-        "task": False,
-    }
-    return cell
-
-
-def write(rel: str, cells: list) -> Path:
-    """Write notebooks/<rel> with stable cell ids, then fill its answer cells from rnnlib."""
-    nb = new_notebook(cells=cells)
-    nb.metadata["kernelspec"] = {
-        "display_name": "Python 3 (ipykernel)",
-        "language": "python",
-        "name": "python3",
-    }
-    nb.metadata["language_info"] = {"name": "python"}
-    stem = Path(rel).stem
-    for i, cell in enumerate(nb.cells):
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        cell.id = grade_id.replace("_", "-") if grade_id else f"{stem}-{i:02d}"
-    path = NOTEBOOKS / rel
-    path.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.validate(nb)
-    nbformat.write(nb, path)
-    sync_notebooks.sync(path)
-    return path
-
-
-def tidy(path: Path) -> None:
-    """Drop nbclient's per-cell timestamps and join split stdout chunks: re-running changes nothing."""
-    nb = nbformat.read(path, as_version=4)
-    for cell in nb.cells:
-        cell.metadata.pop("execution", None)
-        outputs = []
-        for out in cell.get("outputs", []):
-            previous = outputs[-1] if outputs else None
-            if (
-                previous is not None
-                and out.output_type == previous.output_type == "stream"
-                and out.name == previous.name
-            ):
-                previous.text += out.text
-            else:
-                outputs.append(out)
-        if cell.cell_type == "code":
-            cell.outputs = outputs
-    nbformat.write(nb, path)
+BUILDER = (
+    "tools/build_notebooks_01_03.py"  # named in an import cell if it must list more from rnnlib
+)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -158,7 +68,8 @@ you have tried.
 The angle brackets $\langle t \rangle$ index time; later a subscript $j$ will index the examples of
 a minibatch. Run the next cell to import what this notebook uses.
 """),
-    code(r"""
+    import_cell(
+        r"""
 from typing import Any
 
 import matplotlib.pyplot as plt
@@ -167,7 +78,10 @@ import numpy as np
 from rnnlib.forward import ACTIVATIONS
 
 np.set_printoptions(precision=4, suppress=True)
-"""),
+""",
+        ["rnn_cell_forward", "rnn_forward"],
+        BUILDER,
+    ),
     md(r"""
 ## 1. One step, by hand
 
@@ -712,7 +626,8 @@ one-hot, measured.
 
 The finished code of this notebook is in `rnnlib/stacking.py`.
 """),
-    code(r"""
+    import_cell(
+        r"""
 import timeit
 from typing import Any
 
@@ -723,7 +638,10 @@ from rnnlib import rnn_cell_forward
 from rnnlib.forward import ACTIVATIONS
 
 np.set_printoptions(precision=4, suppress=True)
-"""),
+""",
+        ["stack_weights", "split_weights", "stack_inputs", "rnn_cell_forward_stacked"],
+        BUILDER,
+    ),
     md(r"""
 ## 1. Two products are one product of stacked blocks
 
@@ -1125,7 +1043,8 @@ negative log-probability the network gives to what actually came next.
 
 The finished code of this notebook is in `rnnlib/loss.py`.
 """),
-    code(r"""
+    import_cell(
+        r"""
 import warnings
 
 import matplotlib.pyplot as plt
@@ -1134,7 +1053,10 @@ import numpy as np
 from rnnlib import rnn_forward
 
 np.set_printoptions(precision=4, suppress=True)
-"""),
+""",
+        ["softmax", "cross_entropy"],
+        BUILDER,
+    ),
     md(r"""
 ## 1. From hidden state to probabilities
 
@@ -1469,26 +1391,8 @@ BUILDS = {
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument(
-        "--execute", action="store_true", help="run the notebooks to store their outputs"
-    )
-    parser.add_argument(
-        "only", nargs="*", help="build only these (e.g. 02-stacking/stacking.ipynb)"
-    )
-    args = parser.parse_args(argv)
-    for rel, cells in BUILDS.items():
-        if args.only and rel not in args.only:
-            continue
-        path = write(rel, cells)
-        print(f"{path.relative_to(sync_notebooks.ROOT)}: written")
-        if args.execute:
-            sync_notebooks.execute(path)
-            tidy(path)
-            print(f"{path.relative_to(sync_notebooks.ROOT)}: executed")
-    return 0
+    """Write notebooks 01-03 (see the module docstring for the command line)."""
+    return notebook_builder.main(__doc__, BUILDS, grade_ids=True, argv=argv)
 
 
 if __name__ == "__main__":

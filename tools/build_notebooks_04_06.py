@@ -4,169 +4,21 @@
     python tools/build_notebooks_04_06.py --execute  # ... and run them, storing the outputs nbval compares
 
 The prose, figures and test cells live in this file (edit here, then rebuild: the notebooks are
-overwritten). The answer cells are written empty and filled by tools/sync_notebooks.py from the
-rnnlib function of the same name, so this file holds no solution code.
+overwritten). The answer cells are placeholders, filled by tools/sync_notebooks.py from the
+rnnlib function of the same name, so this file holds no solution code. The shared machinery
+(cells, ids, the import cell, writing, the command line) is in tools/notebook_builder.py.
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
-import textwrap
 from pathlib import Path
 
-import nbformat
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import sync_notebooks  # noqa: E402  (tools/ is not a package)
+import notebook_builder  # noqa: E402  (tools/ is not a package)
+from notebook_builder import Notebook  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def solution_imports(names: list[str], already: set[str] = frozenset()) -> str:
-    """Import lines for the globals that the rnnlib functions ``names`` use (signature and body).
-
-    The answer cells hold rnnlib's code, which calls module-level helpers (input checks, the
-    activation table, ...); the notebook must import them. Computed from the source, so a change
-    to a body only needs a rebuild. Names the notebook defines itself (its own exercises, and
-    ``already``) are left out.
-    """
-    import ast
-    import builtins
-    import importlib
-    import inspect
-    import pkgutil
-
-    import rnnlib
-
-    modules = [
-        importlib.import_module(f"rnnlib.{m.name}") for m in pkgutil.iter_modules(rnnlib.__path__)
-    ]
-    wanted: dict[str, set[str]] = {}
-    for name in names:
-        fn = inspect.unwrap(getattr(rnnlib, name))
-        func = ast.parse(textwrap.dedent(inspect.getsource(fn))).body[0]
-        parts = [func.args, *func.body] + ([func.returns] if func.returns else [])  # no decorators
-        used = {
-            n.id
-            for part in parts
-            for n in ast.walk(part)
-            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
-        }
-        for used_name in sorted(used - set(names) - set(already) - set(dir(builtins))):
-            obj = fn.__globals__.get(used_name)
-            if obj is None or inspect.ismodule(obj):
-                continue  # a local name, or numpy (imported as np by every notebook)
-            origin = (
-                getattr(obj, "__module__", None)
-                if (
-                    inspect.isfunction(obj)
-                    or inspect.isclass(obj)
-                    or used_name in ("Any", "Callable")
-                )
-                else None
-            )
-            if origin is None:  # a constant: import it from the rnnlib module that assigns it
-                origin = next(
-                    m.__name__
-                    for m in modules
-                    if f"\n{used_name} = " in inspect.getsource(m)
-                    or f"\n{used_name}: " in inspect.getsource(m)
-                )
-            wanted.setdefault(origin, set()).add(used_name)
-    order = sorted(wanted, key=lambda mod: (mod.startswith("rnnlib"), mod))
-    return "\n".join(
-        f"from {mod} import {', '.join(sorted(wanted[mod], key=str.lower))}" for mod in order
-    )
-
-
-HIDDEN = """
-### BEGIN HIDDEN TESTS
-from graders.checks import run_hidden_checks
-run_hidden_checks("{name}", {name})
-### END HIDDEN TESTS"""
-
-
-class Notebook:
-    """Cells in order, with deterministic cell ids (slug-NN) so rebuilding gives no spurious diff."""
-
-    def __init__(self, slug: str):
-        self.slug = slug
-        self.cells: list = []
-
-    def _id(self) -> str:
-        return f"{self.slug}-{len(self.cells):02d}"
-
-    def md(self, text: str) -> None:
-        self.cells.append(
-            nbformat.v4.new_markdown_cell(textwrap.dedent(text).strip(), id=self._id())
-        )
-
-    def code(self, text: str, tags: tuple[str, ...] = ()) -> None:
-        cell = nbformat.v4.new_code_cell(textwrap.dedent(text).strip(), id=self._id())
-        if tags:
-            cell.metadata["tags"] = list(tags)
-        self.cells.append(cell)
-
-    def setup(self, imports: str, exercises: list[str]) -> None:
-        """The import cell: what the demos and tests use, then what the reference solutions use."""
-        import ast
-
-        imports = textwrap.dedent(imports).strip()
-        have = {
-            alias.asname or alias.name
-            for node in ast.walk(ast.parse(imports))
-            if isinstance(node, (ast.Import, ast.ImportFrom))
-            for alias in node.names
-        }
-        extra = solution_imports(exercises, have)
-        if extra:
-            imports += (
-                "\n\n# what the reference solutions below call (listed from rnnlib by "
-                "tools/build_notebooks_04_06.py)\n" + extra
-            )
-        self.code(imports)
-
-    def answer(self, name: str) -> None:
-        """The answer cell of exercise ``name``: filled from rnnlib by sync_notebooks."""
-        cell = nbformat.v4.new_code_cell(
-            f"# filled from rnnlib.{name} by tools/sync_notebooks.py", id=self._id()
-        )
-        cell.metadata["nbgrader"] = {
-            "grade": False,
-            "grade_id": name,
-            "locked": False,
-            "schema_version": 3,
-            "solution": True,
-            "task": False,
-        }
-        self.cells.append(cell)
-
-    def test(self, name: str, points: int, visible: str) -> None:
-        """The autograded, read-only test cell of exercise ``name``: visible checks, then hidden ones."""
-        source = textwrap.dedent(visible).strip() + "\n" + HIDDEN.format(name=name)
-        cell = nbformat.v4.new_code_cell(source, id=self._id())
-        cell.metadata["nbgrader"] = {
-            "grade": True,
-            "grade_id": f"test_{name}",
-            "locked": True,
-            "points": points,
-            "schema_version": 3,
-            "solution": False,
-            "task": False,
-        }
-        self.cells.append(cell)
-
-    def write(self, path: Path) -> None:
-        nb = nbformat.v4.new_notebook(cells=self.cells)
-        nb.metadata["kernelspec"] = {
-            "display_name": "Python 3 (ipykernel)",
-            "language": "python",
-            "name": "python3",
-        }
-        nb.metadata["language_info"] = {"name": "python"}
-        path.parent.mkdir(parents=True, exist_ok=True)
-        nbformat.write(nb, path)
+BUILDER = "tools/build_notebooks_04_06.py"  # named in the import cells it completes from rnnlib
 
 
 # ---------------------------------------------------------------------------------------------
@@ -175,7 +27,7 @@ class Notebook:
 
 
 def notebook_04() -> Notebook:
-    nb = Notebook("bptt")
+    nb = Notebook(BUILDER)
     nb.md(r"""
     # 4. Backpropagation through time
 
@@ -895,7 +747,7 @@ def notebook_04() -> Notebook:
         seconds = min(timeit.repeat(lambda: fn(x_big, y_big, a0_big, big), number=2, repeat=3)) / 2
         print(f"{name:28s} {1e3 * seconds:6.2f} ms per call")
     """,
-        tags=("nbval-ignore-output",),
+        ignore_output=True,
     )
     nb.md(r"""
     ## Check yourself
@@ -948,7 +800,7 @@ def notebook_04() -> Notebook:
 
 
 def notebook_05() -> Notebook:
-    nb = Notebook("training")
+    nb = Notebook(BUILDER)
     nb.md(r"""
     # 5. Training a character-level language model
 
@@ -1378,7 +1230,7 @@ def notebook_05() -> Notebook:
 
 
 def notebook_06() -> Notebook:
-    nb = Notebook("vanishing")
+    nb = Notebook(BUILDER)
     nb.md(r"""
     # 6. Vanishing and exploding gradients
 
@@ -1769,25 +1621,9 @@ BUILDERS = {
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument(
-        "--execute", action="store_true", help="run the notebooks and store their outputs"
-    )
-    parser.add_argument("only", nargs="*", help="build only these (e.g. 04-bptt/bptt.ipynb)")
-    args = parser.parse_args(argv)
-    for rel, build in BUILDERS.items():
-        if args.only and rel not in args.only:
-            continue
-        path = ROOT / "notebooks" / rel
-        build().write(path)
-        synced = sync_notebooks.sync(path)
-        print(f"{path.relative_to(ROOT)}: written; solutions from rnnlib: {', '.join(synced)}")
-        if args.execute:
-            sync_notebooks.execute(path)
-            print(f"{path.relative_to(ROOT)}: executed")
-    return 0
+    """Write notebooks 04-06 (see the module docstring for the command line)."""
+    notebooks = {rel: build().cells for rel, build in BUILDERS.items()}
+    return notebook_builder.main(__doc__, notebooks, grade_ids=False, argv=argv)
 
 
 if __name__ == "__main__":

@@ -1100,7 +1100,8 @@ def autograde(
         _ensure_assignments(tconfig, needed)
         import rnnlib
 
-        repo_hide = [str(course.REPO / "tests"), str(course.REPO / "tools")]
+        # .git holds every notebook's history, solutions and hidden tests included
+        repo_hide = [str(course.REPO / p) for p in ("tests", "tools", ".git")]
         hide = [
             str(course_root),
             str(submissions),

@@ -29,6 +29,7 @@ import tempfile
 from pathlib import Path
 
 CLONE_NEWNS = 0x00020000
+CLONE_NEWIPC = 0x08000000
 CLONE_NEWNET = 0x40000000
 MS_RDONLY = 1
 MS_NOSUID = 2
@@ -73,10 +74,12 @@ def enter_namespaces(config: dict) -> list[str]:
     """Unshare mounts (and the network); hide and keep paths. Returns what was applied."""
     applied: list[str] = []
     libc = _libc()
-    flags = CLONE_NEWNS | (CLONE_NEWNET if config.get("net") else 0)
+    # its own SysV IPC too: shared memory left by one student is never read by the next
+    flags = CLONE_NEWNS | CLONE_NEWIPC | (CLONE_NEWNET if config.get("net") else 0)
     if libc.unshare(flags) != 0:
         return applied
     applied.append("mount namespace")
+    applied.append("own IPC")
     if config.get("net"):
         applied.append("no network")
     _mount(libc, "none", "/", None, MS_REC | MS_PRIVATE)
@@ -125,7 +128,9 @@ def enter_namespaces(config: dict) -> list[str]:
     return applied
 
 
-TMP_DIRS = ("/tmp", "/var/tmp", "/dev/shm")  # each gets a fresh, private tmpfs in the jail
+# each gets a fresh, private tmpfs in the jail: every folder any user may write to (/run/lock is one
+# on Debian), so nothing written there outlives the jail or reaches the next student
+TMP_DIRS = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock")
 
 
 def _needed_paths(config: dict) -> list[str]:
@@ -137,12 +142,16 @@ def _needed_paths(config: dict) -> list[str]:
     import importlib.util
 
     cwd = os.path.realpath(os.getcwd())
-    paths = [sys.prefix, sys.base_prefix, sys.exec_prefix, *config.get("expose", [])]
-    paths += [p for p in sys.path if p and os.path.isabs(p) and os.path.realpath(p) != cwd]
+    packages = []
     for module in ("rnnlib", "graders", "numpy"):
         spec = importlib.util.find_spec(module)
         if spec is not None and spec.origin:
-            paths.append(os.path.dirname(spec.origin))
+            packages.append(os.path.realpath(os.path.dirname(spec.origin)))
+    paths = [sys.prefix, sys.base_prefix, sys.exec_prefix, *config.get("expose", []), *packages]
+    for entry in sys.path:  # a repository root on sys.path would bring back .git: packages only
+        real = os.path.realpath(entry) if entry and os.path.isabs(entry) else ""
+        if real and real != cwd and not any(os.path.dirname(p) == real for p in packages[:2]):
+            paths.append(real)
     return [real for real in {os.path.realpath(p) for p in paths} if os.path.isdir(real)]
 
 

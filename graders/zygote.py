@@ -105,6 +105,7 @@ def _kernel(conn: socket.socket, listener: socket.socket, request: dict) -> None
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         config = json.loads(open(request["config"], encoding="utf-8").read())
         command, env = jail.enter(config, list(request["command"]))
+        del config, request  # the kernel's stack holds no more of the grader's than it must
         os.closerange(3, 4096)
         if KERNEL_MODULE not in command:  # not the kernel we warmed up: run it as it is
             os.execve(command[0], command, env)
@@ -114,8 +115,8 @@ def _kernel(conn: socket.socket, listener: socket.socket, request: dict) -> None
 
         np.random.seed()  # noqa: NPY002 - a fork shares its parent's legacy global state; reseed it
         sys.argv = [KERNEL_MODULE, *command[command.index(KERNEL_MODULE) + 1 :]]
-        if sys.path and sys.path[0] == "":
-            del sys.path[0]
+        if "" not in sys.path:  # as in a cold kernel: the notebook's folder comes first
+            sys.path.insert(0, "")
         from ipykernel import kernelapp
 
         kernelapp.launch_new_instance()
@@ -125,6 +126,13 @@ def _kernel(conn: socket.socket, listener: socket.socket, request: dict) -> None
     except BaseException:  # noqa: BLE001 - the kernel is gone; its status says so
         code = 70
     os._exit(code)
+
+
+def _drop(kernels: dict[int, socket.socket], pid: int) -> None:
+    """Kill a kernel whose launcher is gone and forget the launcher (the kernel is reaped later)."""
+    with contextlib.suppress(OSError):
+        os.kill(pid, signal.SIGKILL)
+    kernels.pop(pid).close()
 
 
 def serve(sock_path: str) -> None:
@@ -157,14 +165,16 @@ def serve(sock_path: str) -> None:
                 pid = os.fork()
                 if pid == 0:
                     _kernel(conn, listener, request)
-                conn.sendall(f"pid {pid}\n".encode())
                 kernels[pid] = conn
+                try:
+                    conn.sendall(f"pid {pid}\n".encode())
+                except OSError:  # the launcher is gone already
+                    _drop(kernels, pid)
             else:  # a launcher went away (killed): its kernel goes too
                 with contextlib.suppress(OSError):
                     if sock.recv(1) == b"":
-                        pid = next(p for p, c in kernels.items() if c is sock)
-                        os.kill(pid, signal.SIGKILL)
-        while kernels:
+                        _drop(kernels, next(p for p, c in kernels.items() if c is sock))
+        while True:  # reap every kernel that ended; tell its launcher how
             try:
                 pid, status = os.waitpid(-1, os.WNOHANG)
             except ChildProcessError:

@@ -348,6 +348,31 @@ def test_jail_hides_paths_blocks_fork_and_drops_root(tmp_path):
     assert result["fork"] is False, result
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="namespaces and uids need root")
+def test_jail_has_its_own_sysv_ipc(tmp_path):
+    """Shared memory made outside (or by an earlier student) is not there inside the jail."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    segment = libc.shmget(0, 4096, 0o1600)  # IPC_PRIVATE, IPC_CREAT | 0600
+    assert segment >= 0, f"could not make a test segment (errno {ctypes.get_errno()})"
+    try:
+        config = tmp_path / "jail.json"
+        uid = sandbox.UID_BASE + 94
+        config.write_text(json.dumps({"uid": uid, "gid": uid}))
+        code = "print(len(open('/proc/sysvipc/shm').read().splitlines()) - 1)"
+        run = subprocess.run(
+            [sys.executable, "-m", "graders.jail", str(config), "--", sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert run.stdout.strip() == "0", f"the jail sees shared memory segments: {run}"
+    finally:
+        libc.shmctl(segment, 0, None)  # IPC_RMID
+
+
 def test_child_cells_keep_definitions_and_drop_demos():
     nb = nbformat.v4.new_notebook(
         cells=[

@@ -299,13 +299,17 @@ def test_source_notebooks_gradebook_and_classmates_are_out_of_reach(graded):
 def test_writing_outside_its_folder_is_denied(graded):
     text = _feedback(graded, "write_outside")
     assert "DENIED" in text, "the probe did not run"
-    # /tmp and HOME are the jail's own throwaway tmpfs: writes there vanish with the kernel
-    wrote = [line for line in text.splitlines() if "WROTE:" in line and "WROTE: /tmp/" not in line]
+    # /tmp, /run/lock and HOME are the jail's own throwaway tmpfs: writes there vanish with it
+    throwaway = ("WROTE: /tmp/", "WROTE: /run/lock/")
+    wrote = [
+        line for line in text.splitlines() if "WROTE:" in line and not line.startswith(throwaway)
+    ]
     assert not wrote, f"the student's code wrote outside its jail: {wrote[:3]}"
     for path in (
         ROOT / f"pwned-{MARK}.txt",
         ROOT / "rnnlib" / f"pwned-{MARK}.py",
         Path(f"/tmp/pwned-{MARK}.txt"),
+        Path(f"/run/lock/pwned-{MARK}.txt"),
         Path(os.path.expanduser(f"~/pwned-{MARK}.txt")),
     ):
         assert not path.exists(), f"{path} was written"

@@ -217,3 +217,18 @@ def test_the_launcher_exits_as_the_forked_command_did(server, code, status):
     )
     run = subprocess.run(command, timeout=60, check=False)
     assert run.returncode == status, f"launcher exited {run.returncode}, the command {status}"
+
+
+def test_a_launcher_that_hangs_up_at_once_does_not_end_the_zygote(server):
+    request = {"config": os.environ[sandbox.JAIL_ENV], "command": ["/bin/true"]}
+    for _ in range(3):  # ask, and hang up before the answer
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.connect(os.environ[sandbox.ZYGOTE_ENV])
+        sock.sendall(json.dumps(request).encode() + b"\n")
+        sock.close()
+    command = zygote.launcher_command(
+        os.environ[sandbox.ZYGOTE_ENV], os.environ[sandbox.JAIL_ENV], ["/bin/true"]
+    )
+    run = subprocess.run(command, timeout=60, check=False)
+    assert server["proc"].poll() is None, "the zygote died when a launcher hung up"
+    assert run.returncode == 0, f"the next kernel request failed ({run.returncode})"

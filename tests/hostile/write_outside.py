@@ -1,4 +1,5 @@
-"""Writes files outside its own folder: the repository, the course, the staging area, /tmp."""
+"""Writes files outside its own folder: the repository, the course, the staging area, /tmp,
+/run/lock."""
 
 import glob
 import os
@@ -8,6 +9,7 @@ targets = [
     "@REPO@/rnnlib/pwned-@MARK@.py",
     "../../../pwned-@MARK@.txt",
     "/tmp/pwned-@MARK@.txt",
+    "/run/lock/pwned-@MARK@.txt",  # writable by anyone on Debian, and on the disk
     os.path.expanduser("~/pwned-@MARK@.txt"),
     *[p + "/pwned-@MARK@.txt" for p in glob.glob("/tmp/**/submitted/*", recursive=True)],
 ]

@@ -164,6 +164,7 @@ def init_worker(setup: Setup, slots: Any) -> None:
     config.Execute.kernel_manager_class = "graders.sandbox.JailedKernelManager"
     # every output is in once the last cell has replied: kill the kernel, do not wait on it
     config.Execute.shutdown_kernel = "immediate"
+    config.Execute.record_timing = False  # no per-cell timestamps in graded notebooks
     api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
     exporter = feedback_exporter()
     _W.update(
@@ -847,9 +848,16 @@ def feedback_exporter() -> Any:
             return _accessible(body), resources
 
     exporter = FeedbackExporter()
-    exporter.filters = {
-        "highlight_code": _cached_filter(Highlight2HTML(pygments_lexer="ipython3", parent=exporter))
-    }
+    highlight = _cached_filter(Highlight2HTML(pygments_lexer="ipython3", parent=exporter))
+
+    def highlight_code(source: str, language: str | None = None, metadata: Any = None) -> str:
+        # of the cell's metadata only a %%magic's language matters (not, say, its timings)
+        magics = (metadata or {}).get("magics_language")
+        return _Highlighted(
+            highlight(source, language, {"magics_language": magics} if magics else None)
+        )
+
+    exporter.filters = {"highlight_code": highlight_code}
     filters = exporter.environment.filters
     markdown = _cached_filter(filters["markdown2html"])
     typeset = functools.lru_cache(maxsize=4096)(math_to_mathml)
@@ -862,8 +870,18 @@ def feedback_exporter() -> Any:
 
     markdown_with_mathml.jinja_pass_arg = markdown.jinja_pass_arg
     filters["markdown2html"] = markdown_with_mathml
-    filters["clean_html"] = _cached_filter(filters["clean_html"])
+    clean_html = _cached_filter(filters["clean_html"])
+
+    def clean_unless_highlighted(html_text: Any) -> Any:
+        return html_text if isinstance(html_text, _Highlighted) else clean_html(html_text)
+
+    filters["clean_html"] = clean_unless_highlighted
     return exporter
+
+
+class _Highlighted(str):
+    """HTML made by pygments from a cell's source: every character of the source is escaped in
+    it, so sanitising it again (bleach, a tenth of a second a cell) changes nothing."""
 
 
 _NOT_MATH = re.compile(r"(<(code|pre)\b.*?</\2>)", re.S)  # code keeps its dollars

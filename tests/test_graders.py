@@ -530,3 +530,15 @@ def test_a_worker_whose_zygote_died_starts_another_and_grades_on(tmp_path, monke
     assert all(r.status == "ok" and r.score == r.max_score for r in rows), [
         (r.assignment, r.score, r.status) for r in rows
     ]
+
+
+def test_a_students_code_is_escaped_in_the_feedback_page():
+    nb = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell("page = '</pre><script>alert(1)</script>'")]
+    )
+    res = autograde.NotebookResult("s", "03-loss", "loss", 0.0, 5.0, "ok")
+    page, _ = autograde.feedback_exporter().from_notebook_node(
+        autograde.feedback_notebook(res, nb, set())
+    )
+    assert "<script>alert" not in page, "a student's code reached the page as HTML"
+    assert "alert" in page, "the student's code is missing from the page"

@@ -243,7 +243,7 @@ def _grade_task(task: Task) -> list[NotebookResult]:
     valid: dict[str, nbformat.NotebookNode] = {}
     folder = Path(task.folder)
     for name in source_nbs:
-        src_nb = course.read_notebook(Path(setup.source) / task.assignment / f"{name}.ipynb")
+        src_nb = _source_notebook(task.assignment, name)
         max_score = sum(e.points for e in course.exercises_of(src_nb))
         res = results[name] = NotebookResult(
             task.student, task.assignment, name, 0.0, max_score, ""
@@ -282,6 +282,15 @@ def _grade_task(task: Task) -> list[NotebookResult]:
     for d in (root / "submitted" / task.student, root / "autograded" / task.student):
         shutil.rmtree(d, ignore_errors=True)
     return [results[n] for n in source_nbs]
+
+
+def _source_notebook(assignment: str, notebook: str) -> nbformat.NotebookNode:
+    """The course's source notebook, read once per worker (callers only read it)."""
+    key = (assignment, notebook)
+    if key not in _W.setdefault("sources", {}):
+        path = Path(_W["setup"].source) / assignment / f"{notebook}.ipynb"
+        _W["sources"][key] = course.read_notebook(path)
+    return _W["sources"][key]
 
 
 def _readable(path: Path) -> str | None:
@@ -427,7 +436,7 @@ def _start_child(task: Task, notebook: str, nb: nbformat.NotebookNode):
     from graders import checks, wire
 
     setup: Setup = _W["setup"]
-    src = course.read_notebook(Path(setup.source) / task.assignment / f"{notebook}.ipynb")
+    src = _source_notebook(task.assignment, notebook)
     names = [e.name for e in course.exercises_of(src) if e.name in checks.EXERCISES]
     work = _W["root"] / "child" / f"{task.assignment}-{notebook}"
     shutil.rmtree(work, ignore_errors=True)
@@ -633,7 +642,7 @@ def _combine(
 ) -> None:
     """Per exercise: the in-kernel score if the outside check passes, else 0 with the reason."""
     setup: Setup = _W["setup"]
-    src = course.read_notebook(Path(setup.source) / res.assignment / f"{res.notebook}.ipynb")
+    src = _source_notebook(res.assignment, res.notebook)
     exercises = course.exercises_of(src)
     graded_names = {e.name for e in exercises}
     flags: list[static.Flag] = []
@@ -937,7 +946,7 @@ def _write_feedback(
         for cell in nb.cells:
             if cell.cell_type == "code":
                 cell.outputs = []  # the student's own stored outputs are not evidence of anything
-    src = course.read_notebook(Path(setup.source) / res.assignment / f"{res.notebook}.ipynb")
+    src = _source_notebook(res.assignment, res.notebook)
     trusted = {c.source.strip() for c in src.cells if c.cell_type == "markdown"}
     body, _ = _W["exporter"].from_notebook_node(feedback_notebook(res, nb, trusted))
     path = Path(setup.out) / "feedback" / res.student / res.assignment / f"{res.notebook}.html"

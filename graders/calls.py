@@ -268,6 +268,8 @@ def _call(name: str, fn: Callable[..., Any], case: Case) -> tuple[Outputs, BaseE
     try:
         result = fn(*args, **kwargs)
     except Exception as exc:  # the student's error becomes feedback, not a crash of the grader
+        if isinstance(exc, NotImplementedError) and not str(exc):
+            return {"__error__": f"{name} is not written yet (it raised NotImplementedError)"}, exc
         text = f"{type(exc).__name__}: {exc}"[:MAX_MESSAGE]
         hint = _IDS_HINT if case.get("ids_args") else ""
         return {"__error__": f"{name} raised {text}{hint}"}, exc

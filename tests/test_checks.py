@@ -622,3 +622,14 @@ def test_the_mistake_is_named(name: str, fn, expected: str | None):
         assert expected in v.message, (
             f"expected the feedback to name {expected!r}, got {v.message!r}"
         )
+
+
+def test_an_unanswered_exercise_is_called_unwritten_not_an_empty_error():
+    rng = np.random.default_rng(0)
+    case = checks.make_cases("softmax", rng)[0]
+
+    def softmax(z):
+        raise NotImplementedError()
+
+    message = checks.call("softmax", softmax, case)["__error__"]
+    assert message == "softmax is not written yet (it raised NotImplementedError)", message

@@ -177,15 +177,16 @@ def init_worker(setup: Setup, slots: Any) -> None:
         kernel_uid=setup.uid_base + 2 * slot if setup.use_uids else None,
         child_uid=setup.uid_base + 2 * slot + 1 if setup.use_uids else None,
         stubs={},
+        sources={},
         zygote=None,
         zygote_starts=0,
     )
-    _ensure_zygote()
 
 
 def _ensure_zygote() -> None:
     """This worker's kernels fork from a zygote that has the imports done (graders/zygote.py).
-    Start it, or start it again if it died; if it cannot start, kernels start cold."""
+    Start it before the worker's first kernel, or again if it died; if it cannot start, kernels
+    start cold."""
     setup: Setup = _W["setup"]
     zygote = _W.get("zygote")
     if zygote is not None and zygote.poll() is None:
@@ -195,11 +196,9 @@ def _ensure_zygote() -> None:
         return
     _W["zygote_starts"] += 1
     folder = _W["root"] / "zygote"
-    env = {
-        "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
-        "MPLCONFIGDIR": str(Path(setup.base) / "matplotlib"),
-    }
-    _W["zygote"] = zygote = sandbox.start_zygote(folder, sandbox.clean_env(env))
+    # PATH: autograde() put this interpreter's folder first already; clean_env keeps it
+    env = sandbox.clean_env({"MPLCONFIGDIR": str(Path(setup.base) / "matplotlib")})
+    _W["zygote"] = zygote = sandbox.start_zygote(folder, env)
     if zygote is not None:
         os.environ[sandbox.ZYGOTE_ENV] = str(folder / "kernels.sock")
 
@@ -287,7 +286,7 @@ def _grade_task(task: Task) -> list[NotebookResult]:
 def _source_notebook(assignment: str, notebook: str) -> nbformat.NotebookNode:
     """The course's source notebook, read once per worker (callers only read it)."""
     key = (assignment, notebook)
-    if key not in _W.setdefault("sources", {}):
+    if key not in _W["sources"]:
         path = Path(_W["setup"].source) / assignment / f"{notebook}.ipynb"
         _W["sources"][key] = course.read_notebook(path)
     return _W["sources"][key]
@@ -819,7 +818,7 @@ def _cached_filter(fn: Any) -> Any:
 
     def cached(*args: Any, **kwargs: Any) -> Any:
         key_args = args[key_skips:]
-        try:  # highlight_code gets the cell's metadata, a dict: key on its JSON text
+        try:  # arguments may be dicts (metadata): key on their JSON text
             key = json.dumps([key_args, kwargs], sort_keys=True)
         except (TypeError, ValueError):
             return fn(*args, **kwargs)

@@ -142,15 +142,18 @@ def _needed_paths(config: dict) -> list[str]:
     import importlib.util
 
     cwd = os.path.realpath(os.getcwd())
-    packages = []
+    packages = {}
     for module in ("rnnlib", "graders", "numpy"):
         spec = importlib.util.find_spec(module)
         if spec is not None and spec.origin:
-            packages.append(os.path.realpath(os.path.dirname(spec.origin)))
-    paths = [sys.prefix, sys.base_prefix, sys.exec_prefix, *config.get("expose", []), *packages]
-    for entry in sys.path:  # a repository root on sys.path would bring back .git: packages only
+            packages[module] = os.path.realpath(os.path.dirname(spec.origin))
+    # the course's packages come alone: their repository root (and its .git) does not
+    repo_roots = {os.path.dirname(packages[m]) for m in ("rnnlib", "graders") if m in packages}
+    paths = [sys.prefix, sys.base_prefix, sys.exec_prefix, *config.get("expose", [])]
+    paths += packages.values()
+    for entry in sys.path:
         real = os.path.realpath(entry) if entry and os.path.isabs(entry) else ""
-        if real and real != cwd and not any(os.path.dirname(p) == real for p in packages[:2]):
+        if real and real != cwd and real not in repo_roots:
             paths.append(real)
     return [real for real in {os.path.realpath(p) for p in paths} if os.path.isdir(real)]
 
@@ -223,10 +226,8 @@ def enter(config: dict, command: list[str]) -> tuple[list[str], dict[str, str]]:
     """Put this process in the jail ``config`` describes, ready to run ``command``: namespaces,
     HOME, connection file, folder, limits and uid. Returns the command (its ``{keep:NAME}`` and
     connection file rewritten) and the environment it must run with."""
-    # the interpreter's own folders must stay readable after the uid is dropped
-    config.setdefault(
-        "expose", [sys.base_prefix, sys.prefix, os.path.dirname(os.path.realpath(command[0]))]
-    )
+    # the command's own folder must stay readable after the uid is dropped (see _needed_paths)
+    config.setdefault("expose", [os.path.dirname(os.path.realpath(command[0]))])
     applied: list[str] = []
     # read what the jail hides before hiding it: the kernel's connection file may sit in /tmp
     conn_text = Path(command[command.index("-f") + 1]).read_text() if "-f" in command else None

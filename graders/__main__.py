@@ -103,7 +103,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.set_defaults(func=_cmd_bench)
     args = parser.parse_args(argv)
-    return args.func(args)
+    from graders.policy import SandboxUnavailable
+
+    try:
+        return args.func(args)
+    except SandboxUnavailable as exc:  # no student code runs unsandboxed: say how to fix it
+        print(f"rnn-grade: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

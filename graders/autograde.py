@@ -39,7 +39,7 @@ from typing import Any
 import nbformat
 import numpy as np
 
-from graders import course, sandbox, static, stubs
+from graders import course, jail, policy, sandbox, static, stubs
 from graders.child import BOOTSTRAP
 from graders.preprocessors import limit_output_bytes, one_line_error, strip_hidden
 
@@ -64,7 +64,7 @@ class Setup:
     timeout: int  # seconds per cell in the student's kernel
     secret: str  # salts the outside check's random cases (stable per course, unknown to students)
     use_uids: bool  # the jails run under uids of their own
-    site_dirs: list[str]  # where the child finds numpy
+    child_packages: list[str]  # the package folders the child may import (numpy's)
     child_timeout: int = CHILD_TIMEOUT
     uid_base: int = sandbox.UID_BASE  # this run's block of uids (see sandbox.run_uid_base)
     seed: dict[str, str] = field(default_factory=dict)  # files put in each kernel's HOME
@@ -455,34 +455,17 @@ def _start_child(task: Task, notebook: str, nb: nbformat.NotebookNode):
     uid = _W["child_uid"]
     if uid is not None:
         os.chown(work, uid, uid)
-    import rnnlib
-
-    hide = _jail_hide(
-        [str(Path(rnnlib.__file__).resolve().parent), str(Path(__file__).resolve().parent)]
-    )
-    hide = [h for h in hide if not str(work).startswith(h) and h != str(_W["root"] / "stub")]
     stub = _stub_dir(task.assignment, notebook, names)
-    config = sandbox.jail_config(
-        _W["root"] / f"child-jail-{notebook}.json",
-        uid=uid,
-        hide=hide,
-        keep={"work": str(work), "stub": str(stub)},
-        chdir="{keep:work}",
-        limits=sandbox.CHILD_LIMITS,
-        net=True,
-        env=sandbox.clean_env(),
-    )
-    command = sandbox.jail_command(
-        config,
-        [
-            sys.executable,
-            "-I",
-            "-S",
-            "-c",
-            BOOTSTRAP,
-            "{keep:work}/spec.json",
-            ":".join(["{keep:stub}", *setup.site_dirs]),
-        ],
+    # an allow-list sandbox (graders/policy.py): the interpreter, numpy, the stub package and
+    # this folder; no network, no other process, nothing else of the machine
+    command = policy.child_argv(
+        policy.current_interpreter(),
+        [Path(p) for p in setup.child_packages],
+        stub,
+        work,
+        uid,
+        BOOTSTRAP,
+        sandbox.clean_env(),
     )
     proc = subprocess.Popen(
         command,
@@ -490,6 +473,7 @@ def _start_child(task: Task, notebook: str, nb: nbformat.NotebookNode):
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         start_new_session=True,
+        preexec_fn=functools.partial(jail.set_limits, sandbox.CHILD_LIMITS),
     )
     return proc, work, names, cases, time.monotonic()
 
@@ -1144,6 +1128,10 @@ def autograde(
             probe_uid if use_uids else None,
             [str(Path(rnnlib.__file__).resolve().parent), str(submissions)],
         )
+        if "error" in isolation or len(isolation.get("hidden", [])) != 2:
+            raise policy.SandboxUnavailable(
+                f"the outside check's sandbox does not work here: {describe_isolation(isolation)}"
+            )
         if use_uids and isolation.get("uid") != probe_uid:
             use_uids = False
         setup = Setup(
@@ -1156,7 +1144,7 @@ def autograde(
             timeout,
             _secret(course_root),
             use_uids,
-            _site_dirs(),
+            [str(p) for p in policy.distribution_dirs([Path(np.__file__).parent])],
             child_timeout,
             uid_base,
             sandbox.matplotlib_font_cache(base / "matplotlib"),
@@ -1181,10 +1169,6 @@ def describe_isolation(probe: dict) -> str:
     parts.append("no fork" if probe.get("fork") is False else "fork NOT blocked")
     if "error" in probe:
         parts.append(f"probe failed: {probe['error']}")
-    if "mount namespace" not in probe.get("isolation", ""):
-        parts.append(
-            "WARNING: no mount namespace (not root?): hidden paths stay readable to students' code"
-        )
     return ", ".join(parts)
 
 

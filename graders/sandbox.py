@@ -214,37 +214,43 @@ def kill_uid(uid: int | None) -> None:
 
 
 def probe(workdir: Path, uid: int | None, hide: list[str]) -> dict:
-    """Run a tiny probe in the child's jail: which protections hold on this machine."""
+    """Run a tiny probe in the outside check's sandbox (graders/policy.py): which protections
+    hold on this machine. Raises policy.SandboxUnavailable when bubblewrap is missing."""
+    from graders import jail, policy
+
     workdir.mkdir(parents=True, exist_ok=True)
-    config = jail_config(
-        workdir / "probe.json",
-        uid=uid,
-        hide=hide,
-        keep={"work": str(workdir)},
-        chdir="{keep:work}",
-        limits=CHILD_LIMITS,
-        net=True,
-        env=clean_env(),
-    )
+    (workdir / "stub").mkdir(exist_ok=True)
+    (workdir / "job").mkdir(exist_ok=True)
+    if uid is not None:
+        os.chown(workdir / "job", uid, uid)
     code = (
-        "import os, json, sys\n"
-        "out = {'isolation': os.environ.get('RNN_GRADE_ISOLATION', 'none'), 'uid': os.getuid()}\n"
-        "out['hidden'] = [p for p in sys.argv[1:] if not os.path.exists(p) or not os.listdir(p)]\n"
+        "import os, json, socket, sys\n"
+        "out = {'uid': os.getuid(), 'pid': os.getpid()}\n"
+        "out['hidden'] = [p for p in sys.argv[3:] if not os.path.exists(p)]\n"
+        "out['net'] = sorted(os.listdir('/sys/class/net')) if os.path.isdir('/sys/class/net')"
+        " else []\n"
         "try:\n    if os.fork() == 0:\n        os._exit(0)\n    out['fork'] = True\n"
         "except OSError:\n    out['fork'] = False\n"
         "print(json.dumps(out))\n"
     )
+    argv = policy.child_argv(
+        policy.current_interpreter(), [], workdir / "stub", workdir / "job", uid, code, clean_env()
+    )
     try:
         run = subprocess.run(
-            jail_command(config, [sys.executable, "-I", "-c", code, *hide]),
+            [*argv, *hide],
             capture_output=True,
             text=True,
             timeout=60,
             check=False,
+            preexec_fn=lambda: jail.set_limits(CHILD_LIMITS),
         )
         result = json.loads(run.stdout.strip().splitlines()[-1])
+        result["isolation"] = "bubblewrap allow-list, own pid/net/ipc/uts namespaces"
+        if uid is not None and result.get("uid") == uid:
+            result["isolation"] += ", own uid"
     except (subprocess.SubprocessError, ValueError, IndexError) as exc:
-        result = {"isolation": "none", "error": str(exc)}
+        result = {"isolation": "none", "error": f"{exc} {locals().get('run') and run.stderr}"}
     finally:
         kill_uid(uid)
     return result

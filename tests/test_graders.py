@@ -342,8 +342,10 @@ def test_jail_hides_paths_blocks_fork_and_drops_root(tmp_path):
     secret.mkdir()
     (secret / "answers.txt").write_text("42")
     result = sandbox.probe(tmp_path / "probe", sandbox.UID_BASE + 98, [str(secret)])
-    assert "mount namespace" in result["isolation"], result
+    assert "allow-list" in result["isolation"], result
     assert result["uid"] == sandbox.UID_BASE + 98, result
+    assert result["pid"] == 2, f"the child is not in a PID namespace of its own: {result}"
+    assert result["net"] == [], f"the child sees network interfaces: {result}"
     assert result["hidden"] == [str(secret)], result
     assert result["fork"] is False, result
 

@@ -103,11 +103,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.set_defaults(func=_cmd_bench)
     args = parser.parse_args(argv)
-    from graders.policy import SandboxUnavailable
+    from graders.policy import SandboxUnavailableError
 
     try:
         return args.func(args)
-    except SandboxUnavailable as exc:  # no student code runs unsandboxed: say how to fix it
+    except SandboxUnavailableError as exc:  # no student code runs unsandboxed: say how to fix it
         print(f"rnn-grade: {exc}", file=sys.stderr)
         return 2
 

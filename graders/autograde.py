@@ -1129,7 +1129,7 @@ def autograde(
             [str(Path(rnnlib.__file__).resolve().parent), str(submissions)],
         )
         if "error" in isolation or len(isolation.get("hidden", [])) != 2:
-            raise policy.SandboxUnavailable(
+            raise policy.SandboxUnavailableError(
                 f"the outside check's sandbox does not work here: {describe_isolation(isolation)}"
             )
         if use_uids and isolation.get("uid") != probe_uid:

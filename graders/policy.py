@@ -86,7 +86,9 @@ def child_layout(
     return layout
 
 
-def bwrap_args(layout: list[tuple[str, str, str]], tmp_bytes: int = WRITABLE_TMP_BYTES) -> list[str]:
+def bwrap_args(
+    layout: list[tuple[str, str, str]], tmp_bytes: int = WRITABLE_TMP_BYTES
+) -> list[str]:
     """bubblewrap's options for ``layout``: every namespace unshared, a fresh /proc and /dev."""
     args = [
         "--unshare-pid",
@@ -186,7 +188,7 @@ def bwrap_path() -> str:
     """bubblewrap's binary, or a clear error saying how to install it."""
     found = shutil.which(BWRAP)
     if not found:
-        raise SandboxUnavailable(
+        raise SandboxUnavailableError(
             "bubblewrap (bwrap) is not installed: the grader runs students' code only inside it. "
             "Install it with `sudo apt-get install bubblewrap` (Debian/Ubuntu) or your system's "
             "package manager."
@@ -194,7 +196,7 @@ def bwrap_path() -> str:
     return found
 
 
-class SandboxUnavailable(RuntimeError):
+class SandboxUnavailableError(RuntimeError):
     """The sandbox cannot be built on this machine; the grader refuses to run untrusted code."""
 
 

@@ -215,7 +215,7 @@ def kill_uid(uid: int | None) -> None:
 
 def probe(workdir: Path, uid: int | None, hide: list[str]) -> dict:
     """Run a tiny probe in the outside check's sandbox (graders/policy.py): which protections
-    hold on this machine. Raises policy.SandboxUnavailable when bubblewrap is missing."""
+    hold on this machine. Raises policy.SandboxUnavailableError when bubblewrap is missing."""
     from graders import jail, policy
 
     workdir.mkdir(parents=True, exist_ok=True)

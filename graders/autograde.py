@@ -334,14 +334,19 @@ def safe_to_hide(paths: list[str]) -> list[str]:
 
 def _run_nbgrader(task: Task, auto_dir: Path) -> str:
     """nbgrader autograde of this submission in the staging course; returns its log on failure."""
+    ipc = _W["root"] / "ipc"  # the kernel's sockets: its only way in or out
+    shutil.rmtree(ipc, ignore_errors=True)
+    ipc.mkdir(mode=0o700)
+    if _W["kernel_uid"] is not None:
+        os.chown(ipc, _W["kernel_uid"], _W["kernel_uid"])
     config = sandbox.jail_config(
         _W["root"] / "kernel-jail.json",
         uid=_W["kernel_uid"],
         hide=_jail_hide(),
-        keep={"work": str(auto_dir)},
+        keep={"work": str(auto_dir), "ipc": str(ipc)},
         chdir="{keep:work}",
         limits=sandbox.KERNEL_LIMITS,
-        net=False,
+        net=True,
         env=sandbox.clean_env(
             {
                 "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
@@ -352,12 +357,14 @@ def _run_nbgrader(task: Task, auto_dir: Path) -> str:
         seed=_W["setup"].seed,
     )
     os.environ[sandbox.JAIL_ENV] = str(config)
+    os.environ[sandbox.IPC_ENV] = str(ipc)
     _ensure_zygote()
     try:
         with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
             result = _W["api"].autograde(task.assignment, task.student, force=True, create=True)
     finally:
         os.environ.pop(sandbox.JAIL_ENV, None)
+        os.environ.pop(sandbox.IPC_ENV, None)
         sandbox.kill_uid(_W["kernel_uid"])
     if os.environ.get("RNN_GRADE_DEBUG"):  # a folder: keep nbgrader's log of every submission
         Path(os.environ["RNN_GRADE_DEBUG"], f"{task.student}-{task.assignment}.log").write_text(

@@ -31,9 +31,13 @@ from pathlib import Path
 CLONE_NEWNS = 0x00020000
 CLONE_NEWIPC = 0x08000000
 CLONE_NEWNET = 0x40000000
+CLONE_NEWPID = 0x20000000
+CLONE_NEWUTS = 0x04000000
+PR_SET_PDEATHSIG = 1
 MS_RDONLY = 1
 MS_NOSUID = 2
 MS_NODEV = 4
+MS_NOEXEC = 8
 MS_BIND = 4096
 MS_REC = 16384
 MS_PRIVATE = 1 << 18
@@ -74,8 +78,10 @@ def enter_namespaces(config: dict) -> list[str]:
     """Unshare mounts (and the network); hide and keep paths. Returns what was applied."""
     applied: list[str] = []
     libc = _libc()
-    # its own SysV IPC too: shared memory left by one student is never read by the next
-    flags = CLONE_NEWNS | CLONE_NEWIPC | (CLONE_NEWNET if config.get("net") else 0)
+    # its own SysV IPC too: shared memory left by one student is never read by the next; its own
+    # PID space (a fresh /proc: no other process, no grader's command line) and host name
+    flags = CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWPID | CLONE_NEWUTS
+    flags |= CLONE_NEWNET if config.get("net") else 0
     if libc.unshare(flags) != 0:
         return applied
     applied.append("mount namespace")
@@ -125,7 +131,48 @@ def enter_namespaces(config: dict) -> list[str]:
         os.mkdir(target)
         _mount(libc, f"/proc/self/fd/{fd}", target, None, MS_BIND | MS_REC)
         os.close(fd)
+    # The first child is PID 1 of the new PID namespace (its init, which ignores signals it has
+    # no handler for, even SIGKILL from inside) and the second is the command, an ordinary
+    # process; each parent only waits for its child and passes interrupts on.
+    child = os.fork()
+    if child:
+        _wait_and_relay(child)
+    libc.prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0)  # the namespace ends with the process outside it
+    libc.sethostname(b"sandbox", 7)
+    _mount(libc, "proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    child = os.fork()
+    if child:
+        _wait_and_relay(child)
+    applied.append("own PID namespace")
     return applied
+
+
+def _wait_and_relay(child: int) -> None:
+    """Wait for ``child`` and exit as it did; pass SIGINT (the kernel's interrupt) on as it is and
+    SIGTERM as SIGKILL. When this process is killed, the child follows (PR_SET_PDEATHSIG)."""
+    import signal
+
+    def relay(signum: int, frame: object) -> None:  # noqa: ARG001
+        try:
+            os.kill(child, signal.SIGKILL if signum == signal.SIGTERM else signum)
+        except OSError:
+            pass
+
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, relay)
+    os.closerange(3, 65536)
+    while True:  # as init, it also reaps the orphans of the namespace
+        try:
+            pid, status = os.waitpid(-1, 0)
+        except InterruptedError:
+            continue
+        except ChildProcessError:
+            os._exit(70)
+        if pid == child:
+            break
+    if os.WIFEXITED(status):
+        os._exit(os.WEXITSTATUS(status))
+    os._exit(128 + os.WTERMSIG(status) if os.WIFSIGNALED(status) else 70)
 
 
 # each gets a fresh, private tmpfs in the jail: every folder any user may write to (/run/lock is one
@@ -258,6 +305,7 @@ def enter(config: dict, command: list[str]) -> tuple[list[str], dict[str, str]]:
             for p in [target, *target.relative_to(env["HOME"]).parents]:
                 os.chown(Path(env["HOME"]) / p, uid, gid)
     if conn_text is not None:  # a kernel: give it a copy of its connection file that it can read
+        conn_text = _ipc_inside(conn_text, config.get("keep", {}), keep)
         i = command.index("-f") + 1
         conn = Path(env["HOME"]) / "kernel-connection.json"
         conn.write_text(conn_text)
@@ -280,7 +328,23 @@ def enter(config: dict, command: list[str]) -> tuple[list[str], dict[str, str]]:
         os.setgroups([])
         os.setgid(gid)
         os.setuid(uid)
+    if isolated:  # a uid change clears the parent-death signal: set it once the uid is final
+        _libc().prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0)
     return command, env
+
+
+def _ipc_inside(conn_text: str, outside: dict[str, str], inside: dict[str, str]) -> str:
+    """A connection file whose IPC socket prefix lies in a kept folder, rewritten to where that
+    folder is seen inside the jail (the kernel binds its sockets there; the grader connects to
+    the same files outside). TCP connection files are returned as they are."""
+    info = json.loads(conn_text)
+    if info.get("transport") != "ipc":
+        return conn_text
+    ip = Path(info["ip"])
+    for name, folder in outside.items():
+        if ip.parent == Path(folder):
+            info["ip"] = str(Path(inside[name]) / ip.name)
+    return json.dumps(info)
 
 
 def _substitute(text: str, keep: dict[str, str]) -> str:

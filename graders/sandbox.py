@@ -19,6 +19,7 @@ from pathlib import Path
 from jupyter_client.manager import AsyncKernelManager
 
 JAIL_ENV = "RNN_GRADE_KERNEL_JAIL"
+IPC_ENV = "RNN_GRADE_KERNEL_IPC"  # the folder of the jailed kernel's Unix sockets
 ZYGOTE_ENV = "RNN_GRADE_ZYGOTE"  # the socket of this worker's kernel fork server, if it runs
 # Each grading worker gets its own pair of uids, so the process limit counts only its own jail;
 # each run draws its own block of uids, so two runs on one machine never kill each other's jails.
@@ -134,7 +135,13 @@ class JailedKernelManager(AsyncKernelManager):
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)
-        if self.transport == "tcp":
+        folder = os.environ.get(IPC_ENV)
+        if folder and os.environ.get(JAIL_ENV):
+            # the kernel has no network at all: its channels are Unix sockets in a folder the
+            # jail keeps visible, so no job can reach another job's kernel or a local service
+            self.transport = "ipc"
+            self.ip = str(Path(folder) / "kernel")
+        elif self.transport == "tcp":
             self.cache_ports = False
             self.shell_port, self.iopub_port, self.stdin_port, self.hb_port, self.control_port = (
                 _free_ports(5, self.ip or "127.0.0.1")

@@ -95,14 +95,16 @@ def test_a_kernel_forks_warm_from_the_zygote_and_is_jailed(server):
             await km.shutdown_kernel(now=True)
 
     seen = asyncio.run(scenario())
-    assert seen["ppid"] == server["proc"].pid, f"the kernel was not forked by the zygote: {seen}"
-    assert seen["warm"], "the kernel started without the zygote's imports"
+    assert seen["warm"], f"the kernel was not forked by the zygote (no warm imports): {seen}"
     assert seen["cwd"] == "/tmp/work" or not os.geteuid() == 0, seen
     if os.geteuid() == 0:
         assert seen["uid"] == UID, f"the kernel kept the grader's uid: {seen}"
         assert "mount namespace" in seen["isolation"] and "own uid" in seen["isolation"], seen
         assert not seen["secret"], "a hidden file is visible to a kernel forked by the zygote"
         assert not seen["zygote"], "the zygote's own folder is visible to its kernels"
+        assert (seen["pid"], seen["ppid"]) == (2, 1), (
+            f"the kernel is not the process under the init of a PID namespace of its own: {seen}"
+        )
 
 
 def test_an_interrupt_reaches_the_forked_kernel(server):
@@ -126,25 +128,42 @@ def test_an_interrupt_reaches_the_forked_kernel(server):
     )
 
 
+@needs_root
 def test_a_kernel_dies_with_its_launcher(server):
+    """Killing the launcher ends the kernel and its PID namespace (it has no host pid to print:
+    its processes are found by their uid)."""
+
     async def scenario():
         km, client = await _start()
         try:
-            out, _ = await _run(client, "import os; print(os.getpid())")
-            kernel = int(out)
+            out, _ = await _run(client, "import os; print(os.getuid())")
+            assert int(out) == UID, f"the kernel runs as uid {out}, not the jail's {UID}"
+            assert _processes_of(UID), "no process of the kernel's uid was found before the kill"
             km.provisioner.process.kill()  # the launcher, as jupyter_client's kill would
             for _ in range(100):
-                if not Path(f"/proc/{kernel}").exists() or _zombie(kernel):
-                    return kernel, True
+                if not _processes_of(UID):
+                    return True
                 await asyncio.sleep(0.05)
-            return kernel, False
+            return False
         finally:
             client.stop_channels()
             await km.shutdown_kernel(now=True)
 
-    kernel, gone = asyncio.run(scenario())
-    assert gone, f"kernel {kernel} outlived its launcher"
+    assert asyncio.run(scenario()), f"processes of uid {UID} outlived the launcher"
     assert server["proc"].poll() is None, "the zygote ended with one of its kernels"
+
+
+def _processes_of(uid: int) -> list[int]:
+    """Live (not zombie) processes whose real uid is ``uid``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and not _zombie(int(entry.name)):
+            try:
+                if entry.stat().st_uid == uid:
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
 
 
 def _zombie(pid: int) -> bool:

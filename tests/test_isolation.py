@@ -1,0 +1,194 @@
+"""Attacks on the sandboxes: what a student's kernel and the outside-check child can reach.
+
+One class of 03-loss submissions is graded once (a module fixture). Each hostile answer to
+``softmax`` tries one way out of its sandbox; the test checks that it got nowhere and earned
+nothing. The honest student in the same batch still gets full marks.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import json
+import os
+import re
+import secrets
+import shutil
+import socket
+import sys
+import sysconfig
+import threading
+from pathlib import Path
+
+import pytest
+
+from graders import autograde, course, demo, policy, release
+
+pytestmark = pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("bwrap") is None,
+    reason="the sandboxes need root and bubblewrap (sudo apt-get install bubblewrap)",
+)
+
+ASSIGNMENT, NOTEBOOK = "03-loss", "loss"
+MARK = secrets.token_hex(4)
+# a correct softmax in a library that is not the course's: if the child can import it, the
+# outside check is fooled (the static check does not know the name)
+LIBRARY = (
+    "import numpy as np\n\n"
+    "def softmax(z):\n    e = np.exp(z - z.max(axis=0))\n    return e / e.sum(axis=0)\n"
+)
+OPT = Path(f"/opt/rnn-isolation-{MARK}")
+SITE = Path(sysconfig.get_paths()["purelib"])
+
+ATTACKS = {
+    # the kernel calls a service of the machine (the test's listener stands for it)
+    "net_listener": (
+        "import socket\n"
+        "for _ in range(3):\n"
+        "    try:\n"
+        "        socket.create_connection(('127.0.0.1', @PORT@), timeout=2).sendall(b'@MARK@')\n"
+        "    except OSError as exc:\n"
+        "        print('CONNECT-FAILED', exc)\n"
+    ),
+    # the kernel lists every process it can see, with its command line
+    "proc_cmdline": (
+        "import json, os\n"
+        "seen = {}\n"
+        "for pid in os.listdir('/proc'):\n"
+        "    if pid.isdigit():\n"
+        "        try:\n"
+        "            seen[pid] = open(f'/proc/{pid}/cmdline', 'rb').read().decode(errors='replace')\n"
+        "        except OSError:\n"
+        "            pass\n"
+        "print('PROCS=' + json.dumps(seen))\n"
+    ),
+    # a library elsewhere on disk computes the answer
+    "library_in_opt": f"import sys\nsys.path.insert(0, '{OPT}')\nfrom fastsoftmax_{MARK} import softmax\n",
+    # a library installed beside numpy (an autograd, a torch) computes the answer
+    "library_in_site_packages": f"from autosoftmax_{MARK} import softmax\n",
+}
+
+
+def _listener() -> tuple[socket.socket, list[bytes]]:
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    received: list[bytes] = []
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            with conn:
+                conn.settimeout(2)
+                try:
+                    received.append(conn.recv(100))
+                except OSError:
+                    received.append(b"(connected)")
+
+    threading.Thread(target=serve, daemon=True).start()
+    return server, received
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    base = tmp_path_factory.mktemp("isolation")
+    root, submitted, out = base / "course", base / "submitted", base / "out"
+    assert not release.release([ASSIGNMENT], root=str(root))
+    release_nb = course.read_notebook(root / "release" / ASSIGNMENT / f"{NOTEBOOK}.ipynb")
+    solution = demo.solution_answers(
+        course.read_notebook(course.NOTEBOOKS / ASSIGNMENT / f"{NOTEBOOK}.ipynb")
+    )
+    server, received = _listener()
+    port = server.getsockname()[1]
+    libraries = [OPT / f"fastsoftmax_{MARK}", SITE / f"autosoftmax_{MARK}"]
+    for lib in libraries:
+        lib.mkdir(parents=True)
+        (lib / "__init__.py").write_text(LIBRARY)
+    try:
+        students = {"honest": solution}
+        for name, code in ATTACKS.items():
+            code = code.replace("@PORT@", str(port)).replace("@MARK@", MARK)
+            students[name] = {**solution, "softmax": code}
+        for student, answers in students.items():
+            path = submitted / student / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
+            path.parent.mkdir(parents=True)
+            path.write_text(json.dumps(demo.make_submission(release_nb, answers)))
+        autograde.autograde(submitted, out=out, jobs=2, root=root, timeout=10, progress=False)
+    finally:
+        server.close()
+        shutil.rmtree(OPT, ignore_errors=True)
+        shutil.rmtree(libraries[1], ignore_errors=True)
+    with open(out / "grades.csv", newline="") as f:
+        rows = {r["student"]: r for r in csv.DictReader(f)}
+    results = json.loads((out / "results.json").read_text())
+    yield {"rows": rows, "results": results, "received": received, "out": out}
+    shutil.rmtree(base, ignore_errors=True)
+
+
+def _softmax_score(graded, student: str) -> float:
+    res = next(r for r in graded["results"] if r["student"] == student)
+    return next(e["score"] for e in res["exercises"] if e["name"] == "softmax")
+
+
+def _feedback(graded, student: str) -> str:
+    return (graded["out"] / "feedback" / student / ASSIGNMENT / f"{NOTEBOOK}.html").read_text()
+
+
+def test_the_honest_student_gets_full_marks(graded):
+    row = graded["rows"]["honest"]
+    assert (row["score"], row["status"]) == ("5", "ok"), row
+
+
+def test_a_kernel_reaches_no_service_on_the_machine(graded):
+    assert graded["received"] == [], (
+        f"a student's kernel connected to a listener on the grader's machine: {graded['received']}"
+    )
+    assert "CONNECT-FAILED" in _feedback(graded, "net_listener"), "the attack did not run"
+
+
+def test_a_kernel_sees_no_other_process(graded):
+    page = html.unescape(_feedback(graded, "proc_cmdline"))
+    found = re.search(r"PROCS=(\{[^\n<]*\})", page)
+    assert found, "the attack's output is not in its feedback"
+    seen = json.loads(found.group(1))
+    assert set(seen) <= {"1", "2"} or all(
+        "graders" not in cmd and "pytest" not in cmd for cmd in seen.values()
+    ), f"a kernel saw processes outside its own namespace: {seen}"
+    assert len(seen) <= 3, f"a kernel saw {len(seen)} processes, not just its own: {seen}"
+
+
+@pytest.mark.parametrize("student", ["library_in_opt", "library_in_site_packages"])
+def test_the_outside_check_cannot_use_a_library_the_student_did_not_write(graded, student):
+    assert _softmax_score(graded, student) == 0.0, (
+        f"{student}: softmax computed by an installed library scored "
+        f"{_softmax_score(graded, student)}: the outside check's child could import it "
+        f"({graded['rows'][student]['status']})"
+    )
+
+
+def test_the_child_sandbox_holds_only_the_allow_list():
+    """The policy's layout names nothing but the interpreter, numpy, the stub and the job."""
+    import numpy as np
+
+    interp = policy.current_interpreter()
+    packages = policy.distribution_dirs([Path(np.__file__).parent])
+    layout = policy.child_layout(interp, packages, Path("/s"), Path("/w"))
+    sources = [Path(src) for kind, src, _ in layout if kind in ("ro", "rw")]
+    allowed = [
+        interp.executable,
+        interp.stdlib,
+        *interp.libpython(),
+        *packages,
+        Path("/s"),
+        Path("/w"),
+    ]
+    allowed += [Path(lib) for lib in policy.SYSTEM_LIBS]
+    extra = [s for s in sources if s not in allowed]
+    assert not extra, f"the child's sandbox mounts more than its allow-list: {extra}"
+    assert ("tmpfs", "", str(interp.stdlib / "site-packages")) in layout or not (
+        interp.stdlib / "site-packages"
+    ).is_dir(), "the base interpreter's site-packages is visible in the child"
+    assert sys.prefix not in {src for _, src, _ in layout}, "the whole venv is mounted"

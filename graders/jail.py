@@ -34,6 +34,7 @@ CLONE_NEWNET = 0x40000000
 CLONE_NEWPID = 0x20000000
 CLONE_NEWUTS = 0x04000000
 PR_SET_PDEATHSIG = 1
+PR_SET_NO_NEW_PRIVS = 38
 MS_RDONLY = 1
 MS_NOSUID = 2
 MS_NODEV = 4
@@ -215,17 +216,18 @@ def _paths_to_restore(paths: list[str], own_uid: bool) -> dict[str, str | None]:
     """
     lost: dict[str, str | None] = {}
     for path in paths:
-        in_tmp = any(path.startswith(tmp + "/") for tmp in TMP_DIRS)
+        in_tmp = any(_inside(path, tmp) and path != tmp for tmp in TMP_DIRS)
         block = _blocking_ancestor(path) if own_uid else None
-        if block and any(block == tmp or block.startswith(tmp + "/") for tmp in TMP_DIRS):
+        if block and any(_inside(block, tmp) for tmp in TMP_DIRS):
             block = None  # the private tmpfs covers it already
         if in_tmp or block:
             lost[path] = block
-    return {
-        p: b
-        for p, b in lost.items()
-        if not any(p != q and p.startswith(q.rstrip("/") + "/") for q in lost)
-    }
+    return {p: b for p, b in lost.items() if not any(p != q and _inside(p, q) for q in lost)}
+
+
+def _inside(path: str, folder: str) -> bool:
+    """``path`` is ``folder`` or below it, compared as paths (never as string prefixes)."""
+    return Path(path).is_relative_to(folder)
 
 
 def _blocking_ancestor(path: str) -> str | None:
@@ -328,8 +330,10 @@ def enter(config: dict, command: list[str]) -> tuple[list[str], dict[str, str]]:
         os.setgroups([])
         os.setgid(gid)
         os.setuid(uid)
+    libc = _libc()
+    libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)  # no setuid binary gives the command rights back
     if isolated:  # a uid change clears the parent-death signal: set it once the uid is final
-        _libc().prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0)
+        libc.prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0)
     return command, env
 
 

@@ -343,8 +343,10 @@ def _run_nbgrader(task: Task, auto_dir: Path) -> str:
         _W["root"] / "kernel-jail.json",
         uid=_W["kernel_uid"],
         hide=_jail_hide(),
-        keep={"work": str(auto_dir), "ipc": str(ipc)},
-        chdir="{keep:work}",
+        # no folder of the real disk is writable: the kernel works in its private, size-limited
+        # /tmp (its outputs reach nbgrader over the sockets, not through files)
+        keep={"ipc": str(ipc)},
+        chdir="/tmp",
         limits=sandbox.KERNEL_LIMITS,
         net=True,
         env=sandbox.clean_env(

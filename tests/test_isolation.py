@@ -64,6 +64,19 @@ ATTACKS = {
         "            pass\n"
         "print('PROCS=' + json.dumps(seen))\n"
     ),
+    # the kernel fills the disk, a file at a time (each under the per-file limit)
+    "fill_disk": (
+        "written = 0\n"
+        "try:\n"
+        "    for i in range(5):\n"
+        "        with open(f'fill-{i}.bin', 'wb') as f:\n"
+        "            for _ in range(100):\n"
+        "                f.write(bytes(2**20))\n"
+        "                written += 1\n"
+        "except OSError as exc:\n"
+        "    print('WRITE-STOPPED', type(exc).__name__)\n"
+        "print(f'WROTE={written}MB')\n"
+    ),
     # a library elsewhere on disk computes the answer
     "library_in_opt": f"import sys\nsys.path.insert(0, '{OPT}')\nfrom fastsoftmax_{MARK} import softmax\n",
     # a library installed beside numpy (an autograd, a torch) computes the answer
@@ -162,6 +175,16 @@ def test_a_kernel_sees_no_other_process(graded):
         "graders" not in cmd and "pytest" not in cmd for cmd in seen.values()
     ), f"a kernel saw processes outside its own namespace: {seen}"
     assert len(seen) <= 3, f"a kernel saw {len(seen)} processes, not just its own: {seen}"
+
+
+def test_a_kernel_cannot_fill_the_disk(graded):
+    page = _feedback(graded, "fill_disk")
+    found = re.search(r"WROTE=(\d+)MB", page)
+    assert found, "the attack's output is not in its feedback"
+    assert int(found.group(1)) <= 256, (
+        f"a kernel wrote {found.group(1)} MB: its writable space is not bounded at 256 MB"
+    )
+    assert "WRITE-STOPPED" in page, "the write was not stopped by a full disk"
 
 
 @pytest.mark.parametrize("student", ["library_in_opt", "library_in_site_packages"])

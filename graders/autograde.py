@@ -175,8 +175,11 @@ def discover(submissions: Path, known: dict[str, list[str]]) -> list[Task]:
         if not student.is_dir():
             continue
         bad = name_problem(name)
-        if bad:
-            tasks.append(Task(who, "?", str(student), f"the student folder name {bad}"))
+        if bad:  # a row per assignment it holds (none of it is read), or one row if none
+            problem = f"the student folder name {bad}"
+            held = [f.name for f in student.iterdir() if f.name in known and not f.is_symlink()]
+            for assignment in sorted(held) or ["?"]:
+                tasks.append(Task(who, assignment, str(student), problem))
             continue
         for folder in sorted(student.iterdir(), key=lambda p: os.fsencode(p.name)):
             if folder.name in known and folder.is_symlink():

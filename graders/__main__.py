@@ -1,7 +1,7 @@
 """The instructor's command line: ``python -m graders {release,autograde,demo,bench}``.
 
 python -m graders release [ASSIGNMENT ...]        # student versions in course/release, verified
-python -m graders autograde SUBMISSIONS [--out DIR] [--jobs N] [--db URL]
+python -m graders autograde SUBMISSIONS [--out DIR] [--jobs N] [--db URL] [--notebook-timeout S]
 python -m graders demo                            # a demo class graded end to end
 python -m graders bench [--students 30] [--jobs 2] [--cold]  # notebook-submissions per minute
 """
@@ -35,14 +35,19 @@ def _cmd_autograde(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    results = autograde.autograde(
-        args.submissions,
-        out=args.out,
-        jobs=args.jobs,
-        db=args.db,
-        root=args.root,
-        timeout=args.timeout,
-    )
+    try:
+        results = autograde.autograde(
+            args.submissions,
+            out=args.out,
+            jobs=args.jobs,
+            db=args.db,
+            root=args.root,
+            timeout=args.timeout,
+            notebook_timeout=args.notebook_timeout,
+        )
+    except autograde.GradebookError as exc:
+        print(f"autograde: {exc}", file=sys.stderr)
+        return 1
     print(autograde.score_table(results))
     out = args.out or autograde.course.course_root(args.root)
     print(
@@ -87,6 +92,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--jobs", type=int, default=1, help="submissions graded in parallel (processes)")
     p.add_argument("--db", help="gradebook SQLAlchemy URL (default: sqlite in the course root)")
     p.add_argument("--timeout", type=int, default=60, help="seconds a cell may run (default 60)")
+    p.add_argument(
+        "--notebook-timeout",
+        type=int,
+        default=300,
+        help="wall-clock seconds one notebook may run in the student's kernel (default 300)",
+    )
     p.set_defaults(func=_cmd_autograde)
     p = sub.add_parser("demo", help="grade a demo class: solution, blank, mistakes, cheats")
     p.add_argument("--jobs", type=int, default=2)

@@ -26,9 +26,11 @@ import os
 import re
 import secrets
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -39,11 +41,16 @@ from typing import Any
 import nbformat
 import numpy as np
 
-from graders import course, jail, policy, sandbox, static, stubs
+from graders import course, jail, policy, sandbox, static, stubs, wire
 from graders.child import BOOTSTRAP
 from graders.preprocessors import limit_output_bytes, one_line_error, strip_hidden
 
 MAX_SUBMISSION_BYTES = 64 * 2**20
+# Checked on the notebook's JSON before nbformat, the static checks or the highlighter see it.
+MAX_CELLS = 2000
+MAX_CELL_SOURCE_BYTES = 2**20  # one cell's source
+MAX_CELL_OUTPUT_BYTES = 5 * 2**20  # one cell's stored outputs and attachments
+NOTEBOOK_TIMEOUT = 300  # wall-clock seconds for the student's kernel to run one notebook
 CHILD_TIMEOUT = 120  # wall-clock seconds for the whole outside check of one notebook
 PER_CALL_SECONDS = 10  # one call of a student's function on a hidden case (they are small)
 PER_CELL_SECONDS = 5  # one cell in the child: definitions only, no demos
@@ -69,6 +76,7 @@ class Setup:
     uid_base: int = sandbox.UID_BASE  # this run's block of uids (see sandbox.run_uid_base)
     seed: dict[str, str] = field(default_factory=dict)  # files put in each kernel's HOME
     zygote: bool = True  # kernels fork from a warm zygote (False: each starts cold)
+    notebook_timeout: int = NOTEBOOK_TIMEOUT  # wall-clock seconds per notebook in the kernel
 
 
 @dataclass
@@ -114,23 +122,97 @@ class Task:
     student: str
     assignment: str
     folder: str
+    problem: str = ""  # why it cannot be graded at all (a 'needs review' row, no kernel runs)
+
+
+# A student or assignment folder name the grader passes to nbgrader, the gradebook and the paths of
+# its staging course: letters, digits and ._@+- only, not starting with a dot or a dash.
+_SAFE_NAME = re.compile(r"[^\W_][\w.@+-]*|_[\w.@+-]*")
+MAX_NAME_LENGTH = 100
+
+
+def shown(name: str | bytes) -> str:
+    """A folder name as it can be shown and written anywhere (CSV, JSON, HTML): bytes that are not
+    UTF-8 as \\xNN, control characters escaped."""
+    if isinstance(name, bytes):
+        name = os.fsdecode(name)
+    text = name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    if text.isprintable():
+        return text
+    return repr(text)[1:-1]
+
+
+def name_problem(name: str) -> str | None:
+    """Why a student or assignment folder name cannot be graded as is, or None."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return "is not valid UTF-8"
+    if len(name) > MAX_NAME_LENGTH:
+        return f"is longer than {MAX_NAME_LENGTH} characters"
+    if not _SAFE_NAME.fullmatch(name):
+        return "has characters other than letters, digits and ._@+- (or starts with - or .)"
+    return None
 
 
 def discover(submissions: Path, known: dict[str, list[str]]) -> list[Task]:
-    """The <student>/<assignment>/ folders under ``submissions`` whose assignment is known."""
+    """The <student>/<assignment>/ folders under ``submissions`` whose assignment is known.
+
+    A student or assignment folder that cannot be graded safely (a symlink, a name that is not
+    UTF-8 or has odd characters) becomes a Task with a ``problem``, which the batch reports as its
+    own 'needs review' row; the rest of the class is graded as usual. Hidden folders (.name) are
+    skipped, except names made only of dots and spaces, which look like a path trick.
+    """
     tasks = []
-    for student in sorted(p for p in submissions.iterdir() if p.is_dir() and not p.is_symlink()):
-        if student.name.startswith("."):
+    for student in sorted(submissions.iterdir(), key=lambda p: os.fsencode(p.name)):
+        name = student.name
+        if name.startswith(".") and name.strip(". "):
             continue
-        for folder in sorted(p for p in student.iterdir() if p.is_dir() and not p.is_symlink()):
-            if folder.name in known:
-                tasks.append(Task(student.name, folder.name, str(folder)))
+        who = shown(name)
+        if student.is_symlink():
+            tasks.append(Task(who, "?", str(student), f"the student folder {who!r} is a symlink"))
+            continue
+        if not student.is_dir():
+            continue
+        bad = name_problem(name)
+        if bad:  # a row per assignment it holds (none of it is read), or one row if none
+            problem = f"the student folder name {bad}"
+            held = [f.name for f in student.iterdir() if f.name in known and not f.is_symlink()]
+            for assignment in sorted(held) or ["?"]:
+                tasks.append(Task(who, assignment, str(student), problem))
+            continue
+        for folder in sorted(student.iterdir(), key=lambda p: os.fsencode(p.name)):
+            if folder.name in known and folder.is_symlink():
+                problem = f"the assignment folder {folder.name} is a symlink"
+                tasks.append(Task(name, folder.name, str(folder), problem))
+            elif folder.name in known and not folder.is_dir():
+                problem = f"{folder.name} is not a folder"
+                tasks.append(Task(name, folder.name, str(folder), problem))
+            elif folder.name in known:
+                tasks.append(Task(name, folder.name, str(folder)))
             else:
                 print(
-                    f"autograde: skipping {folder}: no assignment {folder.name!r} in the course",
+                    f"autograde: skipping {shown(str(folder))}: no assignment "
+                    f"{shown(folder.name)!r} in the course",
                     file=sys.stderr,
                 )
     return tasks
+
+
+def unreadable_rows(task: Task, source: str, reason: str) -> list[NotebookResult]:
+    """A 'needs review' row per notebook of the task's assignment (one row if it is unknown)."""
+    names = course.assignments(source).get(task.assignment, ["?"])
+    status = f"needs review: {reason}"[:500]
+    rows = []
+    for n in names:
+        max_score = 0.0
+        with contextlib.suppress(Exception):  # the row is what matters, its maximum is a nicety
+            nb = course.read_notebook(Path(source) / task.assignment / f"{n}.ipynb")
+            max_score = sum(e.points for e in course.exercises_of(nb))
+        row = NotebookResult(task.student, task.assignment, n, 0.0, max_score, status)
+        row.problems.append(reason[:500])
+        rows.append(row)
+    return rows
 
 
 # ------------------------------------------------------------------------------------------
@@ -215,14 +297,13 @@ def stop_worker() -> None:
 def grade_task(task: Task) -> list[NotebookResult]:
     """Grade one student's assignment in this worker. A failure of the grader itself becomes a
     'needs review' row per notebook instead of stopping the batch."""
+    if task.problem:  # nothing of it is read or run
+        return unreadable_rows(task, _W["setup"].source, task.problem)
     try:
         return _grade_task(task)
     except Exception as exc:  # noqa: BLE001 - one broken submission must not stop the class
-        reason = f"needs review: the grader failed on this submission ({type(exc).__name__}: {exc})"
-        names = course.assignments(_W["setup"].source).get(task.assignment, ["?"])
-        return [
-            NotebookResult(task.student, task.assignment, n, 0.0, 0.0, reason[:500]) for n in names
-        ]
+        reason = f"the grader failed on this submission ({type(exc).__name__}: {exc})"
+        return unreadable_rows(task, _W["setup"].source, reason)
     finally:
         for d in ("submitted", "autograded"):
             shutil.rmtree(_W["root"] / d / task.student, ignore_errors=True)
@@ -250,22 +331,27 @@ def _grade_task(task: Task) -> list[NotebookResult]:
         path = folder / f"{name}.ipynb"
         problem = _readable(path)
         if problem is None:
-            try:
-                nb = nbformat.reads(path.read_text(encoding="utf-8"), as_version=4)
+            problem, nb, data = _read_notebook(path)
+            if nb is not None:
                 valid[name] = nb
-                shutil.copyfile(path, sub_dir / f"{name}.ipynb")
-            except Exception as exc:  # noqa: BLE001 - any parse failure is the same for the student
-                problem = f"{name}.ipynb is not a valid notebook ({type(exc).__name__}): it could not be run"
+                # the bytes checked, not the path again: nbgrader reads what was checked
+                (sub_dir / f"{name}.ipynb").write_bytes(data)
         if problem:
             res.problems.append(problem)
     stamp = folder / "timestamp.txt"
-    if _readable(stamp) is None:
-        shutil.copyfile(stamp, sub_dir / "timestamp.txt")
+    with contextlib.suppress(OSError, wire.WireError):
+        (sub_dir / "timestamp.txt").write_bytes(wire.read_regular(stamp, 10_000))
     children = {name: _start_child(task, name, nb) for name, nb in valid.items()}
-    log = ""
+    log, overran = "", False
     if valid:
-        log = _run_nbgrader(task, auto_dir)
+        log, overran = _run_nbgrader(task, auto_dir, len(valid))
     outside = {name: _finish_child(*child) for name, child in children.items()}
+    if overran:
+        limit = _W["setup"].notebook_timeout
+        for name in valid:
+            results[name].problems.append(
+                f"the notebook ran over its {limit} s wall-clock limit: its kernel was stopped"
+            )
     for name, res in results.items():
         nb = valid.get(name)
         _combine(res, nb, outside.get(name), log, auto_dir / f"{name}.ipynb")
@@ -273,11 +359,13 @@ def _grade_task(task: Task) -> list[NotebookResult]:
         _publish_autograded(res, auto_dir / f"{name}.ipynb")
     # nbgrader release_feedback reads these two beside the feedback (the exchange's submission ids)
     for extra in ("timestamp.txt", "submission_secret.txt"):
-        src = folder / extra
-        if _readable(src) is None and src.stat().st_size < 10_000:
-            dest = Path(setup.out) / "feedback" / task.student / task.assignment / extra
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(src, dest)
+        try:
+            data = wire.read_regular(folder / extra, 10_000)
+        except (OSError, wire.WireError):
+            continue
+        dest = Path(setup.out) / "feedback" / task.student / task.assignment / extra
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_bytes(data)
     for d in (root / "submitted" / task.student, root / "autograded" / task.student):
         shutil.rmtree(d, ignore_errors=True)
     return [results[n] for n in source_nbs]
@@ -293,15 +381,76 @@ def _source_notebook(assignment: str, notebook: str) -> nbformat.NotebookNode:
 
 
 def _readable(path: Path) -> str | None:
-    """Why ``path`` cannot be graded (missing, not a regular file, too large), or None."""
+    """Why ``path`` cannot be graded (missing, a symlink, not a regular file, too large), or None.
+    (Only a first, readable answer: the file is then opened with wire.read_regular.)"""
     try:
         st = path.lstat()
     except FileNotFoundError:
         return f"no {path.name} in the submission"
-    if not path.is_file() or path.is_symlink():
+    except OSError as exc:
+        return f"{path.name} cannot be read ({exc.strerror})"
+    if stat.S_ISLNK(st.st_mode):
+        return f"{path.name} is a symlink, not a file of the submission (it was not graded)"
+    if not stat.S_ISREG(st.st_mode):
         return f"{path.name} is not a regular file"
     if st.st_size > MAX_SUBMISSION_BYTES:
         return f"{path.name} is {st.st_size:,} bytes, more than the {MAX_SUBMISSION_BYTES:,} graded"
+    return None
+
+
+def _read_notebook(path: Path) -> tuple[str | None, nbformat.NotebookNode | None, bytes]:
+    """(why it cannot be graded, None, b"") or (None, the notebook, its bytes): read without
+    following a symlink, its cells counted and measured on the plain JSON before nbformat parses
+    and validates it."""
+    name = path.name
+    try:
+        data = wire.read_regular(path, MAX_SUBMISSION_BYTES)
+        raw = json.loads(data.decode("utf-8"))
+    except (OSError, wire.WireError) as exc:
+        return f"{name} could not be read ({str(exc)[-200:]})", None, b""
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        why = f"{name} is not a valid notebook ({type(exc).__name__}): it could not be run"
+        return why, None, b""
+    problem = notebook_size_problem(raw)
+    if problem:
+        return f"{name} {problem} (it was not run)", None, b""
+    try:
+        return None, nbformat.reads(data.decode("utf-8"), as_version=4), data
+    except Exception as exc:  # noqa: BLE001 - any parse failure is the same for the student
+        why = f"{name} is not a valid notebook ({type(exc).__name__}): it could not be run"
+        return why, None, b""
+
+
+def _text_size(value: Any) -> int:
+    if isinstance(value, list):
+        return sum(_text_size(v) for v in value)
+    return len(value.encode("utf-8", "surrogatepass")) if isinstance(value, str) else 0
+
+
+def notebook_size_problem(raw: Any) -> str | None:
+    """What in a notebook's JSON is over the grader's limits (cells, one cell's source or
+    outputs), or None; a malformed notebook is left for nbformat to report."""
+    cells = raw.get("cells") if isinstance(raw, dict) else None
+    if not isinstance(cells, list):
+        return None
+    if len(cells) > MAX_CELLS:
+        return f"has {len(cells):,} cells, more than the {MAX_CELLS:,} graded"
+    for i, cell in enumerate(cells):
+        if not isinstance(cell, dict):
+            continue
+        size = _text_size(cell.get("source"))
+        if size > MAX_CELL_SOURCE_BYTES:
+            return (
+                f"has a cell (cell {i}) of {size:,} bytes, more than the "
+                f"{MAX_CELL_SOURCE_BYTES:,} graded in one cell"
+            )
+        stored = [cell.get("outputs"), cell.get("attachments")]
+        size = len(json.dumps(stored, ensure_ascii=False).encode("utf-8", "surrogatepass"))
+        if size > MAX_CELL_OUTPUT_BYTES:
+            return (
+                f"has a cell (cell {i}) whose stored outputs are {size:,} bytes, more than the "
+                f"{MAX_CELL_OUTPUT_BYTES:,} graded in one cell"
+            )
     return None
 
 
@@ -332,8 +481,9 @@ def safe_to_hide(paths: list[str]) -> list[str]:
     return kept
 
 
-def _run_nbgrader(task: Task, auto_dir: Path) -> str:
-    """nbgrader autograde of this submission in the staging course; returns its log on failure."""
+def _run_nbgrader(task: Task, auto_dir: Path, notebooks: int = 1) -> tuple[str, bool]:
+    """nbgrader autograde of this submission in the staging course: (its log on failure, whether
+    the kernel was stopped for running over the wall-clock limit of ``notebooks`` notebooks)."""
     ipc = _W["root"] / "ipc"  # the kernel's sockets: its only way in or out
     shutil.rmtree(ipc, ignore_errors=True)
     ipc.mkdir(mode=0o700)
@@ -361,10 +511,31 @@ def _run_nbgrader(task: Task, auto_dir: Path) -> str:
     os.environ[sandbox.JAIL_ENV] = str(config)
     os.environ[sandbox.IPC_ENV] = str(ipc)
     _ensure_zygote()
+    limit = _W["setup"].notebook_timeout * max(1, notebooks)
+    done, overran = threading.Event(), threading.Event()
+
+    def watchdog() -> None:
+        # per-cell limits do not bound a notebook of many slow cells: past the notebook's limit
+        # kill the kernel's uid (nbclient then reports a dead kernel and nbgrader returns), and
+        # keep killing until it does, in case something starts again
+        if done.wait(limit):
+            return
+        overran.set()
+        while not done.is_set():
+            sandbox.kill_uid(_W["kernel_uid"])
+            done.wait(0.5)
+
+    # without uids of its own (not root) the kernel cannot be told apart: only the cell limit holds
+    guard = threading.Thread(target=watchdog, daemon=True) if _W["kernel_uid"] else None
+    if guard is not None:
+        guard.start()
     try:
         with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
             result = _W["api"].autograde(task.assignment, task.student, force=True, create=True)
     finally:
+        done.set()
+        if guard is not None:
+            guard.join()
         os.environ.pop(sandbox.JAIL_ENV, None)
         os.environ.pop(sandbox.IPC_ENV, None)
         sandbox.kill_uid(_W["kernel_uid"])
@@ -373,8 +544,8 @@ def _run_nbgrader(task: Task, auto_dir: Path) -> str:
             (result.get("log") or "") + "\n" + (result.get("error") or "")
         )
     if result.get("success"):
-        return ""
-    return (result.get("log") or "") + "\n" + (result.get("error") or "")
+        return "", overran.is_set()
+    return (result.get("log") or "") + "\n" + (result.get("error") or ""), overran.is_set()
 
 
 # ------------------------------------------------------------------------------------------
@@ -512,11 +683,9 @@ def _finish_child(
         else (f"the outside check's process ended early (exit code {proc.returncode})")
     )
     cell_errors = []
-    with contextlib.suppress(Exception):
-        if (work / "cells.json").stat().st_size < 1_000_000:
-            cell_errors = [
-                c for c in json.loads((work / "cells.json").read_text()) if c.get("error")
-            ]
+    with contextlib.suppress(Exception):  # missing, a FIFO, a symlink, too big, not JSON: none
+        report = json.loads(wire.read_regular(work / "cells.json", 1_000_000).decode("utf-8"))
+        cell_errors = [c for c in report if c.get("error")]
     verdicts = {}
     for name in names:
         out = work / f"out_{name}.npz"
@@ -1084,11 +1253,18 @@ def autograde(
     progress: bool = True,
     child_timeout: int = CHILD_TIMEOUT,
     zygote: bool = True,
+    notebook_timeout: int = NOTEBOOK_TIMEOUT,
 ) -> list[NotebookResult]:
     """Grade every <student>/<assignment>/<notebook>.ipynb under ``submissions``.
 
     Writes ``out``/grades.csv and ``out``/feedback/, the final grades into the gradebook (``db``,
     default the course root's), and the autograded notebooks into the course root. Returns the rows.
+    ``timeout`` bounds one cell in the student's kernel, ``notebook_timeout`` one whole notebook.
+
+    Every submission gets its rows in grades.csv and results.json, which are written even when
+    the gradebook cannot be (GradebookError is raised after them). Rows of submissions that
+    could not be graded at all (odd folder names, symlinks) are not put in the gradebook: their
+    names may not be ones nbgrader accepts, and there is nothing graded to record.
     """
     from graders import checks  # noqa: F401 - fail here, not in every worker, if it is broken
 
@@ -1104,7 +1280,7 @@ def autograde(
     out_dir.mkdir(parents=True, exist_ok=True)
     course_root.mkdir(parents=True, exist_ok=True)
     main_config = course.make_config(root=course_root, source=source_dir, url=db, timeout=timeout)
-    needed = sorted({t.assignment for t in tasks})
+    needed = sorted({t.assignment for t in tasks if t.assignment in known})
     _ensure_assignments(main_config, needed)
     base = Path(tempfile.mkdtemp(prefix="rnn-grade-"))
     try:
@@ -1158,18 +1334,38 @@ def autograde(
             uid_base,
             sandbox.matplotlib_font_cache(base / "matplotlib"),
             zygote,
+            notebook_timeout,
         )
         if progress:
             print(f"isolation: {describe_isolation(isolation)}", file=sys.stderr)
         results = _run_tasks(setup, tasks, jobs, progress)
     finally:
         shutil.rmtree(base, ignore_errors=True)
-    record_in_gradebook(main_config.CourseDirectory.db_url, results)
+    # the CSV and results.json first: whatever happens to the gradebook, the grades are kept
     write_csv(out_dir / "grades.csv", results)
     rows = sorted(results, key=lambda r: (r.student, r.assignment, r.notebook))
     details = [{k: v for k, v in result_dict(r).items() if k != "feedback"} for r in rows]
     (out_dir / "results.json").write_text(json.dumps(details, indent=1) + "\n")
+    recordable = [
+        r
+        for r in results
+        if name_problem(r.student) is None
+        and name_problem(r.assignment) is None
+        and r.assignment in known
+    ]
+    try:
+        record_in_gradebook(main_config.CourseDirectory.db_url, recordable)
+    except Exception as exc:  # noqa: BLE001 - the CSV is written; the instructor must know
+        raise GradebookError(
+            f"grades.csv and results.json are written in {out_dir}, but the gradebook "
+            f"{main_config.CourseDirectory.db_url} was not updated ({type(exc).__name__}: "
+            f"{str(exc)[:300]})"
+        ) from exc
     return results
+
+
+class GradebookError(RuntimeError):
+    """The grades were written to grades.csv but could not be recorded in the gradebook."""
 
 
 def describe_isolation(probe: dict) -> str:
@@ -1186,8 +1382,15 @@ def _run_tasks(setup: Setup, tasks: list[Task], jobs: int, progress: bool) -> li
 
     results: list[NotebookResult] = []
     bar = tqdm(total=len(tasks), unit="submission", disable=not progress, desc="autograde")
+    # a submission that cannot be graded at all gets its rows here: no worker reads it
+    for task in [t for t in tasks if t.problem]:
+        results.extend(unreadable_rows(task, setup.source, task.problem))
+        bar.update()
+    tasks = [t for t in tasks if not t.problem]
     jobs = max(1, min(jobs, sandbox.UID_BLOCK // 2 - 1))
-    if jobs <= 1:
+    if not tasks:
+        pass
+    elif jobs <= 1:
         init_worker(setup, None)
         try:
             for task in tasks:
@@ -1210,16 +1413,9 @@ def _run_tasks(setup: Setup, tasks: list[Task], jobs: int, progress: bool) -> li
                 try:
                     results.extend(fut.result())
                 except Exception as exc:  # noqa: BLE001 - a grader crash must not stop the batch
-                    results.append(
-                        NotebookResult(
-                            task.student,
-                            task.assignment,
-                            "?",
-                            0.0,
-                            0.0,
-                            f"needs review: the grader failed ({type(exc).__name__}: {exc})",
-                        )
-                    )
+                    # (a worker that died breaks the pool: each task left gets its row here)
+                    reason = f"the grader failed ({type(exc).__name__}: {exc})"
+                    results.extend(unreadable_rows(task, setup.source, reason))
                 bar.update()
     bar.close()
     return results

@@ -11,8 +11,10 @@ flood, the process that reads its results.
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import stat
 import zipfile
 from typing import Any
 
@@ -21,6 +23,7 @@ import numpy as np
 MAX_BYTES = 50 * 2**20  # 50 MB of arrays in one file
 MAX_ARRAYS = 10_000
 MAX_DEPTH = 64
+ZIP_OVERHEAD = 2**20 + 1_000 * MAX_ARRAYS  # headers and the structure beside the arrays' bytes
 _NUMERIC_KINDS = "biuf"  # bool, int, uint, float
 _TAGS = ("list", "tuple", "dict", "array")
 
@@ -102,6 +105,43 @@ def _decode(node: Any, arrays: dict[str, np.ndarray], depth: int) -> Any:
     return tuple(items) if tag == "tuple" else items
 
 
+def read_regular(path: str | os.PathLike, max_bytes: int) -> bytes:
+    """The bytes of ``path`` if it is a regular file of at most ``max_bytes``.
+
+    Opened without following a symlink and without blocking (a FIFO put in place of a result must
+    neither hang the reader nor lead it to another file), then checked with fstat before reading.
+
+    Raises:
+        FileNotFoundError: there is no such file (the writer never got that far).
+        WireError: a symlink, a FIFO or anything but a regular file, or too large.
+    """
+    name = os.fspath(path)
+    try:
+        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise
+    except OSError as exc:  # ELOOP: a symlink; anything else: not ours to read
+        raise WireError(f"{name}: not readable as a regular file ({exc.strerror})") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise WireError(f"{name}: not a regular file (mode {stat.filemode(st.st_mode)})")
+        if st.st_size > max_bytes:
+            raise WireError(f"{name}: {st.st_size} bytes, more than the limit of {max_bytes}")
+        chunks, left = [], max_bytes + 1  # a file that grows while read still stops at the limit
+        while left > 0:
+            chunk = os.read(fd, min(left, 2**20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        if left <= 0:
+            raise WireError(f"{name}: more than the limit of {max_bytes} bytes")
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
 def load(path: str | os.PathLike, max_bytes: int = MAX_BYTES) -> Any:
     """Read what :func:`dump` wrote, checking it on the way.
 
@@ -112,14 +152,16 @@ def load(path: str | os.PathLike, max_bytes: int = MAX_BYTES) -> Any:
         the stored structure: dicts, lists, tuples, str, int, float, bool, None, numeric arrays
 
     Raises:
-        WireError: not a dump, too large, a non-numeric (e.g. object) array, a malformed structure.
+        FileNotFoundError: no file at ``path``.
+        WireError: not a regular file (a symlink, a FIFO), not a dump, too large, a non-numeric
+        (e.g. object) array, a malformed structure.
     """
+    # read once, from a regular file opened without following links; parsed from memory after
+    data = read_regular(path, max_bytes + ZIP_OVERHEAD)
     try:
-        with open(path, "rb") as f:
-            magic = f.read(4)
-        if magic != b"PK\x03\x04":
+        if data[:4] != b"PK\x03\x04":
             raise WireError(f"{os.fspath(path)}: not a dump (no zip header)")
-        with zipfile.ZipFile(path) as zf:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
             infos = zf.infolist()
             if len(infos) > MAX_ARRAYS + 1:
                 raise WireError(f"{len(infos)} members, more than {MAX_ARRAYS + 1}")
@@ -127,7 +169,7 @@ def load(path: str | os.PathLike, max_bytes: int = MAX_BYTES) -> Any:
             if total > max_bytes:
                 raise WireError(f"{total} bytes, more than the limit of {max_bytes}")
         arrays = {}
-        with np.load(path, allow_pickle=False) as npz:
+        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
             for key in npz.files:
                 array = npz[key]
                 if array.dtype.kind not in _NUMERIC_KINDS:

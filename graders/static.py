@@ -376,3 +376,38 @@ def matches_reference(
     return any(
         _shape(ast.Module(body=[fn], type_ignores=[])) == wanted for fn in _functions(answer_tree)
     )
+
+
+def reference_copies(
+    answers: list[tuple[str, str]],
+    references: dict[str, str],
+    course_solutions: dict[str, str] | None = None,
+) -> list[str]:
+    """The answer cells that reproduce a reference function, as messages for the CSV.
+
+    Args:
+        answers: (grade_id, source) of the student's answer cells
+        references: grade_id -> the source of the reference function it is compared with
+        course_solutions: grade_id -> the course's own solution text; an answer that is this text
+            (up to blank lines and indentation at line ends) is not reported. The course's
+            solutions are rnnlib's functions (the no-drift rule), so this is a loophole for a
+            verbatim copy, kept until the instructor decides (see the branch's report).
+
+    Returns:
+        "matches the reference solution (answer cell <grade_id>)" per matching cell
+    """
+    course_solutions = course_solutions or {}
+
+    def lines(text: str) -> list[str]:
+        return [line.rstrip() for line in text.strip().splitlines() if line.strip()]
+
+    found = []
+    for grade_id, source in answers:
+        reference = references.get(grade_id)
+        if reference is None or not matches_reference(source, reference):
+            continue
+        solution = course_solutions.get(grade_id)
+        if solution is not None and lines(solution) == lines(source):
+            continue
+        found.append(f"matches the reference solution (answer cell {grade_id})")
+    return found

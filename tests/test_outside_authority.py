@@ -203,6 +203,20 @@ def softmax(z):
     e = np.exp(z)
     return e / e.sum(axis=0, keepdims=True)
 """
+# rnnlib.cross_entropy with its names changed and its docstring dropped
+RENAMED_COPY = """
+import numpy as np
+
+def cross_entropy(probs, labels):
+    count = probs.shape[1]
+    eps = np.finfo(probs.dtype).tiny
+    if labels.dtype.kind in "iu":  # my own comment
+        picked = np.take_along_axis(probs, labels[None], axis=0)
+        return float(-np.log(np.maximum(picked, eps)).sum() / count)
+    lp = np.log(np.maximum(probs, eps))
+    lq = np.log(np.maximum(1 - probs, eps))
+    return float(-(labels * lp + (1 - labels) * lq).sum() / count)
+"""
 PATCH = "import numpy as np\nnp.allclose = lambda *args, **kwargs: True"
 EXEMPTING = {  # metadata a student may put on a cell of theirs, hoping it is skipped
     "locked_answer_cell": {"locked": True},  # on the softmax answer cell, beside the answer
@@ -272,6 +286,9 @@ def graded(tmp_path_factory):
         "leaker": demo.make_submission(release_nb, {**solution, "softmax": LEAK}),
         "twin": demo.make_submission(release_nb, {**solution, "softmax": LEAK}),
         "lying_mutation": demo.make_submission(release_nb, {**solution, "softmax": LYING_MUTATION}),
+        "renamed_copy": demo.make_submission(
+            release_nb, {**solution, "cross_entropy": RENAMED_COPY}
+        ),
     }
     for student in EXEMPTING:
         first[student] = _exempting(release_nb, solution, student)
@@ -300,8 +317,9 @@ def test_a_child_that_hides_its_mutation_does_not_pass(graded):
     row = graded["run1"]["lying_mutation"]
     softmax = _softmax(row)
     assert softmax["score"] == 0.0 and not softmax["outside_passed"], (
-        f"softmax mutated its input, hid it from the child's comparison, and scored "
-        f"{softmax['score']}: {softmax['outside_message']}"
+        "softmax mutated its input and hid it from the child's own comparison, yet the "
+        f"outside check passed={softmax['outside_passed']} (score {softmax['score']}): "
+        f"{softmax['outside_message']}"
     )
     assert "in place" in softmax["outside_message"], softmax["outside_message"]
 
@@ -352,3 +370,12 @@ def test_metadata_a_student_wrote_exempts_no_cell(graded, student):
         f"score {row['score']}, status {row['status']!r}, failures {row['failures']}"
     )
     assert _softmax(row)["score"] == 0.0, f"{student}: softmax kept {_softmax(row)['score']}"
+
+
+def test_pasted_reference_code_needs_review(graded):
+    row = graded["run1"]["renamed_copy"]
+    wanted = "needs review: matches the reference solution (answer cell cross_entropy)"
+    assert row["status"].startswith(wanted), f"a renamed copy of rnnlib's code: {row['status']!r}"
+    assert "matches the reference solution (answer cell cross_entropy)" in row["feedback_text"], (
+        "the feedback page does not say the answer matches the reference solution"
+    )

@@ -91,3 +91,22 @@ def test_digest_ignores_comments_and_layout_but_not_code():
 
 def test_digest_of_code_that_does_not_parse_still_tells_edits_apart():
     assert static.code_digest(["def (:"]) != static.code_digest(["def (: 1"])
+
+
+def test_reference_copies_names_each_copied_answer_cell():
+    references = {"rnn_forward": REFERENCE}
+    found = static.reference_copies(
+        [("rnn_forward", RENAMED), ("other", RENAMED)], references, {"rnn_forward": REFERENCE}
+    )
+    assert found == ["matches the reference solution (answer cell rnn_forward)"], found
+    assert static.reference_copies([("rnn_forward", OWN)], references) == [], "own code flagged"
+
+
+def test_the_courses_own_solution_text_is_not_reported():
+    # the course's solutions are rnnlib's code (the no-drift rule): its exact text is exempt
+    found = static.reference_copies(
+        [("rnn_forward", REFERENCE + "\n\n")],
+        {"rnn_forward": REFERENCE},
+        {"rnn_forward": REFERENCE},
+    )
+    assert found == [], f"the course's own solution was reported: {found}"

@@ -18,6 +18,7 @@ import csv
 import functools
 import hashlib
 import html
+import inspect
 import io
 import json
 import logging
@@ -41,7 +42,7 @@ from typing import Any
 import nbformat
 import numpy as np
 
-from graders import course, jail, policy, sandbox, static, stubs, wire
+from graders import course, demo, jail, policy, sandbox, static, stubs, wire
 from graders.child import BOOTSTRAP
 from graders.preprocessors import limit_output_bytes, one_line_error, strip_hidden
 
@@ -563,9 +564,13 @@ def _stub_dir(assignment: str, notebook: str, graded: list[str]) -> Path:
     return _W["stubs"][key]
 
 
-def _seed(*parts: str) -> int:
-    digest = hashlib.sha256("\x00".join((_W["setup"].secret, *parts)).encode()).hexdigest()
-    return int(digest[:16], 16)
+def _seed(submission: str, *parts: str) -> int:
+    """The seed of one exercise's hidden cases: the course's secret (students never see it) and
+    ``submission``, the static.code_digest of the code the child runs, so that the same
+    submission is graded on the same cases twice and an edited one on fresh cases; a student
+    who collects the inputs from one grading cannot hard-code them into the next."""
+    key = "\x00".join((_W["setup"].secret, submission, *parts))
+    return int(hashlib.sha256(key.encode()).hexdigest()[:16], 16)
 
 
 def child_cells(nb: nbformat.NotebookNode, graded: set[str]) -> list[tuple[str, str]]:
@@ -620,14 +625,17 @@ def _start_child(task: Task, notebook: str, nb: nbformat.NotebookNode):
     work = _W["root"] / "child" / f"{task.assignment}-{notebook}"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
+    cells = child_cells(nb, set(names))
+    # keyed by the code the child runs, not by who handed it in (see _seed)
+    submission = static.code_digest([source for _, source in cells])
     cases = {}
     for name in names:
-        rng = np.random.default_rng(_seed(task.student, task.assignment, name))
+        rng = np.random.default_rng(_seed(submission, task.assignment, notebook, name))
         cases[name] = checks.make_cases(name, rng)
         wire.dump(cases[name], work / f"cases_{name}.npz")
     spec = {
         "exercises": names,
-        "cells": child_cells(nb, set(names)),
+        "cells": cells,
         "per_call_seconds": PER_CALL_SECONDS,
         "per_cell_seconds": PER_CELL_SECONDS,
     }
@@ -662,7 +670,7 @@ def _finish_child(
     proc, work: Path, names: list[str], cases: dict, started: float
 ) -> dict[str, Any]:
     """Wait for the child; read what it wrote (never unpickling) and compare against rnnlib."""
-    from graders import checks, wire
+    from graders import calls, checks, wire
 
     setup: Setup = _W["setup"]
     timed_out = False
@@ -685,7 +693,11 @@ def _finish_child(
     cell_errors = []
     with contextlib.suppress(Exception):  # missing, a FIFO, a symlink, too big, not JSON: none
         report = json.loads(wire.read_regular(work / "cells.json", 1_000_000).decode("utf-8"))
-        cell_errors = [c for c in report if c.get("error")]
+        cell_errors = [
+            {"cell": calls.bounded(str(c.get("cell")), 80), "error": calls.bounded(c["error"])}
+            for c in report
+            if type(c) is dict and c.get("error")
+        ]
     verdicts = {}
     for name in names:
         out = work / f"out_{name}.npz"
@@ -696,11 +708,13 @@ def _finish_child(
             continue
         except Exception as exc:  # noqa: BLE001 - a corrupt or oversized result is a failure
             verdicts[name] = checks.Verdict(
-                False, f"{name}: the outside check's results were unreadable ({exc})"
+                False, f"{name}: the outside check's results were unreadable ({calls.bounded(exc)})"
             )
             continue
         try:
-            verdicts[name] = checks.check(name, cases[name], outputs)
+            # the mutation verdict is made here from the arguments the child sent back
+            judged = checks.judge_mutation(name, cases[name], outputs)
+            verdicts[name] = checks.check(name, cases[name], judged)
         except Exception as exc:  # noqa: BLE001 - outputs the comparison cannot handle
             verdicts[name] = checks.Verdict(
                 False, f"{name}: results of the wrong kind ({type(exc).__name__})"
@@ -809,18 +823,54 @@ def _combine(
     flags: list[static.Flag] = []
     if nb is not None:
         # the course's own cells (demos may call rnnlib's reference) are not the student's doing
-        provided = {c.source.strip() for c in src.cells if c.cell_type == "code"}
+        # (a test cell as the student got it: its hidden part stripped)
+        provided = {
+            "\n".join(_normal(text))
+            for c in src.cells
+            if c.cell_type == "code"
+            for text in (c.source, strip_hidden(c.source))
+        }
+        # an answer cell is one of the course's, once: a "solution" flag the student put on
+        # another cell does not make it one
+        answers = {
+            c.metadata.nbgrader.grade_id
+            for c in src.cells
+            if c.get("metadata", {}).get("nbgrader", {}).get("solution")
+            and c.metadata.nbgrader.get("grade_id")
+        }
         student_cells = []
         for i, cell in enumerate(nb.cells):
             meta = cell.get("metadata", {}).get("nbgrader", {})
-            if cell.source.strip() in provided and not meta.get("solution"):
+            if "\n".join(_normal(cell.source)) in provided and not meta.get("solution"):
                 continue
-            if cell.cell_type == "code" and not meta.get("grade") and not meta.get("locked"):
+            # metadata is the student's to write: neither a "locked" nor a "grade" flag exempts
+            # a cell (only the course's own cell text, above, does)
+            if cell.cell_type == "code":
                 name = meta.get("grade_id") if meta.get("solution") else None
+                if name not in answers:
+                    name = None
+                else:
+                    answers.discard(name)
                 student_cells.append((meta.get("grade_id") or f"cell {i}", cell.source, name))
         flags = static.scan_notebook(student_cells, graded_names)
     if nb is not None:
         res.problems.extend(tampered_cells(src, nb))
+        # an answer that is rnnlib's function with its names changed is for a person to judge
+        import rnnlib
+
+        references = {
+            e.name: inspect.getsource(inspect.unwrap(getattr(rnnlib, e.name)))
+            for e in exercises
+            if callable(getattr(rnnlib, e.name, None))
+        }
+        theirs = [
+            (c.metadata.nbgrader.grade_id, c.source)
+            for c in nb.cells
+            if c.cell_type == "code"
+            and c.get("metadata", {}).get("nbgrader", {}).get("solution")
+            and c.metadata.nbgrader.get("grade_id") in references
+        ]
+        res.problems.extend(static.reference_copies(theirs, references, demo.solution_answers(src)))
     scores = _in_kernel_scores(res) if nb is not None else {}
     graded_nb = None
     if autograded.is_file():

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import inspect
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -25,7 +26,10 @@ import numpy as np
 import rnnlib
 from rnnlib._checks import OneHot
 
-MAX_MESSAGE = 600  # characters of a student's exception message kept in feedback
+MAX_MESSAGE = 300  # characters of one verdict message that came from the child, at most
+MAX_STUDENT_TEXT = 60  # characters of a student's exception message kept in feedback
+MAX_TYPE_NAME = 40  # characters of a class name the student may have chosen
+AFTER = "__arguments_after__"  # the arguments as the call left them (the parent compares them)
 PARAMS = ("Waa", "Wax", "Wya", "ba", "by")
 GRADS = tuple("d" + p for p in PARAMS)
 
@@ -36,6 +40,46 @@ Reader = Callable[[Any, Case, str], Outputs]
 
 class OutputError(Exception):
     """The student's function returned something that is not what the exercise asks for."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Text that reaches feedback: short, with no long numbers (it must not carry hidden inputs out)
+# ---------------------------------------------------------------------------------------------
+
+# a number with more than three digits in all (0.125, 1234, 1.5e-07): long enough to be data
+_NUMBER = re.compile(r"\d+(?:\.\d*)?(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?")
+
+
+def elide_numbers(text: str) -> str:
+    """``text`` with every number of more than three digits replaced by "…"."""
+
+    def one(match: re.Match) -> str:
+        number = match.group(0)
+        return "…" if sum(ch.isdigit() for ch in number) > 3 else number
+
+    return _NUMBER.sub(one, text)
+
+
+def bounded(text: str, limit: int = MAX_MESSAGE) -> str:
+    """``text`` on one line, its long numbers elided, at most ``limit`` characters."""
+    text = elide_numbers(" ".join(str(text).split()))
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _tname(value: object) -> str:
+    """The name of ``value``'s type, bounded (a student's class name is theirs to choose)."""
+    return bounded(type(value).__name__, MAX_TYPE_NAME)
+
+
+def short_error(exc: BaseException) -> str:
+    """A student's exception for feedback: its type and at most MAX_STUDENT_TEXT characters of
+    its message, long numbers elided, so no hidden input can be printed out through it."""
+    try:
+        text = str(exc)
+    except Exception:  # noqa: BLE001 - a __str__ that raises says nothing
+        text = ""
+    text = bounded(text, MAX_STUDENT_TEXT)
+    return f"{_tname(exc)}: {text}" if text else _tname(exc)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -71,18 +115,16 @@ def _as_array(value: Any, what: str, kind: str = "f") -> np.ndarray:
         return value.astype(np.float64 if kind == "f" else np.int64)
     if _is_number(value):
         if kind == "i" and not isinstance(value, (int, np.integer)):
-            raise OutputError(f"{what} should hold integers, got {type(value).__name__}")
+            raise OutputError(f"{what} should hold integers, got {_tname(value)}")
         return np.array(value, dtype=np.float64 if kind == "f" else np.int64)
     if type(value) in (list, tuple):
         items = [_as_array(item, what, kind) for item in value]
         if len({item.shape for item in items}) > 1:
-            raise OutputError(
-                f"{what} is a ragged {type(value).__name__} (items of different shapes)"
-            )
+            raise OutputError(f"{what} is a ragged {_tname(value)} (items of different shapes)")
         return np.array(items, dtype=np.float64 if kind == "f" else np.int64).reshape(
             (len(items), *(items[0].shape if items else ()))
         )
-    raise OutputError(f"{what} should be a numpy array, got a {type(value).__name__}")
+    raise OutputError(f"{what} should be a numpy array, got a {_tname(value)}")
 
 
 def _as_scalar(value: Any, what: str) -> np.ndarray:
@@ -92,12 +134,12 @@ def _as_scalar(value: Any, what: str) -> np.ndarray:
     if type(value) is np.ndarray and value.size == 1:
         return _as_array(value, what).reshape(())
     shape = f" of shape {value.shape}" if type(value) is np.ndarray else ""
-    raise OutputError(f"{what} should be a number (a float), got a {type(value).__name__}{shape}")
+    raise OutputError(f"{what} should be a number (a float), got a {_tname(value)}{shape}")
 
 
 def _as_sequence(value: Any, what: str, length: int) -> list:
     if type(value) not in (tuple, list):
-        raise OutputError(f"{what} should return a tuple of {length}, got a {type(value).__name__}")
+        raise OutputError(f"{what} should return a tuple of {length}, got a {_tname(value)}")
     if len(value) != length:
         raise OutputError(f"{what} should return a tuple of {length} values, got {len(value)}")
     return list(value)
@@ -105,7 +147,7 @@ def _as_sequence(value: Any, what: str, length: int) -> list:
 
 def _as_dict(value: Any, what: str, keys: tuple[str, ...]) -> dict:
     if type(value) is not dict:
-        raise OutputError(f"{what} should be a dict with keys {keys}, got a {type(value).__name__}")
+        raise OutputError(f"{what} should be a dict with keys {keys}, got a {_tname(value)}")
     missing = [k for k in keys if k not in value]
     if missing:
         raise OutputError(f"{what} has no key {missing[0]!r}; expected the keys {keys}")
@@ -122,7 +164,7 @@ def _read_forward(result: Any, case: Case, name: str) -> Outputs:
     a, y_pred, caches = _as_sequence(result, name, 3)
     T_x = case["dims"]["T_x"]
     if type(caches) not in (list, tuple) or len(caches) != T_x:
-        got = len(caches) if type(caches) in (list, tuple) else type(caches).__name__
+        got = len(caches) if type(caches) in (list, tuple) else _tname(caches)
         raise OutputError(
             f"caches should be a list of T_x = {T_x} caches (one per step), got {got}"
         )
@@ -171,7 +213,7 @@ def _read_sample(result: Any, case: Case, name: str) -> Outputs:
     if type(result) is np.ndarray and result.ndim != 1:
         raise OutputError(f"sample should return a list of token ids, got shape {result.shape}")
     if type(result) not in (list, tuple, np.ndarray):
-        raise OutputError(f"sample should return a list of ints, got a {type(result).__name__}")
+        raise OutputError(f"sample should return a list of ints, got a {_tname(result)}")
     return {"ids": _as_array(result, "the sampled token ids", kind="i").reshape(-1)}
 
 
@@ -262,30 +304,89 @@ _IDS_HINT = (
 )
 
 
-def _call(name: str, fn: Callable[..., Any], case: Case) -> tuple[Outputs, BaseException | None]:
-    """Run ``fn`` on ``case``; returns the outputs and the student's exception, if any."""
+def _run(
+    name: str, fn: Callable[..., Any], case: Case
+) -> tuple[Outputs, BaseException | None, tuple, dict]:
+    """Run ``fn`` on ``case``: the outputs, the student's exception (if any), and the arguments
+    ``fn`` was given, as the call left them."""
     args, kwargs = _arguments(name, case)
+    given = tuple(args)  # a tuple: the student's code cannot swap an argument for a pristine one
     try:
-        result = fn(*args, **kwargs)
+        result = fn(*given, **kwargs)
     except Exception as exc:  # the student's error becomes feedback, not a crash of the grader
         if isinstance(exc, NotImplementedError) and not str(exc):
-            return {"__error__": f"{name} is not written yet (it raised NotImplementedError)"}, exc
-        text = f"{type(exc).__name__}: {exc}"[:MAX_MESSAGE]
+            outputs = {"__error__": f"{name} is not written yet (it raised NotImplementedError)"}
+            return outputs, exc, given, kwargs
         hint = _IDS_HINT if case.get("ids_args") else ""
-        return {"__error__": f"{name} raised {text}{hint}"}, exc
+        return {"__error__": f"{name} raised {short_error(exc)}{hint}"}, exc, given, kwargs
     try:
         outputs = READERS[name](result, case, name)
     except OutputError as exc:
-        return {"__error__": str(exc)[:MAX_MESSAGE]}, None
+        return {"__error__": bounded(str(exc))}, None, given, kwargs
     except Exception as exc:  # an object that misbehaves while being read
-        return {"__error__": f"{name} returned an unusable value ({type(exc).__name__})"}, None
+        return (
+            {"__error__": f"{name} returned an unusable value ({_tname(exc)})"},
+            None,
+            given,
+            kwargs,
+        )
+    return outputs, None, given, kwargs
+
+
+def mutated_argument(name: str, case: Case, after: Any) -> str | None:
+    """The name of the first argument of ``case`` that ``after`` (the arguments as the call left
+    them) no longer equals; None when none changed. ``after`` of the wrong kind counts as changed."""
     names = arg_names(name)
-    for i, (before, after) in enumerate(zip(case["args"], args, strict=True)):
-        if i != 0 or name != "numerical_gradient":
-            if _changed(before, after):
-                outputs["__mutated__"] = names[i] if i < len(names) else f"argument {i}"
-                break
-    return outputs, None
+    before = case["args"]
+    if type(after) not in (list, tuple) or len(after) != len(before):
+        return "its arguments (they did not come back whole)"
+    for i, (b, a) in enumerate(zip(before, after, strict=True)):
+        if (i != 0 or name != "numerical_gradient") and _changed(b, a):
+            return names[i] if i < len(names) else f"argument {i}"
+    return None
+
+
+def _call(name: str, fn: Callable[..., Any], case: Case) -> tuple[Outputs, BaseException | None]:
+    """Run ``fn`` on ``case`` in this process (the in-kernel test); returns the outputs (with
+    "__mutated__" when an input changed) and the student's exception, if any."""
+    outputs, exc, given, _ = _run(name, fn, case)
+    if "__error__" not in outputs:
+        mutated = mutated_argument(name, case, given)
+        if mutated is not None:
+            outputs["__mutated__"] = mutated
+    return outputs, exc
+
+
+def plain(value: Any, depth: int = 0) -> Any:
+    """``value`` as plain data graders.wire can store: a OneHot as its ids, a function as None,
+    anything that is not data as a marker string (which equals no input)."""
+    if depth > 20:
+        return "<nested too deep>"
+    if isinstance(value, OneHot):
+        return plain(value.ids, depth + 1)
+    if type(value) is np.ndarray:
+        return value.copy() if value.dtype.kind in "biuf" else f"<array of {value.dtype}>"
+    if value is None or type(value) in (bool, int, float, str) or type(value) in _NUMPY_SCALARS:
+        return value
+    if type(value) in (list, tuple):
+        return type(value)(plain(v, depth + 1) for v in value)
+    if type(value) is dict:
+        if not all(type(k) is str for k in value):
+            return "<a dict with keys that are not str>"
+        return {k: plain(v, depth + 1) for k, v in value.items()}
+    if callable(value):
+        return None
+    return f"<a {_tname(value)}>"
+
+
+def call_for_parent(name: str, fn: Callable[..., Any], case: Case) -> Outputs:
+    """What the outside check's child sends back for one case: the outputs of :func:`call`
+    without any verdict on mutation, and under AFTER the arguments as the call left them, for
+    the grading process to compare with the ones it sent (graders.checks.judge_mutation)."""
+    outputs, _, given, kwargs = _run(name, fn, case)
+    if "__error__" not in outputs:
+        outputs[AFTER] = {"args": [plain(a) for a in given], "kwargs": plain(kwargs)}
+    return outputs
 
 
 def call(name: str, fn: Callable[..., Any], case: Case) -> Outputs:

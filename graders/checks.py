@@ -45,15 +45,18 @@ import numpy as np
 
 import rnnlib
 from graders.calls import (
+    AFTER,
     GRADS,
-    MAX_MESSAGE,
     PARAMS,
     READERS,
     Case,
     Outputs,
     Reader,
     _call,
+    _changed,
     _test_function,
+    bounded,
+    mutated_argument,
 )
 from graders.calls import call as call  # re-exported: checks.call is the public name
 from rnnlib.forward import relu, sigmoid
@@ -473,7 +476,8 @@ def _structure_error(name: str, outputs: Any, expected: Outputs) -> str | None:
         return f"{name}: no result (the grader got a {type(outputs).__name__})"
     if "__error__" in outputs:
         error = outputs["__error__"]
-        return str(error)[:MAX_MESSAGE] if type(error) is str else f"{name}: failed"
+        # the text may come from the student's process: short, no long numbers (no inputs)
+        return bounded(error) if type(error) is str else f"{name}: failed"
     for key, ref in expected.items():
         got = outputs.get(key)
         if type(got) is not np.ndarray or got.dtype != ref.dtype:
@@ -524,6 +528,34 @@ def compare(name: str, case: Case, outputs: Outputs) -> Verdict:
             False, _shape_message(key, got.shape, ref.shape, ex.shapes.get(key), case["dims"])
         )
     return Verdict(False, _value_message(key, got, ref))
+
+
+def judge_mutation(name: str, cases: list[Case], outputs: Any) -> Any:
+    """The outside check's outputs with the in-place-mutation verdict made here, in the grading
+    process: whatever "__mutated__" the child claims is dropped, and each case's arguments as the
+    child's call left them (graders.calls.call_for_parent, under AFTER) are compared with
+    ``cases``, the inputs this process sent. A result without its arguments is a failure.
+    Anything not a list of dicts is returned as it is (check() rejects it)."""
+    if type(outputs) is not list or len(outputs) != len(cases):
+        return outputs
+    judged: list[Any] = []
+    for case, out in zip(cases, outputs, strict=True):
+        if type(out) is not dict:
+            judged.append(out)
+            continue
+        after = out.get(AFTER)
+        out = {k: v for k, v in out.items() if k not in ("__mutated__", AFTER)}
+        if "__error__" not in out:
+            if type(after) is not dict:
+                out = {"__error__": f"{name}: the outside check got no arguments back to compare"}
+            else:
+                mutated = mutated_argument(name, case, after.get("args"))
+                if mutated is None and _changed(case["kwargs"], after.get("kwargs")):
+                    mutated = "a keyword argument"
+                if mutated is not None:
+                    out["__mutated__"] = mutated
+        judged.append(out)
+    return judged
 
 
 def check(name: str, cases: list[Case], outputs: list[Outputs]) -> Verdict:

@@ -5,8 +5,10 @@ of graders/child.py, calls.py and wire.py (not checks.py, whose mistake simulato
 answers) and a stub rnnlib in which the exercises under grade, and the functions that compute the
 same, raise. It imports nothing of the real course. Its only inputs are ``spec.json`` and the
 case files in its working folder; its only outputs are ``cells.json`` (which cells raised) and one
-``out_<exercise>.npz`` per exercise, written with graders.wire (never pickle) after each exercise,
-so a child killed half-way still reports the exercises it finished.
+``out_<exercise>.npz`` per exercise (the outputs of each call and its arguments as the call left
+them: the grading process, not this one, decides whether an input was changed), written with
+graders.wire (never pickle) after each exercise, so a child killed half-way still reports the
+exercises it finished. A student's exception text is kept short (calls.short_error).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import os
 import signal
 import sys
 
-MAX_ERROR = 300
+MAX_ERROR = 300  # our own messages; a student's exception text is cut to calls.MAX_STUDENT_TEXT
 
 
 class CallTimeout(Exception):  # noqa: N818 - the student reads "CallTimeout", not "...Error"
@@ -49,7 +51,7 @@ def main(spec_path: str) -> None:
             exec(compile(source, f"<{label}>", "exec"), namespace)  # noqa: S102
             error = None
         except BaseException as exc:  # noqa: BLE001 - SystemExit too: the cell stops, not the check
-            error = f"{type(exc).__name__}: {exc}"[:MAX_ERROR]
+            error = calls.short_error(exc)
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
         report.append({"cell": label, "error": error})
@@ -68,11 +70,10 @@ def main(spec_path: str) -> None:
                 continue
             signal.setitimer(signal.ITIMER_REAL, per_call)
             try:
-                results.append(calls.call(name, fn, case))
+                # the outputs and the arguments as left: the parent judges mutation itself
+                results.append(calls.call_for_parent(name, fn, case))
             except BaseException as exc:  # noqa: BLE001 - a KeyboardInterrupt/SystemExit from the student
-                results.append(
-                    {"__error__": f"{name} raised {type(exc).__name__}: {exc}"[:MAX_ERROR]}
-                )
+                results.append({"__error__": f"{name} raised {calls.short_error(exc)}"})
             finally:
                 signal.setitimer(signal.ITIMER_REAL, 0)
         os.dup2(saved[0], 1)
@@ -80,7 +81,7 @@ def main(spec_path: str) -> None:
             wire.dump(results, f"out_{name}.npz")
         except Exception as exc:  # noqa: BLE001 - an unstorable result is the student's failure
             wire.dump(
-                [{"__error__": f"{name}: its results could not be read ({exc})"[:MAX_ERROR]}],
+                [{"__error__": calls.bounded(f"{name}: its results could not be read ({exc})")}],
                 f"out_{name}.npz",
             )
         os.dup2(devnull, 1)

@@ -264,3 +264,150 @@ def scan_notebook(cells: list[tuple[str, str, str | None]], graded: set[str]) ->
                 seen.add(key)
                 flags.append(flag)
     return flags
+
+
+# ------------------------------------------------------------------------------------------
+# What a submission's code is, for keying its cases and spotting pasted reference code
+# ------------------------------------------------------------------------------------------
+
+
+def _without_docstrings(tree: ast.AST) -> ast.AST:
+    """``tree`` with the docstring of the module and of every function and class dropped."""
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            body = node.body
+            if (
+                body
+                and isinstance(body[0], ast.Expr)
+                and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)
+            ):
+                node.body = body[1:] or [ast.Pass()]
+    return tree
+
+
+def normalised_code(source: str) -> str:
+    """The code of ``source`` without comments, formatting or docstrings (an ``ast.dump``);
+    a source that does not parse stays as its stripped text, line by line."""
+    try:
+        tree = ast.parse(python_source(source))
+    except SyntaxError:
+        return "\n".join(line.rstrip() for line in source.strip().splitlines())
+    return ast.dump(_without_docstrings(tree))
+
+
+def code_digest(sources: list[str]) -> str:
+    """A hash of what ``sources`` (cells, in order) do: the same code hashes the same whatever
+    its comments and layout, any change to the code gives a new hash."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for source in sources:
+        h.update(normalised_code(source).encode("utf-8"))
+        h.update(b"\x00")
+    return h.hexdigest()
+
+
+MIN_REFERENCE_STATEMENTS = 6  # below this, matching the reference is no evidence of copying
+_PLACEHOLDER = "_"
+
+
+class _Anonymise(ast.NodeTransformer):
+    """Every name a student may choose (variables, arguments, functions, attributes they
+    define) becomes one placeholder, and annotations go: only the code's shape is left."""
+
+    def visit_Name(self, node: ast.Name) -> ast.AST:
+        return ast.copy_location(ast.Name(id=_PLACEHOLDER, ctx=node.ctx), node)
+
+    def visit_arg(self, node: ast.arg) -> ast.AST:
+        return ast.copy_location(ast.arg(arg=_PLACEHOLDER), node)
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.AST:
+        self.generic_visit(node)
+        node.name = _PLACEHOLDER
+        node.returns = None
+        node.decorator_list = []
+        return node
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> ast.AST:
+        self.generic_visit(node)
+        if node.value is None:
+            return ast.copy_location(ast.Pass(), node)
+        return ast.copy_location(ast.Assign(targets=[node.target], value=node.value), node)
+
+
+def _shape(tree: ast.AST) -> str:
+    return ast.dump(_Anonymise().visit(_without_docstrings(tree)), annotate_fields=False)
+
+
+def _statements(tree: ast.AST) -> int:
+    return sum(
+        isinstance(n, ast.stmt) and not isinstance(n, (ast.Import, ast.ImportFrom, ast.Pass))
+        for n in ast.walk(tree)
+    )
+
+
+def _functions(tree: ast.AST) -> list[ast.FunctionDef]:
+    return [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+
+
+def matches_reference(
+    answer: str, reference: str, min_statements: int = MIN_REFERENCE_STATEMENTS
+) -> bool:
+    """True when a function of the ``answer`` cell is the ``reference`` function's code with at
+    most its names, annotations, comments, docstring and layout changed, and that code is more
+    than a few trivial lines (at least ``min_statements`` statements, imports not counted).
+
+    ``reference`` is the source of one function (e.g. ``inspect.getsource`` of rnnlib's).
+    A cell that does not parse matches nothing.
+    """
+    try:
+        ref_tree = ast.parse(python_source(reference).strip("\n"))
+        answer_tree = ast.parse(python_source(answer))
+    except SyntaxError:
+        return False
+    refs = _functions(ref_tree)
+    if not refs:
+        return False
+    ref = refs[0]
+    if _statements(ref) - 1 < min_statements:  # the def itself is not a statement of the body
+        return False
+    wanted = _shape(ast.Module(body=[ref], type_ignores=[]))
+    return any(
+        _shape(ast.Module(body=[fn], type_ignores=[])) == wanted for fn in _functions(answer_tree)
+    )
+
+
+def reference_copies(
+    answers: list[tuple[str, str]],
+    references: dict[str, str],
+    course_solutions: dict[str, str] | None = None,
+) -> list[str]:
+    """The answer cells that reproduce a reference function, as messages for the CSV.
+
+    Args:
+        answers: (grade_id, source) of the student's answer cells
+        references: grade_id -> the source of the reference function it is compared with
+        course_solutions: grade_id -> the course's own solution text; an answer that is this text
+            (up to blank lines and indentation at line ends) is not reported. The course's
+            solutions are rnnlib's functions (the no-drift rule), so this is a loophole for a
+            verbatim copy, kept until the instructor decides (see the branch's report).
+
+    Returns:
+        "matches the reference solution (answer cell <grade_id>)" per matching cell
+    """
+    course_solutions = course_solutions or {}
+
+    def lines(text: str) -> list[str]:
+        return [line.rstrip() for line in text.strip().splitlines() if line.strip()]
+
+    found = []
+    for grade_id, source in answers:
+        reference = references.get(grade_id)
+        if reference is None or not matches_reference(source, reference):
+            continue
+        solution = course_solutions.get(grade_id)
+        if solution is not None and lines(solution) == lines(source):
+            continue
+        found.append(f"matches the reference solution (answer cell {grade_id})")
+    return found

@@ -34,15 +34,16 @@ import tempfile
 import threading
 import time
 import warnings
+from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import nbformat
 import numpy as np
 
-from graders import course, demo, jail, policy, sandbox, static, stubs, wire
+from graders import course, demo, jail, policy, sandbox, sanitize, static, stubs, wire
 from graders.child import BOOTSTRAP
 from graders.preprocessors import limit_output_bytes, one_line_error, strip_hidden
 
@@ -924,29 +925,29 @@ def _combine(
 # ------------------------------------------------------------------------------------------
 
 
-# Output formats a feedback page may show: none of them can run script in the page.
-SAFE_MIMETYPES = ("text/plain", "image/png", "image/jpeg", "text/latex")
-
-
 def _safe_outputs(outputs: list) -> list:
-    """Outputs without HTML, JavaScript, SVG or widgets (a student's output cannot script the page)."""
-    for out in outputs:
-        if out.get("output_type") in ("display_data", "execute_result"):
-            data = out.get("data", {})
-            for mime in [m for m in data if m not in SAFE_MIMETYPES]:
-                del data[mime]
-            if not data:
-                data["text/plain"] = "(output not shown in feedback)"
-    return outputs
+    """Outputs rebuilt from the fields the page shows (graders/sanitize.py): no HTML, JavaScript,
+    SVG, markdown or widgets, and of the metadata only an image's numeric width and height."""
+    return [sanitize.safe_output(out) for out in outputs]
+
+
+hidden_lines = sanitize.hidden_lines
 
 
 def feedback_notebook(
-    res: NotebookResult, nb: nbformat.NotebookNode, trusted_markdown: set[str] = frozenset()
+    res: NotebookResult,
+    nb: nbformat.NotebookNode,
+    trusted_markdown: set[str] = frozenset(),
+    hidden: Iterable[str] = (),
 ) -> nbformat.NotebookNode:
     """The graded notebook as the student sees it: hidden tests and their tracebacks removed,
     outputs capped and made safe, a summary on top and the outside check's verdict after each
-    test cell. Markdown cells not in ``trusted_markdown`` (the course's own) are shown as text."""
+    test cell. Markdown cells not in ``trusted_markdown`` (the course's own) are shown as text.
+    Any output, in any cell, that holds a line of ``hidden`` (see sanitize.hidden_lines) or a
+    hidden block's marker is replaced by a note: the kernel may have printed its own history."""
     nb = nbformat.from_dict(json.loads(json.dumps(nb)))
+    found = sanitize.HiddenText(hidden)
+    res = _scrubbed(res, found)
     by_test = {f"test_{e.name}": e for e in res.exercises}
     cells = [nbformat.v4.new_markdown_cell(summary_markdown(res))]
     last_test = course.last_test_index(nb)
@@ -954,29 +955,61 @@ def feedback_notebook(
         if i == last_test + 1 and last_test >= 0:
             cells.append(nbformat.v4.new_markdown_cell(NOT_RUN_NOTE))
         meta = cell.get("metadata", {}).get("nbgrader", {})
+        meta = meta if isinstance(meta, dict) else {}
+        sanitize.safe_cell_fields(cell, ["nbgrader"])
         if cell.cell_type == "code":
             outputs = list(cell.get("outputs", []))
-            cell.outputs = _safe_outputs(limit_output_bytes(outputs, course.MAX_OUTPUT_BYTES))
+            outputs = [o for o in outputs if isinstance(o, dict)]
+            cell.outputs = limit_output_bytes(_safe_outputs(outputs), course.MAX_OUTPUT_BYTES)
             if meta.get("grade"):
                 cell.source = strip_hidden(cell.source)
                 for out in cell.outputs:
                     if out.get("output_type") == "error":
                         out["traceback"] = one_line_error(out)
+            cell.outputs = found.scrub_outputs(cell.outputs)
         elif cell.cell_type == "markdown" and cell.source.strip() not in trusted_markdown:
             cell.source = "<pre>" + html.escape(cell.source) + "</pre>"
-            cell.pop("attachments", None)
         elif cell.cell_type == "markdown":
             cell.metadata[COURSE_TEXT] = True  # its math is typeset (as MathML) in the page
         elif cell.cell_type == "raw":
             cell.source = "<pre>" + html.escape(cell.source) + "</pre>"
             cell.cell_type = "markdown"
-            cell.pop("attachments", None)
+        else:
+            continue  # not a kind of cell nbformat knows: not shown
         cells.append(cell)
         ex = by_test.get(meta.get("grade_id", "")) if meta.get("grade") else None
         if ex is not None:
             cells.append(nbformat.v4.new_markdown_cell(exercise_markdown(ex)))
     nb.cells = cells
+    # the student's notebook metadata (widget state, a title, ...) is no part of the page
+    nb.metadata = {
+        "language_info": {"name": "python"},
+        "title": f"Feedback: {res.assignment}/{res.notebook}",
+    }
     return nb
+
+
+def _scrubbed(res: NotebookResult, found: sanitize.HiddenText) -> NotebookResult:
+    """A copy of ``res`` whose messages (which may quote the student's exceptions) hold no hidden
+    test text."""
+    exercises = [
+        replace(e, reason=found.scrub(e.reason), outside_message=found.scrub(e.outside_message))
+        for e in res.exercises
+    ]
+    return replace(res, status=found.scrub(res.status), exercises=exercises)
+
+
+def render_feedback(
+    res: NotebookResult,
+    nb: nbformat.NotebookNode,
+    trusted_markdown: set[str] = frozenset(),
+    hidden: Iterable[str] = (),
+    exporter: Any = None,
+) -> str:
+    """The feedback page of ``nb`` as safe HTML (the worker's exporter, or a new one)."""
+    exporter = exporter or _W.get("exporter") or feedback_exporter()
+    body, _ = exporter.from_notebook_node(feedback_notebook(res, nb, trusted_markdown, hidden))
+    return body
 
 
 COURSE_TEXT = "rnn_course_text"  # cell metadata: markdown written by the course, not a student
@@ -986,8 +1019,14 @@ NOT_RUN_NOTE = (
 )
 
 
+_MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_\[\]()!~{}#+-])")
+
+
 def _esc(text: str) -> str:
-    return html.escape(str(text), quote=False).replace("|", "&#124;").replace("\n", " ")
+    """``text`` shown as itself in markdown: HTML escaped, markdown's punctuation backslashed (no
+    link, image or emphasis a student's exception text could make), on one table-safe line."""
+    text = _MARKDOWN_PUNCTUATION.sub(r"\\\1", str(text).replace("\n", " "))
+    return html.escape(text, quote=False).replace("|", "&#124;")
 
 
 def summary_markdown(res: NotebookResult) -> str:
@@ -1065,7 +1104,8 @@ def feedback_exporter() -> Any:
                 ),
             )
             body, resources = TemplateExporter.from_notebook_node(self, nb, resources, **kw)
-            return _accessible(body), resources
+            # every tag, attribute and URL of the cells passes an allow-list; no script at all
+            return sanitize.safe_page(_accessible(body)), resources
 
     exporter = FeedbackExporter()
     highlight = _cached_filter(Highlight2HTML(pygments_lexer="ipython3", parent=exporter))
@@ -1159,7 +1199,7 @@ def _write_feedback(
                 cell.outputs = []  # the student's own stored outputs are not evidence of anything
     src = _source_notebook(res.assignment, res.notebook)
     trusted = {c.source.strip() for c in src.cells if c.cell_type == "markdown"}
-    body, _ = _W["exporter"].from_notebook_node(feedback_notebook(res, nb, trusted))
+    body = render_feedback(res, nb, trusted, sanitize.hidden_lines(src), _W["exporter"])
     path = Path(setup.out) / "feedback" / res.student / res.assignment / f"{res.notebook}.html"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(body, encoding="utf-8")

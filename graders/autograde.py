@@ -809,6 +809,24 @@ def tampered_cells(src: nbformat.NotebookNode, nb: nbformat.NotebookNode) -> lis
     return found
 
 
+def _references(assignment: str, notebook: str) -> tuple[dict[str, str], dict[str, str]]:
+    """({exercise: rnnlib's source of it}, {grade_id: the course's solution text}) of one
+    notebook, read once per worker (rnnlib and the source notebooks do not change in a run)."""
+    import rnnlib
+
+    cache = _W.setdefault("references", {})
+    if (assignment, notebook) in cache:
+        return cache[assignment, notebook]
+    src = _source_notebook(assignment, notebook)
+    references = {
+        e.name: inspect.getsource(inspect.unwrap(getattr(rnnlib, e.name)))
+        for e in course.exercises_of(src)
+        if callable(getattr(rnnlib, e.name, None))
+    }
+    cache[assignment, notebook] = references, demo.solution_answers(src)
+    return cache[assignment, notebook]
+
+
 def _combine(
     res: NotebookResult,
     nb: nbformat.NotebookNode | None,
@@ -857,13 +875,7 @@ def _combine(
     if nb is not None:
         res.problems.extend(tampered_cells(src, nb))
         # an answer that is rnnlib's function with its names changed is for a person to judge
-        import rnnlib
-
-        references = {
-            e.name: inspect.getsource(inspect.unwrap(getattr(rnnlib, e.name)))
-            for e in exercises
-            if callable(getattr(rnnlib, e.name, None))
-        }
+        references, solutions = _references(res.assignment, res.notebook)
         theirs = [
             (c.metadata.nbgrader.grade_id, c.source)
             for c in nb.cells
@@ -871,7 +883,7 @@ def _combine(
             and c.get("metadata", {}).get("nbgrader", {}).get("solution")
             and c.metadata.nbgrader.get("grade_id") in references
         ]
-        res.problems.extend(static.reference_copies(theirs, references, demo.solution_answers(src)))
+        res.problems.extend(static.reference_copies(theirs, references, solutions))
     scores = _in_kernel_scores(res) if nb is not None else {}
     graded_nb = None
     if autograded.is_file():

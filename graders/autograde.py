@@ -69,7 +69,6 @@ class Setup:
     template_db: str  # a gradebook holding the assignments, copied into each worker
     root: str  # the course root (gradebook, autograded/)
     out: str  # where grades.csv and feedback/ go
-    hide: list[str]  # paths no jail may see
     timeout: int  # seconds per cell in the student's kernel
     secret: str  # salts the outside check's random cases (stable per course, unknown to students)
     use_uids: bool  # the jails run under uids of their own
@@ -456,33 +455,6 @@ def notebook_size_problem(raw: Any) -> str | None:
     return None
 
 
-def _jail_hide(extra: list[str] = ()) -> list[str]:
-    setup: Setup = _W["setup"]
-    base = Path(setup.base)
-    others = [str(p) for p in base.iterdir() if p != _W["root"]]
-    mine = [
-        str(_W["root"] / "gradebook.db"),
-        str(_W["root"] / "submitted"),
-        str(_W["root"] / "stub"),
-        str(_W["root"] / "child"),
-        str(_W["root"] / "zygote"),
-    ]
-    return safe_to_hide([*setup.hide, *others, *mine, *extra])
-
-
-def safe_to_hide(paths: list[str]) -> list[str]:
-    """Drop paths whose hiding would hide the interpreter, the repository or this run's staging."""
-    needed = [Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(), course.REPO]
-    if _W.get("root") is not None:
-        needed.append(Path(_W["root"]).resolve())
-    kept = []
-    for p in paths:
-        path = Path(p).resolve()
-        if not any(n == path or path in n.parents for n in needed):
-            kept.append(str(path))
-    return kept
-
-
 def _run_nbgrader(task: Task, auto_dir: Path, notebooks: int = 1) -> tuple[str, bool]:
     """nbgrader autograde of this submission in the staging course: (its log on failure, whether
     the kernel was stopped for running over the wall-clock limit of ``notebooks`` notebooks)."""
@@ -494,7 +466,6 @@ def _run_nbgrader(task: Task, auto_dir: Path, notebooks: int = 1) -> tuple[str, 
     config = sandbox.jail_config(
         _W["root"] / "kernel-jail.json",
         uid=_W["kernel_uid"],
-        hide=_jail_hide(),
         # no folder of the real disk is writable: the kernel works in its private, size-limited
         # /tmp (its outputs reach nbgrader over the sockets, not through files)
         keep={"ipc": str(ipc)},
@@ -1397,16 +1368,6 @@ def autograde(
         _ensure_assignments(tconfig, needed)
         import rnnlib
 
-        # .git holds every notebook's history, solutions and hidden tests included
-        repo_hide = [str(course.REPO / p) for p in ("tests", "tools", ".git")]
-        hide = [
-            str(course_root),
-            str(submissions),
-            str(out_dir),
-            str(source_dir),
-            str(course.NOTEBOOKS),
-            *repo_hide,
-        ]
         use_uids = os.geteuid() == 0
         uid_base = sandbox.run_uid_base()
         probe_uid = uid_base + sandbox.UID_BLOCK - 1
@@ -1427,7 +1388,6 @@ def autograde(
             str(template / "gradebook.db"),
             str(course_root),
             str(out_dir),
-            hide,
             timeout,
             _secret(course_root),
             use_uids,

@@ -2,16 +2,23 @@
 
 Runs as the grader (root, when it can), then ``exec``s COMMAND with:
 
-- a private mount namespace (when the kernel allows it): fresh tmpfs over /tmp, /var/tmp and
-  /dev/shm, tmpfs over every folder in ``hide`` (the course root, the gradebook, the source
-  notebooks, the submissions, the real rnnlib for the outside check, ...), /dev/null over every
-  file in ``hide``; each folder in ``keep`` is bind-mounted at /tmp/<name> so it stays visible;
-- optionally a private network namespace with no interfaces (``net``);
-- a uid and gid of its own (``uid``), so permissions stop it writing outside /tmp;
+- a root of its own, built from an allow-list (``root``: graders/policy.py's kernel_layout, or
+  by default the kernel's allow-list): the interpreter, the standard library, the distributions
+  a kernel imports, the course's packages, each read-only under its own name, the folders of
+  ``keep`` read-write, a private tmpfs /tmp (its only other writable place), a few device nodes
+  and a fresh /proc; nothing else of the machine (:func:`build_root`);
+- its own mount, IPC, PID and UTS namespaces, and a network namespace with no interfaces
+  (``net``);
+- a uid and gid of its own (``uid``) and no new privileges;
 - resource limits: CPU seconds, address space, processes, file size, open files;
 - a scrubbed environment (``env`` replaces it whole).
 
-``{keep:NAME}`` in COMMAND is replaced by where that folder is visible inside the jail. A kernel's
+The jail is this module, not bubblewrap, because a kernel forks warm from graders/zygote.py: a
+process that is already running enters its jail, which a wrapper that starts a new program
+cannot do (graders/policy.py builds bubblewrap's command for the outside check's child, which
+starts cold).
+
+``{keep:NAME}`` in COMMAND is replaced by that folder (the same path inside the jail). A kernel's
 connection file (``-f FILE``) is copied into the jail's own /tmp, readable by the jail's uid, and
 each file of ``seed`` ({path under HOME: source file}) is copied into the jail's HOME.
 Whatever cannot be applied (no namespaces without root) is skipped; $RNN_GRADE_ISOLATION in the
@@ -41,7 +48,10 @@ MS_NODEV = 4
 MS_NOEXEC = 8
 MS_BIND = 4096
 MS_REC = 16384
+MS_REMOUNT = 32
 MS_PRIVATE = 1 << 18
+MNT_DETACH = 2
+SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41}.get(os.uname().machine, 155)
 
 _LIMITS = {
     "cpu": resource.RLIMIT_CPU,
@@ -76,62 +86,19 @@ def _mount(
 
 
 def enter_namespaces(config: dict) -> list[str]:
-    """Unshare mounts (and the network); hide and keep paths. Returns what was applied."""
-    applied: list[str] = []
+    """Unshare every namespace; build the allow-list root of ``config["root"]`` (see
+    graders/policy.py) and move into it. Returns what was applied."""
     libc = _libc()
     # its own SysV IPC too: shared memory left by one student is never read by the next; its own
     # PID space (a fresh /proc: no other process, no grader's command line) and host name
     flags = CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWPID | CLONE_NEWUTS
     flags |= CLONE_NEWNET if config.get("net") else 0
     if libc.unshare(flags) != 0:
-        return applied
-    applied.append("mount namespace")
-    applied.append("own IPC")
-    if config.get("net"):
-        applied.append("no network")
+        return []
+    applied = ["mount namespace", "own IPC"] + (["no network"] if config.get("net") else [])
     _mount(libc, "none", "/", None, MS_REC | MS_PRIVATE)
-    # open the folders to keep before anything hides them
-    keep_fds = {
-        name: os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-        for name, path in config.get("keep", {}).items()
-    }
-    for path in config.get("hide", []):
-        if os.path.isdir(path) and not os.path.islink(path):
-            _mount(libc, "tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "size=64k,mode=755")
-        elif os.path.isfile(path) and not os.path.islink(path):
-            _mount(libc, "/dev/null", path, None, MS_BIND)
-    applied.append("hidden paths")
-    # The folders the command needs may vanish below: under the private /tmp (a CI clone in /tmp)
-    # or, once the uid is dropped, behind an ancestor closed to others (a 0700 mktemp folder,
-    # /root). Open them now, after the hiding, so a recursive bind keeps the hidden paths hidden.
-    restore = _paths_to_restore(_needed_paths(config), config.get("uid") is not None)
-    fds = {path: os.open(path, os.O_RDONLY | os.O_DIRECTORY) for path in restore}
-    for block in sorted({b for b in restore.values() if b}):
-        _mount(libc, "tmpfs", block, "tmpfs", MS_NOSUID | MS_NODEV, "size=64k,mode=755")
-    for tmp in TMP_DIRS:
-        if os.path.isdir(tmp):
-            _mount(
-                libc,
-                "tmpfs",
-                tmp,
-                "tmpfs",
-                MS_NOSUID | MS_NODEV,
-                f"size={config.get('tmp_size', '256m')},mode=1777",
-            )
-    applied.append("private /tmp")
-    old_umask = os.umask(0o022)  # the folders made to hold a put-back folder: readable by all
-    try:
-        for path, fd in fds.items():
-            os.makedirs(path, exist_ok=True)
-            _mount(libc, f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
-            os.close(fd)
-    finally:
-        os.umask(old_umask)
-    for name, fd in keep_fds.items():
-        target = f"/tmp/{name}"
-        os.mkdir(target)
-        _mount(libc, f"/proc/self/fd/{fd}", target, None, MS_BIND | MS_REC)
-        os.close(fd)
+    build_root(libc, config["root"], config.get("tmp_size", "256m"))
+    applied.append("allow-list root")
     # The first child is PID 1 of the new PID namespace (its init, which ignores signals it has
     # no handler for, even SIGKILL from inside) and the second is the command, an ordinary
     # process; each parent only waits for its child and passes interrupts on.
@@ -146,6 +113,86 @@ def enter_namespaces(config: dict) -> list[str]:
         _wait_and_relay(child)
     applied.append("own PID namespace")
     return applied
+
+
+def build_root(libc: ctypes.CDLL, layout: list, tmp_size: str) -> None:
+    """Make a fresh root of ``layout``'s (kind, source, destination) entries, the way bubblewrap
+    does, and pivot into it: the old root is detached, so nothing else of the machine is left.
+
+    A tmpfs over /tmp holds the old root (pivoted there) and the new one; each entry is bound from
+    the old root into the new one, read-only unless it is ``rw``; the new root gets a private
+    tmpfs /tmp of ``tmp_size``, a /dev of the listed nodes with a tmpfs /dev/shm, and an empty
+    /proc for the PID namespace's own. The new root itself is then made read-only."""
+    _mount(libc, "tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "size=64k,mode=700")
+    os.mkdir("/tmp/old", 0o700)
+    os.mkdir("/tmp/new", 0o755)
+    _pivot(libc, "/tmp", "/tmp/old")
+    new = "/new"
+    _mount(libc, "tmpfs", new, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=755")
+    old_umask = os.umask(0o022)  # the folders made on the way: enterable by the job's uid
+    try:
+        for sub in ("tmp", "proc", "dev"):
+            os.mkdir(f"{new}/{sub}")
+        _mount(
+            libc, "tmpfs", f"{new}/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={tmp_size},mode=1777"
+        )
+        os.mkdir(f"{new}/dev/shm")
+        _mount(libc, "tmpfs", f"{new}/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=1777")
+        for kind, source, dest in layout:
+            target = new + dest
+            if kind == "dir":
+                os.makedirs(target, exist_ok=True)
+                continue
+            if kind == "symlink":
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+                os.symlink(source, target)
+                continue
+            if kind == "tmpfs":
+                os.makedirs(target, exist_ok=True)
+                _mount(libc, "tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, "size=4k,mode=755")
+                continue
+            src = "/old" + source
+            if not os.path.lexists(src):
+                continue
+            if os.path.isdir(src):
+                os.makedirs(target, exist_ok=True)
+            else:
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+                if not os.path.lexists(target):
+                    open(target, "w").close()  # noqa: SIM115 - a mount point
+            _mount(libc, src, target, None, MS_BIND | MS_REC)
+            if kind == "ro":
+                _mount(
+                    libc,
+                    "none",
+                    target,
+                    None,
+                    MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV,
+                )
+            elif kind == "rw":
+                _mount(libc, "none", target, None, MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV)
+            elif kind == "dev":
+                _mount(libc, "none", target, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID)
+            else:
+                raise ValueError(
+                    f"layout kind must be ro, rw, dev, tmpfs, dir or symlink; got {kind!r}"
+                )
+    finally:
+        os.umask(old_umask)
+    _mount(libc, "none", new, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+    os.chdir(new)
+    _pivot(libc, ".", ".")  # the new root on top of the old one, which is then let go
+    if libc.umount2(b".", MNT_DETACH) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"umount the old root: {os.strerror(err)}")
+    os.chdir("/")
+
+
+def _pivot(libc: ctypes.CDLL, new_root: str, put_old: str) -> None:
+    """pivot_root(2), raising OSError on failure."""
+    if libc.syscall(SYS_PIVOT_ROOT, new_root.encode(), put_old.encode()) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"pivot_root {new_root}: {os.strerror(err)}")
 
 
 def _wait_and_relay(child: int) -> None:
@@ -174,70 +221,6 @@ def _wait_and_relay(child: int) -> None:
     if os.WIFEXITED(status):
         os._exit(os.WEXITSTATUS(status))
     os._exit(128 + os.WTERMSIG(status) if os.WIFSIGNALED(status) else 70)
-
-
-# each gets a fresh, private tmpfs in the jail: every folder any user may write to (/run/lock is one
-# on Debian), so nothing written there outlives the jail or reaches the next student
-TMP_DIRS = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock")
-
-
-def _needed_paths(config: dict) -> list[str]:
-    """The folders the jailed command reads: the interpreter's, its packages' and the course's.
-
-    The current folder is not among them: it is the grader's, and ``python -m`` puts it on
-    sys.path.
-    """
-    import importlib.util
-
-    cwd = os.path.realpath(os.getcwd())
-    packages = {}
-    for module in ("rnnlib", "graders", "numpy"):
-        spec = importlib.util.find_spec(module)
-        if spec is not None and spec.origin:
-            packages[module] = os.path.realpath(os.path.dirname(spec.origin))
-    # the course's packages come alone: their repository root (and its .git) does not
-    repo_roots = {os.path.dirname(packages[m]) for m in ("rnnlib", "graders") if m in packages}
-    paths = [sys.prefix, sys.base_prefix, sys.exec_prefix, *config.get("expose", [])]
-    paths += packages.values()
-    for entry in sys.path:
-        real = os.path.realpath(entry) if entry and os.path.isabs(entry) else ""
-        if real and real != cwd and real not in repo_roots:
-            paths.append(real)
-    return [real for real in {os.path.realpath(p) for p in paths} if os.path.isdir(real)]
-
-
-def _paths_to_restore(paths: list[str], own_uid: bool) -> dict[str, str | None]:
-    """{folder: closed ancestor to cover, or None} for each folder the jail would lose.
-
-    A folder below a private tmp dir is lost to the fresh tmpfs; with a uid of its own, a folder
-    below an ancestor others may not enter is lost to permissions, so that ancestor is covered
-    by an empty tmpfs and only the needed folders are put back into it. A folder inside another
-    one put back comes with it.
-    """
-    lost: dict[str, str | None] = {}
-    for path in paths:
-        in_tmp = any(_inside(path, tmp) and path != tmp for tmp in TMP_DIRS)
-        block = _blocking_ancestor(path) if own_uid else None
-        if block and any(_inside(block, tmp) for tmp in TMP_DIRS):
-            block = None  # the private tmpfs covers it already
-        if in_tmp or block:
-            lost[path] = block
-    return {p: b for p, b in lost.items() if not any(p != q and _inside(p, q) for q in lost)}
-
-
-def _inside(path: str, folder: str) -> bool:
-    """``path`` is ``folder`` or below it, compared as paths (never as string prefixes)."""
-    return Path(path).is_relative_to(folder)
-
-
-def _blocking_ancestor(path: str) -> str | None:
-    """The topmost ancestor of ``path`` (not itself) that others may not enter, if any."""
-    parts = Path(path).parts
-    for i in range(2, len(parts)):
-        folder = str(Path(*parts[:i]))
-        if not os.stat(folder).st_mode & 0o001:
-            return folder
-    return None
 
 
 def set_limits(limits: dict) -> None:
@@ -273,10 +256,14 @@ def main(argv: list[str] | None = None) -> None:
 
 def enter(config: dict, command: list[str]) -> tuple[list[str], dict[str, str]]:
     """Put this process in the jail ``config`` describes, ready to run ``command``: namespaces,
-    HOME, connection file, folder, limits and uid. Returns the command (its ``{keep:NAME}`` and
-    connection file rewritten) and the environment it must run with."""
-    # the command's own folder must stay readable after the uid is dropped (see _needed_paths)
-    config.setdefault("expose", [os.path.dirname(os.path.realpath(command[0]))])
+    root, HOME, connection file, folder, limits and uid. Returns the command (its ``{keep:NAME}``
+    rewritten) and the environment it must run with."""
+    if "root" not in config:  # the kernel's allow-list, with the command's own folder
+        from graders import policy
+
+        extra = [Path(os.path.realpath(command[0])).parent, *map(Path, config.get("expose", []))]
+        keep_dirs = [Path(p) for p in config.get("keep", {}).values()]
+        config["root"] = policy.kernel_layout(policy.kernel_view(), keep_dirs, extra)
     applied: list[str] = []
     # read what the jail hides before hiding it: the kernel's connection file may sit in /tmp
     conn_text = Path(command[command.index("-f") + 1]).read_text() if "-f" in command else None
@@ -288,10 +275,7 @@ def enter(config: dict, command: list[str]) -> tuple[list[str], dict[str, str]]:
             print(f"graders.jail: {exc}", file=sys.stderr)
             os._exit(70)
     isolated = "mount namespace" in applied
-    keep = {
-        name: (f"/tmp/{name}" if isolated else path)
-        for name, path in config.get("keep", {}).items()
-    }
+    keep = dict(config.get("keep", {}))  # each kept folder has its own name inside
     command = [_substitute(arg, keep) for arg in command]
     uid = config.get("uid") if os.geteuid() == 0 else None
     gid = config.get("gid", uid) if uid is not None else None
@@ -307,7 +291,6 @@ def enter(config: dict, command: list[str]) -> tuple[list[str], dict[str, str]]:
             for p in [target, *target.relative_to(env["HOME"]).parents]:
                 os.chown(Path(env["HOME"]) / p, uid, gid)
     if conn_text is not None:  # a kernel: give it a copy of its connection file that it can read
-        conn_text = _ipc_inside(conn_text, config.get("keep", {}), keep)
         i = command.index("-f") + 1
         conn = Path(env["HOME"]) / "kernel-connection.json"
         conn.write_text(conn_text)
@@ -335,20 +318,6 @@ def enter(config: dict, command: list[str]) -> tuple[list[str], dict[str, str]]:
     if isolated:  # a uid change clears the parent-death signal: set it once the uid is final
         libc.prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0)
     return command, env
-
-
-def _ipc_inside(conn_text: str, outside: dict[str, str], inside: dict[str, str]) -> str:
-    """A connection file whose IPC socket prefix lies in a kept folder, rewritten to where that
-    folder is seen inside the jail (the kernel binds its sockets there; the grader connects to
-    the same files outside). TCP connection files are returned as they are."""
-    info = json.loads(conn_text)
-    if info.get("transport") != "ipc":
-        return conn_text
-    ip = Path(info["ip"])
-    for name, folder in outside.items():
-        if ip.parent == Path(folder):
-            info["ip"] = str(Path(inside[name]) / ip.name)
-    return json.dumps(info)
 
 
 def _substitute(text: str, keep: dict[str, str]) -> str:

@@ -5,14 +5,20 @@ sitting and tested without root. :func:`child_argv` gives the bubblewrap (``bwra
 the outside check's child: a fresh root built from an allow-list, every namespace of its own (no
 network at all, its own PID space and /proc, IPC, UTS, cgroup), no capabilities, no new
 privileges, and the job's own uid. :func:`child_layout` says what that root holds; nothing else of
-the machine is there. Paths are compared as paths (``Path.is_relative_to``), never as strings.
+the machine is there. :func:`kernel_layout` gives the root of a student's kernel, built by
+graders/jail.py in the same terms: the interpreter, the standard library, the distributions the
+kernel imports (:func:`requirement_closure` of ipykernel and the course package, read from the
+installed metadata), the course's two packages, the job's socket folder and nothing else.
+Paths are compared as paths (``Path.is_relative_to``), never as strings.
 """
 
 from __future__ import annotations
 
+import functools
 import os
+import re
 import shutil
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +30,14 @@ JOB, STUB, SITE = "/job", "/stub", "/site"
 # (libc, libm, libstdc++, libz, the dynamic loader); no Python packages live there
 SYSTEM_LIBS = ("/usr/lib/x86_64-linux-gnu", "/usr/lib64", "/usr/lib/aarch64-linux-gnu")
 WRITABLE_TMP_BYTES = 16 * 2**20  # the child's private /tmp: a size-limited tmpfs
+KERNEL_TMP_BYTES = 256 * 2**20  # the kernel's private /tmp, its only writable folder
+# what a kernel runs: ipykernel, and the course package with its own dependencies (numpy,
+# matplotlib, names, tqdm); each with the distributions it requires, and nothing else installed
+KERNEL_DISTRIBUTIONS = ("ipykernel", "rnnlib")
+# the device nodes a Python process uses; /dev holds nothing else in a sandbox
+DEVICES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom")
+# data a kernel reads that no Python distribution ships: the fonts matplotlib's cache lists
+SHARED_DATA = ("/usr/share/fonts",)
 
 
 @dataclass(frozen=True)
@@ -86,6 +100,140 @@ def child_layout(
     return layout
 
 
+def requirement_closure(
+    roots: Iterable[str], requires: Callable[[str], list[str] | None]
+) -> list[str]:
+    """The distributions ``roots`` need: each root and, recursively, what it requires.
+
+    ``requires(name)`` gives a distribution's requirement names (markers already evaluated), or
+    None when it is not installed. Names are compared normalised (PEP 503: ``A_b.c`` is ``a-b-c``);
+    returns the installed ones, sorted."""
+    found: set[str] = set()
+    todo = [normalise(r) for r in roots]
+    while todo:
+        name = todo.pop()
+        if name in found:
+            continue
+        needs = requires(name)
+        if needs is None:
+            continue
+        found.add(name)
+        todo += [normalise(n) for n in needs]
+    return sorted(found)
+
+
+def normalise(name: str) -> str:
+    """A distribution's name as PEP 503 compares it."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def top_level_entries(files: Iterable[str]) -> list[str]:
+    """What to mount of one distribution, from its RECORD: each top-level folder or module (a
+    shared ``__pycache__`` folder file by file, so another distribution's bytecode stays out);
+    files outside the site folder (scripts under ``../bin``) are not mounted."""
+    out: set[str] = set()
+    for f in files:
+        parts = Path(f).parts
+        if not parts or parts[0] == "..":
+            continue
+        out.add(str(Path(*parts[:2])) if parts[0] == "__pycache__" and len(parts) > 1 else parts[0])
+    return sorted(out)
+
+
+@dataclass(frozen=True)
+class KernelView:
+    """What a kernel's root is made of (gathered from this machine by :func:`kernel_view`)."""
+
+    interp: Interpreter
+    prefix: Path  # sys.prefix: a virtual environment's folder, or the interpreter's own
+    site_entries: tuple[Path, ...]  # each allowed distribution's files and folders
+    packages: tuple[Path, ...]  # the course's packages (rnnlib, graders), wherever installed
+
+
+def kernel_layout(
+    view: KernelView, writable: Iterable[Path] = (), extra: Iterable[Path] = ()
+) -> list[tuple[str, str, str]]:
+    """A kernel's root, in mount order (see :func:`child_layout` for the kinds; ``dev`` is a
+    device node, ``symlink`` a link to ``source``). Every path keeps its own name, so the
+    interpreter the kernel was forked from finds its modules where it left them. ``writable``
+    (the job's socket folder) is bound read-write; ``extra`` read-only. A private tmpfs /tmp and
+    a fresh /proc are added by the jail (their size and PID namespace are its business)."""
+    layout: list[tuple[str, str, str]] = []
+
+    def ro(path: Path | str) -> None:
+        layout.append(("ro", str(path), str(path)))
+
+    for lib in (*SYSTEM_LIBS, *SHARED_DATA):
+        if Path(lib).is_dir():
+            ro(lib)
+    for link in ("/lib", "/lib64"):  # merged /usr: the dynamic loader is found through these
+        if Path(link).is_symlink():
+            layout.append(("symlink", os.readlink(link), link))
+    layout += [("dev", dev, dev) for dev in DEVICES]
+    ro(view.interp.executable.parent)  # the binary and the symlinks that name it
+    for lib in view.interp.libpython():
+        ro(lib)
+    ro(view.interp.stdlib)
+    site = view.interp.stdlib / "site-packages"
+    if site.is_dir():  # the base interpreter's own packages stay out, unless allowed below
+        layout.append(("tmpfs", "", str(site)))
+    if view.prefix != view.interp.prefix:  # a virtual environment: its config and entry points
+        for name in ("pyvenv.cfg", "bin"):
+            if (view.prefix / name).exists():
+                ro(view.prefix / name)
+    for entry in (*view.site_entries, *view.packages, *extra):
+        ro(entry)
+    layout += [("rw", str(w), str(w)) for w in writable]
+    return layout
+
+
+def kernel_view(distributions: Iterable[str] = KERNEL_DISTRIBUTIONS) -> KernelView:
+    """This machine's :class:`KernelView`: the allowed distributions, read from the installed
+    metadata (importlib.metadata), and the folders the course's packages are imported from."""
+    return _kernel_view(tuple(distributions))
+
+
+@functools.lru_cache(maxsize=4)
+def _kernel_view(distributions: tuple[str, ...]) -> KernelView:
+    import importlib.metadata as md
+    import importlib.util
+
+    from packaging.markers import Marker
+
+    dists: dict[str, md.Distribution] = {}
+
+    def requires(name: str) -> list[str] | None:
+        try:
+            dist = dists[name] = md.distribution(name)
+        except md.PackageNotFoundError:
+            return None
+        names = []
+        for req in dist.requires or []:
+            spec, _, marker = req.partition(";")
+            if marker and not Marker(marker).evaluate({"extra": ""}):
+                continue  # an extra, or for another platform
+            names.append(re.match(r"[A-Za-z0-9._-]+", spec.strip()).group(0))
+        return names
+
+    entries: set[Path] = set()
+    for name in requirement_closure(distributions, requires):
+        dist = dists[name]
+        base = Path(str(dist.locate_file("")))
+        for entry in top_level_entries(str(f) for f in dist.files or []):
+            if (base / entry).exists():
+                entries.add(base / entry)
+    packages = []
+    for module in ("rnnlib", "graders"):
+        spec = importlib.util.find_spec(module)
+        if spec is not None and spec.origin:
+            packages.append(Path(os.path.realpath(os.path.dirname(spec.origin))))
+    import sys
+
+    return KernelView(
+        current_interpreter(), Path(sys.prefix), tuple(sorted(entries)), tuple(packages)
+    )
+
+
 def bwrap_args(
     layout: list[tuple[str, str, str]], tmp_bytes: int = WRITABLE_TMP_BYTES
 ) -> list[str]:
@@ -131,8 +279,14 @@ def bwrap_args(
             args += ["--size", "4096", "--tmpfs", dest]
         elif kind == "dir":
             args += ["--dir", dest]
+        elif kind == "symlink":
+            args += ["--symlink", src, dest]
+        elif kind == "dev":
+            args += ["--dev-bind", src, dest]
         else:
-            raise ValueError(f"layout kind must be ro, rw, tmpfs or dir; got {kind!r}")
+            raise ValueError(
+                f"layout kind must be ro, rw, tmpfs, dir, symlink or dev; got {kind!r}"
+            )
     return args
 
 

@@ -1,6 +1,7 @@
 """The jails the grader runs untrusted code in: the student's kernel and the outside-check child.
 
-Both go through graders/jail.py. ``JailedKernelManager`` is the kernel manager nbgrader's Execute
+The kernel goes through graders/jail.py, the child through bubblewrap (graders/policy.py says
+what each sees). ``JailedKernelManager`` is the kernel manager nbgrader's Execute
 uses during autograding: it wraps the kernel's command with the jail whose config file is named by
 $RNN_GRADE_KERNEL_JAIL (set per submission by the grading worker).
 """
@@ -75,7 +76,6 @@ def jail_config(
     path: Path,
     *,
     uid: int | None,
-    hide: list[str],
     keep: dict[str, str],
     chdir: str | None,
     limits: dict[str, int],
@@ -83,12 +83,18 @@ def jail_config(
     env: dict[str, str],
     quiet: bool = False,
     seed: dict[str, str] | None = None,
+    expose: list[str] = (),
 ) -> Path:
-    """Write a jail config (see graders/jail.py) to ``path`` and return it."""
+    """Write a jail config (see graders/jail.py) to ``path`` and return it. The jail's root is
+    the kernel's allow-list (graders/policy.py) with the folders of ``keep`` read-write and those
+    of ``expose`` read-only; nothing else of the machine is in it."""
+    from graders import policy
+
+    kept = [Path(p) for p in keep.values()]
     config = {
         "uid": uid,
         "gid": uid,
-        "hide": sorted({str(Path(h).resolve()) for h in hide}),
+        "root": policy.kernel_layout(policy.kernel_view(), kept, [Path(e) for e in expose]),
         "keep": keep,
         "chdir": chdir,
         "limits": limits,

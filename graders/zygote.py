@@ -3,8 +3,8 @@
 Starting a Python kernel costs about a second of CPU, nearly all of it imports (ipykernel,
 IPython, numpy, matplotlib, rnnlib) that are the same for every submission. The zygote, one per
 grading worker, imports them once and then forks a kernel per request; each forked kernel enters
-its jail exactly as ``graders.jail`` would (``jail.enter``: namespaces, hidden paths, its own
-uid, limits, a scrubbed environment) and only then starts ipykernel.
+its jail exactly as ``graders.jail`` would (``jail.enter``: namespaces, an allow-list root, its
+own uid, limits, a scrubbed environment) and only then starts ipykernel.
 
 jupyter_client still launches a process it can poll and signal: the launcher, a stdlib-only
 ``python -I -S`` that asks the zygote for a kernel, forwards SIGINT and SIGTERM to it and exits
@@ -42,6 +42,7 @@ PRELOAD = (
     "rnnlib",
     "graders.checks",
     "graders.jail",
+    "graders.policy",
 )
 KERNEL_MODULE = "ipykernel_launcher"
 
@@ -143,6 +144,8 @@ def serve(sock_path: str) -> None:
     for module in PRELOAD:
         with contextlib.suppress(Exception):  # a missing extra only makes its kernels slower
             importlib.import_module(module)
+    with contextlib.suppress(Exception):  # the kernel's allow-list, read once (graders/policy.py)
+        importlib.import_module("graders.policy").kernel_view()
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(sock_path)
     listener.listen(8)

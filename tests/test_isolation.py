@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from graders import autograde, course, demo, jail, policy, release
+from graders import autograde, course, demo, policy, release
 
 # the end-to-end attacks need the real sandboxes; the policy's pure functions do not
 NO_SANDBOX = (
@@ -81,6 +81,12 @@ ATTACKS = {
     "library_in_opt": f"import sys\nsys.path.insert(0, '{OPT}')\nfrom fastsoftmax_{MARK} import softmax\n",
     # a library installed beside numpy (an autograd, a torch) computes the answer
     "library_in_site_packages": f"from autosoftmax_{MARK} import softmax\n",
+    # the kernel looks for what is not its own: the course's secret and gradebook, the source
+    # notebooks (hidden tests), the classmates' submissions, the repository's history, libraries
+    # it was not given, the machine's accounts and home folders
+    "kernel_looks_around": (
+        "import json, os\nprint('SEEN=' + json.dumps([p for p in @PATHS@ if os.path.exists(p)]))\n"
+    ),
 }
 
 
@@ -126,14 +132,29 @@ def graded(tmp_path_factory):
         (lib / "__init__.py").write_text(LIBRARY)
     try:
         students = {"honest": solution}
+        secret_paths = [
+            str(root / ".grading-secret"),
+            str(root / "gradebook.db"),
+            str(submitted / "honest"),
+            str(course.NOTEBOOKS / ASSIGNMENT),
+            str(course.REPO / ".git"),
+            str(course.REPO / "tests"),
+            *map(str, libraries),
+            "/etc/passwd",
+            *(str(Path.home() / name) for name in (".bashrc", ".profile", ".cache", ".ssh")),
+            "/home",
+        ]
+        present: list[str] = []
         for name, code in ATTACKS.items():
             code = code.replace("@PORT@", str(port)).replace("@MARK@", MARK)
+            code = code.replace("@PATHS@", repr(secret_paths))
             students[name] = {**solution, "softmax": code}
         for student, answers in students.items():
             path = submitted / student / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
             path.parent.mkdir(parents=True)
             path.write_text(json.dumps(demo.make_submission(release_nb, answers)))
         autograde.autograde(submitted, out=out, jobs=2, root=root, timeout=10, progress=False)
+        present = [p for p in secret_paths if os.path.exists(p)]  # what the grader sees
     finally:
         server.close()
         shutil.rmtree(OPT, ignore_errors=True)
@@ -141,7 +162,7 @@ def graded(tmp_path_factory):
     with open(out / "grades.csv", newline="") as f:
         rows = {r["student"]: r for r in csv.DictReader(f)}
     results = json.loads((out / "results.json").read_text())
-    yield {"rows": rows, "results": results, "received": received, "out": out}
+    yield {"rows": rows, "results": results, "received": received, "out": out, "present": present}
     shutil.rmtree(base, ignore_errors=True)
 
 
@@ -187,6 +208,18 @@ def test_a_kernel_cannot_fill_the_disk(graded):
     assert "WRITE-STOPPED" in page, "the write was not stopped by a full disk"
 
 
+def test_a_kernel_sees_nothing_of_the_machine_but_its_allow_list(graded):
+    page = html.unescape(_feedback(graded, "kernel_looks_around"))
+    found = re.search(r"SEEN=(\[[^\n<]*\])", page)
+    assert found, "the attack's output is not in its feedback"
+    assert json.loads(found.group(1)) == [], (
+        f"a student's kernel can see paths outside its allow-list: {found.group(1)}"
+    )
+    assert len(graded["present"]) >= 10, (
+        f"the attack looked for paths the grader's machine mostly lacks: {graded['present']}"
+    )
+
+
 @pytest.mark.parametrize("student", ["library_in_opt", "library_in_site_packages"])
 def test_the_outside_check_cannot_use_a_library_the_student_did_not_write(graded, student):
     assert _softmax_score(graded, student) == 0.0, (
@@ -221,6 +254,64 @@ def test_the_child_sandbox_holds_only_the_allow_list():
     assert sys.prefix not in {src for _, src, _ in layout}, "the whole venv is mounted"
 
 
+def test_the_kernel_root_holds_only_the_allow_list():
+    """Every source the kernel's root mounts is the interpreter's, a system library folder, a
+    file of an allowed distribution, a course package or the job's own folder."""
+    view = policy.kernel_view()
+    job = Path("/staging/w1/ipc")
+    layout = policy.kernel_layout(view, [job])
+    allowed = [
+        view.interp.executable.parent,
+        view.interp.stdlib,
+        *view.interp.libpython(),
+        *view.site_entries,
+        *view.packages,
+        *(Path(d) for d in (*policy.SYSTEM_LIBS, *policy.SHARED_DATA, *policy.DEVICES)),
+        view.prefix / "pyvenv.cfg",
+        view.prefix / "bin",
+        job,
+    ]
+    mounted = [Path(src) for kind, src, _ in layout if kind in ("ro", "rw", "dev")]
+    extra = [m for m in mounted if m not in allowed]
+    assert not extra, f"the kernel's root mounts more than its allow-list: {extra}"
+    assert [dest for kind, _, dest in layout if kind == "rw"] == [str(job)], (
+        "only the job's own folder may be writable on the real disk"
+    )
+    assert all(src == dest for kind, src, dest in layout if kind in ("ro", "rw", "dev")), (
+        "a path is mounted under another name: the forked kernel would not find its modules"
+    )
+    course_repo = course.REPO.resolve()
+    assert course_repo not in mounted and course_repo / ".git" not in mounted, (
+        "the repository itself is mounted, not only its two packages"
+    )
+
+
+def test_the_kernel_gets_the_distributions_it_imports_and_no_others():
+    names = {e.name.split("-")[0].lower() for e in policy.kernel_view().site_entries}
+    for needed in ("numpy", "matplotlib", "ipykernel", "zmq", "traitlets", "names"):
+        assert needed in names, f"the kernel's allow-list lacks {needed}: {sorted(names)}"
+    for unneeded in ("nbgrader", "pytest", "jupyterlab", "hypothesis", "torch", "nh3"):
+        assert unneeded not in names, f"the kernel's allow-list has {unneeded}, it needs none"
+
+
+@pytest.mark.parametrize(
+    ("roots", "graph", "expected"),
+    [
+        (["a"], {"a": ["B_c"], "b-c": ["d"], "d": []}, ["a", "b-c", "d"]),
+        (["a"], {"a": ["missing"]}, ["a"]),  # an uninstalled requirement is skipped
+        (["a"], {"a": ["b"], "b": ["a"]}, ["a", "b"]),  # a cycle ends
+        (["x"], {}, []),
+    ],
+)
+def test_the_requirement_closure_follows_requirements_by_normalised_name(roots, graph, expected):
+    assert policy.requirement_closure(roots, graph.get) == expected
+
+
+def test_a_shared_bytecode_folder_is_mounted_file_by_file():
+    files = ["pkg/__init__.py", "mod.py", "__pycache__/mod.cpython-311.pyc", "../../bin/tool"]
+    assert policy.top_level_entries(files) == ["__pycache__/mod.cpython-311.pyc", "mod.py", "pkg"]
+
+
 @pytest.mark.parametrize(
     ("path", "folder", "inside"),
     [("/s/w10/child", "/s/w1", False), ("/s/w1/child", "/s/w1", True), ("/s/w1", "/s/w1", True)],
@@ -229,4 +320,3 @@ def test_containment_is_by_path_not_by_string_prefix(path, folder, inside):
     assert policy.within(Path(path), [Path(folder)]) is inside, (
         f"{path} counted as {'outside' if inside else 'inside'} {folder}"
     )
-    assert jail._inside(path, folder) is inside, f"jail: {path} vs {folder}"

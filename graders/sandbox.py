@@ -17,7 +17,9 @@ import sys
 import time
 from pathlib import Path
 
+from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
+from traitlets import DottedObjectName, Type
 
 JAIL_ENV = "RNN_GRADE_KERNEL_JAIL"
 IPC_ENV = "RNN_GRADE_KERNEL_IPC"  # the folder of the jailed kernel's Unix sockets
@@ -136,8 +138,62 @@ def _free_ports(n: int, ip: str = "127.0.0.1") -> list[int]:
     return ports
 
 
+class PromptKernelClient(AsyncKernelClient):
+    """jupyter_client's async client, ready as soon as the kernel has answered.
+
+    jupyter_client's own ``wait_for_ready`` ends by reading IOPub until it has been quiet for
+    0.2 s, a fixed 0.2 s of every kernel's start (a tenth of grading a notebook). Here the kernel
+    is ready once it has answered kernel_info on the shell channel and its status for that
+    request has come over IOPub (so IOPub is connected); what else IOPub holds is read for
+    0.02 s. nbclient only reads messages whose parent is the request it sent, so a startup
+    message left over cannot be taken for a cell's output."""
+
+    async def wait_for_ready(self, timeout: float | None = None) -> None:
+        deadline = time.monotonic() + (60.0 if timeout is None else timeout)
+        answered = False  # the shell channel works; IOPub may still be joining
+        while True:
+            request = self.kernel_info()
+            if answered or await self._reply_to(request, self.shell_channel, 1.0):
+                answered = True
+                # IOPub drops what is published before it has joined: ask again until the
+                # status of one request comes through
+                if await self._reply_to(request, self.iopub_channel, 0.2):
+                    break
+            if not await self._async_is_alive():
+                raise RuntimeError("Kernel died before replying to kernel_info")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Kernel didn't respond in {timeout} seconds")
+        while await self._reply_to(None, self.iopub_channel, 0.02):
+            pass
+
+    @staticmethod
+    async def _reply_to(request: str | None, channel: object, timeout: float) -> bool:
+        """Whether a message answering ``request`` (any message, if None) comes within
+        ``timeout`` seconds on ``channel``; others are read and dropped."""
+        from queue import Empty
+
+        end = time.monotonic() + timeout
+        while (left := end - time.monotonic()) > 0:
+            try:
+                msg = await channel.get_msg(timeout=left)
+            except Empty:
+                return False
+            if request is None or msg.get("parent_header", {}).get("msg_id") == request:
+                return True
+        return False
+
+
 class JailedKernelManager(AsyncKernelManager):
     """A kernel manager whose kernels start inside the jail named by $RNN_GRADE_KERNEL_JAIL."""
+
+    client_class = DottedObjectName("graders.sandbox.PromptKernelClient")
+    client_factory = Type(klass=AsyncKernelClient, default_value=PromptKernelClient)
+
+    async def _async_wait(self, pollinterval: float = 0.01) -> None:
+        # jupyter_client's private wait for a killed kernel polls every 0.1 s, so each shutdown
+        # costs that much; the launcher dies at once (SIGKILL), so poll ten times as often.
+        # Overriding it is the only way to change that interval (shutdown_kernel has no option).
+        await super()._async_wait(pollinterval=pollinterval)
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)

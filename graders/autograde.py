@@ -238,6 +238,8 @@ def init_worker(setup: Setup, slots: Any) -> None:
     root = Path(setup.base) / f"w{slot}"
     root.mkdir(parents=True, exist_ok=True)
     shutil.copy(setup.template_db, root / "gradebook.db")
+    # the children's folders: a size-limited tmpfs, not the real disk
+    scratch = jail.scratch_tmpfs(str(root / "child"), sandbox.CHILD_SCRATCH_BYTES)
     config = course.make_config(
         root=root,
         source=setup.source,
@@ -263,6 +265,7 @@ def init_worker(setup: Setup, slots: Any) -> None:
         sources={},
         zygote=None,
         zygote_starts=0,
+        scratch=scratch,
     )
 
 
@@ -293,6 +296,8 @@ def stop_worker() -> None:
         zygote.kill()
         zygote.wait()
     os.environ.pop(sandbox.ZYGOTE_ENV, None)
+    if _W.get("scratch"):
+        jail.release_scratch(str(_W["root"] / "child"))
 
 
 def grade_task(task: Task) -> list[NotebookResult]:
@@ -680,7 +685,10 @@ def _finish_child(
             continue
         except Exception as exc:  # noqa: BLE001 - a corrupt or oversized result is a failure
             verdicts[name] = checks.Verdict(
-                False, f"{name}: the outside check's results were unreadable ({calls.bounded(exc)})"
+                False,
+                # the grader's own folder names stay out of the message
+                f"{name}: the outside check's results were unreadable "
+                f"({calls.bounded(str(exc).replace(str(work), 'job'))})",
             )
             continue
         try:

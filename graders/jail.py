@@ -195,6 +195,27 @@ def _pivot(libc: ctypes.CDLL, new_root: str, put_old: str) -> None:
         raise OSError(err, f"pivot_root {new_root}: {os.strerror(err)}")
 
 
+def scratch_tmpfs(folder: str, size: int) -> bool:
+    """Put a tmpfs of ``size`` bytes at ``folder`` in a mount namespace of this thread's own (a
+    grading worker's: its children inherit it, nothing else sees it). The outside check's
+    children write there, so what they write is bounded in all, not only per file. Returns
+    whether it could (root, Linux)."""
+    if os.geteuid() != 0:
+        return False
+    libc = _libc()
+    if libc.unshare(CLONE_NEWNS) != 0:
+        return False
+    _mount(libc, "none", "/", None, MS_REC | MS_PRIVATE)  # nothing of ours reaches the host
+    os.makedirs(folder, exist_ok=True)
+    _mount(libc, "tmpfs", folder, "tmpfs", MS_NOSUID | MS_NODEV, f"size={size},mode=755")
+    return True
+
+
+def release_scratch(folder: str) -> None:
+    """Unmount a :func:`scratch_tmpfs` (its folder is then an empty one on the disk)."""
+    _libc().umount2(folder.encode(), MNT_DETACH)
+
+
 def _wait_and_relay(child: int) -> None:
     """Wait for ``child`` and exit as it did; pass SIGINT (the kernel's interrupt) on as it is and
     SIGTERM as SIGKILL. When this process is killed, the child follows (PR_SET_PDEATHSIG)."""

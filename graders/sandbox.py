@@ -43,6 +43,7 @@ KERNEL_LIMITS = {
     "nofile": 512,
     "core": 0,
 }
+CHILD_SCRATCH_BYTES = 64 * 2**20  # all a worker's outside-check children may write, together
 CHILD_LIMITS = {
     "cpu": 60,
     "as": 2 * 2**30,

@@ -77,6 +77,29 @@ ATTACKS = {
         "    print('WRITE-STOPPED', type(exc).__name__)\n"
         "print(f'WROTE={written}MB')\n"
     ),
+    # the answer fills the outside check's folder (its cwd) on its first call, 200 MB in files
+    # under the per-file limit; softmax is right only where the writes were stopped
+    "child_fills_disk": (
+        "import os\n\n"
+        "import numpy as np\n"
+        "_state = {}\n\n"
+        "def _fill():\n"
+        "    try:\n"
+        "        for i in range(4):\n"
+        "            with open(f'fill-{i}.bin', 'wb') as f:\n"
+        "                f.write(bytes(50 * 2**20))\n"
+        "    except OSError:\n"
+        "        for i in range(4):  # room again for the results\n"
+        "            if os.path.exists(f'fill-{i}.bin'):\n"
+        "                os.remove(f'fill-{i}.bin')\n"
+        "        return True\n"
+        "    return False\n\n"
+        "def softmax(z):\n"
+        "    if 'stopped' not in _state:\n"
+        "        _state['stopped'] = _fill()\n"
+        "    e = np.exp(z - z.max(axis=0))\n"
+        "    return e / e.sum(axis=0) if _state['stopped'] else e\n"
+    ),
     # a library elsewhere on disk computes the answer
     "library_in_opt": f"import sys\nsys.path.insert(0, '{OPT}')\nfrom fastsoftmax_{MARK} import softmax\n",
     # a library installed beside numpy (an autograd, a torch) computes the answer
@@ -218,6 +241,16 @@ def test_a_kernel_sees_nothing_of_the_machine_but_its_allow_list(graded):
     assert len(graded["present"]) >= 10, (
         f"the attack looked for paths the grader's machine mostly lacks: {graded['present']}"
     )
+
+
+def test_the_outside_check_cannot_fill_the_disk(graded):
+    res = next(r for r in graded["results"] if r["student"] == "child_fills_disk")
+    softmax = next(e for e in res["exercises"] if e["name"] == "softmax")
+    assert softmax["outside_passed"], (
+        "the outside check's child wrote 200 MB to its folder: what it writes is not bounded in "
+        f"all ({softmax['outside_message']})"
+    )
+    assert _softmax_score(graded, "child_fills_disk") == 0.0, "the kernel's wrong softmax scored"
 
 
 @pytest.mark.parametrize("student", ["library_in_opt", "library_in_site_packages"])

@@ -167,4 +167,15 @@ def release(
     root_path = Path(config.CourseDirectory.root)
     (root_path / "exchange").mkdir(parents=True, exist_ok=True)
     problems += verify_release(root_path / "release", source_dir, names)
+    problems += release_edition(root_path, source_dir, names)
     return problems
+
+
+def release_edition(root: Path, source_dir: Path, released: list[str]) -> list[str]:
+    """Build the student edition of rnnlib (graders/edition.py) with the released assignments
+    and every later one open, and check that no open exercise's function kept its code."""
+    from graders import edition
+
+    open_assignments = edition.later_assignments(released, source_dir)
+    dest = edition.build_edition(root / edition.FOLDER, open_assignments, source_dir)
+    return edition.emptied(dest, open_assignments, source_dir)

@@ -57,3 +57,14 @@ def test_student_version_fails_only_with_not_implemented_error(released, rel):
     ]
     missing = [s.splitlines()[0] for s in graded if s not in failed_sources]
     assert not missing, f"{rel}: test cells that pass although nothing is answered: {missing}"
+
+
+def test_release_writes_the_student_edition_of_rnnlib(released):
+    from graders import edition
+
+    dest = released.parent / edition.FOLDER
+    assert (dest / "pyproject.toml").is_file() and (dest / "rnnlib" / "_edition.py").is_file(), (
+        f"release did not write the student edition to {dest}"
+    )
+    # every assignment was released: every exercise is open and none kept its answer
+    assert edition.emptied(dest, list(course.assignments())) == []

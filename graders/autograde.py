@@ -43,7 +43,7 @@ from typing import Any
 import nbformat
 import numpy as np
 
-from graders import course, demo, jail, policy, sandbox, sanitize, static, stubs, wire
+from graders import course, demo, gradebook, jail, policy, sandbox, sanitize, static, stubs, wire
 from graders.child import BOOTSTRAP
 from graders.preprocessors import limit_output_bytes, one_line_error, strip_hidden
 
@@ -1225,64 +1225,6 @@ def _secret(root: Path) -> str:
     return path.read_text().strip()
 
 
-def _ensure_assignments(config, names: list[str]) -> None:
-    """Make sure the gradebook at ``config`` knows these assignments (generate them if not)."""
-    from nbgrader.api import Gradebook, MissingEntry
-    from nbgrader.apps import NbGraderAPI
-    from nbgrader.coursedir import CourseDirectory
-
-    missing = []
-    with Gradebook(config.CourseDirectory.db_url, config.CourseDirectory.course_id) as gb:
-        for name in names:
-            try:
-                gb.find_assignment(name)
-            except MissingEntry:
-                missing.append(name)
-    if not missing:
-        return
-    api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
-    for name in missing:
-        with contextlib.redirect_stderr(io.StringIO()):
-            result = api.generate_assignment(name, force=True, create=True)
-        if not result.get("success"):
-            raise RuntimeError(
-                f"nbgrader generate_assignment {name} failed:\n{result.get('log', '')[-2000:]}"
-            )
-
-
-def record_in_gradebook(url: str, results: list[NotebookResult]) -> None:
-    """Write the final grades into the course gradebook so formgrader shows what the CSV says.
-
-    nbgrader's in-kernel score is the auto score; an exercise the outside check overrules gets a
-    manual score of 0 and the reason as the comment on its answer cell; a submission that needs
-    review is flagged for manual grading.
-    """
-    from nbgrader.api import Gradebook, MissingEntry
-
-    with Gradebook(url, course.COURSE_ID) as gb:
-        for res in results:
-            gb.update_or_create_student(res.student)
-            try:
-                gb.find_submission(res.assignment, res.student)
-            except MissingEntry:
-                gb.add_submission(res.assignment, res.student)
-            for ex in res.exercises:
-                try:
-                    grade = gb.find_grade(
-                        f"test_{ex.name}", res.notebook, res.assignment, res.student
-                    )
-                except MissingEntry:
-                    continue
-                grade.auto_score = ex.in_kernel
-                overruled = ex.score != float(ex.in_kernel or 0.0)
-                grade.manual_score = ex.score if overruled or ex.in_kernel is None else None
-                grade.needs_manual_grade = bool(res.problems)
-                with contextlib.suppress(MissingEntry):
-                    comment = gb.find_comment(ex.name, res.notebook, res.assignment, res.student)
-                    comment.manual_comment = (ex.reason or "Outside check passed.")[:4000]
-            gb.db.commit()
-
-
 def write_csv(path: Path, results: list[NotebookResult]) -> None:
     rows = sorted(results, key=lambda r: (r.student, r.assignment, r.notebook))
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -1362,7 +1304,7 @@ def autograde(
     course_root.mkdir(parents=True, exist_ok=True)
     main_config = course.make_config(root=course_root, source=source_dir, url=db, timeout=timeout)
     needed = sorted({t.assignment for t in tasks if t.assignment in known})
-    _ensure_assignments(main_config, needed)
+    gradebook.ensure_assignments(main_config, needed)
     base = Path(tempfile.mkdtemp(prefix="rnn-grade-"))
     try:
         template = base / "template"
@@ -1373,7 +1315,7 @@ def autograde(
             url=f"sqlite:///{template / 'gradebook.db'}",
             timeout=timeout,
         )
-        _ensure_assignments(tconfig, needed)
+        gradebook.ensure_assignments(tconfig, needed)
         import rnnlib
 
         use_uids = os.geteuid() == 0
@@ -1424,7 +1366,7 @@ def autograde(
         and r.assignment in known
     ]
     try:
-        record_in_gradebook(main_config.CourseDirectory.db_url, recordable)
+        gradebook.record(main_config.CourseDirectory.db_url, recordable)
     except Exception as exc:  # noqa: BLE001 - the CSV is written; the instructor must know
         raise GradebookError(
             f"grades.csv and results.json are written in {out_dir}, but the gradebook "

@@ -61,8 +61,14 @@ def course_root(root: str | os.PathLike | None = None) -> Path:
 
 
 def db_url(root: Path, url: str | None = None) -> str:
-    """The gradebook's SQLAlchemy URL: ``url``, else $RNN_GRADE_DB, else root/gradebook.db."""
-    return url or os.environ.get("RNN_GRADE_DB") or f"sqlite:///{root / 'gradebook.db'}"
+    """The gradebook's SQLAlchemy URL: ``url``, else $RNN_GRADE_DB, else root/gradebook.db.
+
+    A plain ``postgresql://`` URL is read with psycopg (version 3, the course's driver), not
+    SQLAlchemy's default psycopg2."""
+    url = url or os.environ.get("RNN_GRADE_DB") or f"sqlite:///{root / 'gradebook.db'}"
+    if url.startswith(("postgresql://", "postgres://")):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
 
 
 def make_config(

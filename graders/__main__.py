@@ -4,6 +4,7 @@ python -m graders release [ASSIGNMENT ...]        # student versions in course/r
 python -m graders autograde SUBMISSIONS [--out DIR] [--jobs N] [--db URL] [--notebook-timeout S]
 python -m graders demo                            # a demo class graded end to end
 python -m graders bench [--students 30] [--jobs 2] [--cold]  # notebook-submissions per minute
+python -m graders export --format canvas --roster ROSTER.csv   # grades the LMS imports
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 
 
 def _cmd_release(args: argparse.Namespace) -> int:
@@ -73,6 +75,33 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     )
 
 
+def _cmd_export(args: argparse.Namespace) -> int:
+    from graders import course, export
+
+    folder = Path(args.results or course.course_root(args.root))
+    try:
+        results = export.read_results(folder)
+        if args.format == "canvas":
+            if not args.roster:
+                print("export: --format canvas needs --roster ROSTER.csv", file=sys.stderr)
+                return 2
+            rows, report = export.canvas_rows(
+                results, export.read_roster(Path(args.roster)), export.points_possible(), args.match
+            )
+        else:
+            rows, report = export.exercise_rows(results), []
+    except (OSError, ValueError, KeyError) as exc:
+        print(f"export: {exc}", file=sys.stderr)
+        return 2
+    dest = Path(args.output or folder / f"{args.format}.csv")
+    export.write_rows(dest, rows)
+    for line in report:
+        print(f"export: {line}", file=sys.stderr)
+    print(f"wrote {dest}: {len(rows) - (2 if args.format == 'canvas' else 1)} rows")
+    # a graded student missing from the roster is a grade that will not reach the LMS
+    return 1 if any("not on the roster" in line for line in report) else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m graders`` and the ``rnn-grade`` console script."""
     parser = argparse.ArgumentParser(
@@ -113,6 +142,17 @@ def main(argv: list[str] | None = None) -> int:
         help="also grade the class with cold kernels (no zygote) and print the speed-up",
     )
     p.set_defaults(func=_cmd_bench)
+    p = sub.add_parser("export", help="grades for the LMS (Canvas) or per exercise, as CSV")
+    p.add_argument("--format", choices=("canvas", "exercises"), default="canvas")
+    p.add_argument("--roster", help="Canvas's gradebook export (its students and their ids)")
+    p.add_argument(
+        "--match",
+        default="SIS Login ID",
+        help="the roster column that holds the nbgrader student id (default: SIS Login ID)",
+    )
+    p.add_argument("--results", help="folder of results.json (default: the course root)")
+    p.add_argument("-o", "--output", help="the CSV to write (default: RESULTS/<format>.csv)")
+    p.set_defaults(func=_cmd_export)
     args = parser.parse_args(argv)
     from graders.policy import SandboxUnavailableError
 

@@ -46,6 +46,7 @@ def _cmd_autograde(args: argparse.Namespace) -> int:
             root=args.root,
             timeout=args.timeout,
             notebook_timeout=args.notebook_timeout,
+            cluster=args.scheduler or args.cluster,
         )
     except autograde.GradebookError as exc:
         print(f"autograde: {exc}", file=sys.stderr)
@@ -102,6 +103,14 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return 1 if any("not on the roster" in line for line in report) else 0
 
 
+def _local_cluster(text: str) -> str:
+    """``local:N`` with N ≥ 1, for --cluster."""
+    name, _, n = text.partition(":")
+    if name != "local" or not n.isdigit() or int(n) < 1:
+        raise argparse.ArgumentTypeError(f"expected local:N with N ≥ 1 workers, got {text!r}")
+    return text
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m graders`` and the ``rnn-grade`` console script."""
     parser = argparse.ArgumentParser(
@@ -126,6 +135,16 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         default=300,
         help="wall-clock seconds one notebook may run in the student's kernel (default 300)",
+    )
+    where = p.add_mutually_exclusive_group()
+    where.add_argument(
+        "--scheduler",
+        help="grade on an existing Dask cluster: its scheduler's address, e.g. tcp://HOST:8786",
+    )
+    where.add_argument(
+        "--cluster",
+        type=_local_cluster,
+        help="grade on a Dask LocalCluster started here: local:N for N worker processes",
     )
     p.set_defaults(func=_cmd_autograde)
     p = sub.add_parser("demo", help="grade a demo class: solution, blank, mistakes, cheats")

@@ -228,18 +228,18 @@ def _quiet() -> None:
     logging.getLogger("sqlalchemy").setLevel(logging.CRITICAL)
 
 
-def init_worker(setup: Setup, slots: Any) -> None:
-    """Set up this worker's staging course (a copy of the template gradebook) and its uids."""
+def init_worker(setup: Setup, slots: Any, slot: int | None = None) -> None:
+    """Set up this worker's staging course (a copy of the template gradebook) and its uids: the
+    worker's number is ``slot``, else taken from the queue ``slots``, else 0."""
     _quiet()
-    slot = slots.get() if slots is not None else 0
+    if slot is None:
+        slot = slots.get() if slots is not None else 0
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
 
     root = Path(setup.base) / f"w{slot}"
     root.mkdir(parents=True, exist_ok=True)
     shutil.copy(setup.template_db, root / "gradebook.db")
-    # the children's folders: a size-limited tmpfs, not the real disk
-    scratch = jail.scratch_tmpfs(str(root / "child"), sandbox.CHILD_SCRATCH_BYTES)
     config = course.make_config(
         root=root,
         source=setup.source,
@@ -265,8 +265,19 @@ def init_worker(setup: Setup, slots: Any) -> None:
         sources={},
         zygote=None,
         zygote_starts=0,
-        scratch=scratch,
+        scratch=None,  # the thread whose mount namespace has the children's tmpfs
     )
+
+
+def _ensure_scratch() -> None:
+    """The outside check's children write to a size-limited tmpfs, not the real disk: mount it
+    once in the mount namespace of the thread that grades (a pool's worker process, or the one
+    thread a Dask worker runs its tasks in), before it starts a child or a zygote."""
+    me = threading.get_ident()
+    if _W.get("scratch") == me:
+        return
+    if jail.scratch_tmpfs(str(_W["root"] / "child"), sandbox.CHILD_SCRATCH_BYTES):
+        _W["scratch"] = me
 
 
 def _ensure_zygote() -> None:
@@ -296,7 +307,7 @@ def stop_worker() -> None:
         zygote.kill()
         zygote.wait()
     os.environ.pop(sandbox.ZYGOTE_ENV, None)
-    if _W.get("scratch"):
+    if _W.get("scratch") == threading.get_ident():
         jail.release_scratch(str(_W["root"] / "child"))
 
 
@@ -317,6 +328,7 @@ def grade_task(task: Task) -> list[NotebookResult]:
 
 def _grade_task(task: Task) -> list[NotebookResult]:
     """Grade one student's assignment: nbgrader, the outside check, feedback."""
+    _ensure_scratch()
     setup: Setup = _W["setup"]
     root: Path = _W["root"]
     source_nbs = course.assignments(setup.source)[task.assignment]
@@ -1277,8 +1289,12 @@ def autograde(
     child_timeout: int = CHILD_TIMEOUT,
     zygote: bool = True,
     notebook_timeout: int = NOTEBOOK_TIMEOUT,
+    cluster: str | None = None,
 ) -> list[NotebookResult]:
     """Grade every <student>/<assignment>/<notebook>.ipynb under ``submissions``.
+
+    ``cluster`` grades on Dask instead of ``jobs`` local processes: ``local:N`` (a LocalCluster)
+    or a scheduler's address (graders/cluster.py).
 
     Writes ``out``/grades.csv and ``out``/feedback/, the final grades into the gradebook (``db``,
     default the course root's), and the autograded notebooks into the course root. Returns the rows.
@@ -1350,7 +1366,7 @@ def autograde(
         )
         if progress:
             print(f"isolation: {describe_isolation(isolation)}", file=sys.stderr)
-        results = _run_tasks(setup, tasks, jobs, progress)
+        results = _run_tasks(setup, tasks, jobs, progress, cluster)
     finally:
         shutil.rmtree(base, ignore_errors=True)
     # the CSV and results.json first: whatever happens to the gradebook, the grades are kept
@@ -1389,7 +1405,9 @@ def describe_isolation(probe: dict) -> str:
     return ", ".join(parts)
 
 
-def _run_tasks(setup: Setup, tasks: list[Task], jobs: int, progress: bool) -> list[NotebookResult]:
+def _run_tasks(
+    setup: Setup, tasks: list[Task], jobs: int, progress: bool, cluster: str | None = None
+) -> list[NotebookResult]:
     from tqdm import tqdm
 
     results: list[NotebookResult] = []
@@ -1402,6 +1420,10 @@ def _run_tasks(setup: Setup, tasks: list[Task], jobs: int, progress: bool) -> li
     jobs = max(1, min(jobs, sandbox.UID_BLOCK // 2 - 1))
     if not tasks:
         pass
+    elif cluster:
+        from graders import cluster as dask_cluster
+
+        results.extend(dask_cluster.run(setup, tasks, cluster, bar))
     elif jobs <= 1:
         init_worker(setup, None)
         try:

@@ -1,0 +1,116 @@
+"""Grading on a Dask cluster: each student's assignment is one task, graded in the same sandboxes.
+
+    python -m graders autograde SUBMISSIONS --scheduler tcp://HOST:8786   # an existing cluster
+    python -m graders autograde SUBMISSIONS --cluster local:2             # a LocalCluster here
+
+The grading process stays the one that reads the submissions, writes grades.csv, results.json
+and the gradebook; the cluster's workers only grade. A worker grades exactly as a process of the
+local pool does (graders/autograde.py's ``grade_task``: its own staging course, uids, kernel
+jail and outside-check sandbox), set up by its first task. Each worker takes a number of its own
+(a lock file in the run's staging folder), which gives it its staging folder and its uids.
+
+What a worker needs: this course package installed (``pip install -e ".[course]"``, the same
+version as the grader's), bubblewrap, root (for the sandboxes' uids and namespaces), and the
+grading run's folders at the same paths: the staging folder the grader makes (the template
+gradebook, the source notebooks' copy and the matplotlib cache), the submissions and the output
+folder — one machine, or a shared filesystem (as on a SLURM cluster with ``dask-jobqueue``).
+The case secret travels in the task's setup record; the notebooks are read from the source
+folder. A worker that dies mid-task has its task run again on another worker by the scheduler;
+the grader keeps one result per task, so the submission is in the CSV once.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from pathlib import Path
+from typing import Any
+
+SLOT_LOCKS = "slots"  # in the run's staging folder: one lock file per worker number
+
+
+def grade_on_worker(setup: Any, task: Any) -> list:
+    """The task a Dask worker runs: set this worker up for ``setup``'s run (once), grade ``task``."""
+    from graders import autograde
+
+    state = autograde._W
+    if state.get("setup") is None or state["setup"].base != setup.base:
+        if state.get("setup") is not None:  # a worker kept from an earlier run
+            autograde.stop_worker()
+            state.clear()
+        autograde.init_worker(setup, None, slot=_claim_slot(Path(setup.base)))
+    return autograde.grade_task(task)
+
+
+def _claim_slot(base: Path) -> int:
+    """The lowest worker number no live worker of this run holds (an exclusive lock file each,
+    held for the life of the process)."""
+    from graders import autograde, sandbox
+
+    folder = base / SLOT_LOCKS
+    folder.mkdir(exist_ok=True)
+    for slot in range(sandbox.UID_BLOCK // 2 - 1):
+        fd = os.open(folder / f"{slot}.lock", os.O_CREAT | os.O_RDWR, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            continue
+        autograde._W["slot_lock"] = fd  # kept open: the number is this worker's until it ends
+        return slot
+    raise RuntimeError(f"every worker number of this run is taken ({folder})")
+
+
+def client_for(where: str):
+    """A dask.distributed Client: ``local:N`` starts a LocalCluster of N one-thread worker
+    processes on this machine; anything else is a scheduler address (``tcp://HOST:8786``)."""
+    from distributed import Client, LocalCluster
+
+    if where.startswith("local:"):
+        try:
+            n = int(where.split(":", 1)[1])
+        except ValueError:
+            n = 0
+        if n < 1:
+            raise ValueError(f"--cluster: expected local:N with N ≥ 1 workers, got {where!r}")
+        cluster = LocalCluster(
+            n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None
+        )
+        return Client(cluster)
+    return Client(where, timeout=30)
+
+
+def run(setup: Any, tasks: list, where: str, bar: Any) -> list:
+    """Grade ``tasks`` on the cluster at ``where``; returns their rows (one list per task, in
+    the order they finish). A task whose worker died is rescheduled by Dask itself."""
+    from distributed import as_completed
+
+    from graders import autograde
+
+    results: list = []
+    client = client_for(where)
+    try:
+        futures = {
+            client.submit(
+                grade_on_worker,
+                setup,
+                task,
+                key=f"grade-{i}-{task.student}-{task.assignment}",
+                pure=False,
+            ): task
+            for i, task in enumerate(tasks)
+        }
+        for future in as_completed(futures):
+            task = futures[future]
+            try:
+                results.extend(future.result())
+            except Exception as exc:  # noqa: BLE001 - a lost task is a row, not a lost batch
+                reason = f"the grader failed on the cluster ({type(exc).__name__}: {exc})"
+                results.extend(autograde.unreadable_rows(task, setup.source, reason))
+            bar.update()
+    finally:
+        cluster = getattr(client, "cluster", None)
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    return results

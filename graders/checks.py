@@ -25,10 +25,11 @@ and in a notebook's hidden test cell, :func:`run_hidden_checks` does all three i
 Contract across the boundary: ``outputs`` is ``{output name: float64/int64 ndarray}`` (plus
 ``"__mutated__": argument name`` when an input was changed in place), or
 ``{"__error__": message}``; compare() re-checks all of it, so a forged dict never passes.
-call() uses no reference implementation (only rnnlib._checks.OneHot), so the child runs with
-graders/calls.py and not this module (its mutants compute right answers too), next to an rnnlib
-whose exercises under grade raise (graders/stubs.py). Token-id cases hand the student's function an
-``rnnlib.OneHot`` (``W @ x`` is a column gather, ``np.asarray(x)`` the dense one-hot).
+call() uses no reference implementation, so the child runs with graders/calls.py and not this
+module (its mutants compute right answers too), next to an rnnlib whose exercises under grade raise
+(graders/stubs.py). The student's function gets plain ndarrays only: a dense one-hot array where the
+exercise takes one-hot input, integer ids only where its docstring promises them (labels ``y``,
+``start_id``), so any correct numpy form of the answer passes.
 sample() is compared exactly: draws from ``np.random.default_rng(seed)`` (``rng.choice(n, p=p)``
 or ``rng.random()`` against the cumulative sum) or from ``np.random.seed(seed)`` both count.
 """
@@ -104,7 +105,7 @@ def _onehot(ids: np.ndarray, n: int) -> np.ndarray:
 _SHOWN_OPTIONS = ("hidden_activation", "output_activation", "truncate", "temperature", "epsilon")
 
 
-def _case(args: list, kwargs: dict, dims: dict, note: str = "", ids_args: tuple = ()) -> Case:
+def _case(args: list, kwargs: dict, dims: dict, note: str = "") -> Case:
     label = ", ".join(f"{k}={v}" for k, v in dims.items())
     options = ", ".join(f"{k}={v!r}" for k, v in kwargs.items() if k in _SHOWN_OPTIONS)
     label = "; ".join(part for part in (label, options, note) if part)
@@ -113,7 +114,6 @@ def _case(args: list, kwargs: dict, dims: dict, note: str = "", ids_args: tuple 
         "kwargs": kwargs,
         "dims": dims,
         "label": label,
-        "ids_args": list(ids_args),
     }
 
 
@@ -123,7 +123,7 @@ _FORWARD_VARIANTS = [
     ("relu", None, ""),
     (None, "sigmoid", ""),
     ("relu", "sigmoid", "m=1"),
-    ("tanh", "softmax", "ids"),
+    ("tanh", "softmax", "repeated"),
     (None, None, "square"),
     ("relu", "softmax", "T=1"),
 ]
@@ -133,7 +133,7 @@ def _forward_cases(rng: np.random.Generator, kind: str) -> list[Case]:
     """Cases for rnn_cell_forward ("cell"), rnn_forward ("seq"), rnn_cell_forward_stacked."""
     cases = []
     for g1, g2, special in _FORWARD_VARIANTS:
-        if special == "T=1" and kind != "seq" or special == "ids" and kind == "stacked":
+        if special == "T=1" and kind != "seq":
             continue
         n_x, n_a, n_y, m, T_x = _sizes(rng, 5)
         if special == "m=1":
@@ -144,22 +144,19 @@ def _forward_cases(rng: np.random.Generator, kind: str) -> list[Case]:
             T_x = 1
         kwargs = {k: v for k, v in (("hidden_activation", g1), ("output_activation", g2)) if v}
         p = _parameters(rng, n_a, n_x, n_y)
-        ids = rng.integers(0, n_x, (m, T_x))
-        x = (
-            ids
-            if special == "ids"
-            else (_onehot(ids, n_x) if special == "square" else rng.normal(0, 1, (n_x, m, T_x)))
-        )
-        note = "x as token ids" if special == "ids" else ""
+        # x is one-hot, as the docstrings say: a dense (n_x, m, T_x) array of 0s and 1s
+        high = 2 if special == "repeated" else n_x  # "repeated": a few tokens, used again and again
+        x = _onehot(rng.integers(0, high, (m, T_x)), n_x)
+        note = "x one-hot, a few tokens repeated" if special == "repeated" else ""
         a0 = rng.normal(0, 0.8, (n_a, m))
         if kind == "seq":
             dims = {"n_x": n_x, "n_a": n_a, "n_y": n_y, "m": m, "T_x": T_x}
-            cases.append(_case([x, a0, p], kwargs, dims, note, (0,) if special == "ids" else ()))
+            cases.append(_case([x, a0, p], kwargs, dims, note))
             continue
-        xt = x[..., 0]  # (n_x, m) or ids (m,)
+        xt = x[..., 0]  # (n_x, m)
         dims = {"n_x": n_x, "n_a": n_a, "n_y": n_y, "m": m}
         if kind == "cell":
-            cases.append(_case([xt, a0, p], kwargs, dims, note, (0,) if special == "ids" else ()))
+            cases.append(_case([xt, a0, p], kwargs, dims, note))
         else:
             Wa = np.concatenate([p["Waa"], p["Wax"]], axis=1)
             cases.append(_case([xt, a0, Wa, p["ba"], p["Wya"], p["by"]], kwargs, dims))
@@ -307,7 +304,7 @@ def _bptt_cases(rng: np.random.Generator) -> list[Case]:
         ({"output_activation": "sigmoid"}, ""),
         ({"truncate": 2}, ""),
         ({"truncate": 0}, "m=1"),
-        ({}, "ids"),
+        ({}, "repeated"),
         ({}, "T=1"),
     ]
     for kwargs, special in variants:
@@ -315,16 +312,16 @@ def _bptt_cases(rng: np.random.Generator) -> list[Case]:
         m = 1 if special == "m=1" else m
         T_x = 1 if special == "T=1" else max(T_x, 4)
         p = _parameters(rng, n_a, n_x, n_y)
-        ids = rng.integers(0, n_x, (m, T_x))
-        x = ids if special == "ids" else _onehot(ids, n_x)
+        high = 2 if special == "repeated" else n_x
+        x = _onehot(rng.integers(0, high, (m, T_x)), n_x)  # one-hot (n_x, m, T_x)
         if kwargs.get("output_activation") == "sigmoid":
             y = (rng.random((n_y, m, T_x)) < 0.5).astype(np.float64)
         else:
             y = rng.integers(0, n_y, (m, T_x))
         a0 = rng.normal(0, 0.5, (n_a, m))
         dims = {"n_x": n_x, "n_a": n_a, "n_y": n_y, "m": m, "T_x": T_x}
-        note = "x as token ids" if special == "ids" else ""
-        cases.append(_case([x, y, a0, p], kwargs, dims, note, (0,) if special == "ids" else ()))
+        note = "x one-hot, a few tokens repeated" if special == "repeated" else ""
+        cases.append(_case([x, y, a0, p], kwargs, dims, note))
     return cases
 
 
@@ -618,8 +615,8 @@ def make_cases(name: str, rng: np.random.Generator) -> list[Case]:
     """Randomised cases for exercise ``name``: shapes and values drawn from ``rng``.
 
     Returns:
-        list of cases, each {"args": [...], "kwargs": {...}, "dims": {...}, "label": str,
-        "ids_args": [indices of args given as token ids]}; plain data only.
+        list of cases, each {"args": [...], "kwargs": {...}, "dims": {...}, "label": str};
+        plain data only (the arguments are the plain ndarrays the student's function gets).
     """
     return EXERCISES[name].cases(rng)
 
@@ -671,10 +668,7 @@ def _forward_inputs(name: str, case: Case) -> tuple:
     """(x dense (n_x, m, T_x), a0, parameters, g1, g2) of a forward-family case."""
     args, kw = case["args"], case["kwargs"]
     g1, g2 = kw.get("hidden_activation", "tanh"), kw.get("output_activation", "softmax")
-    n_x = case["dims"]["n_x"]
     x = args[0]
-    if case["ids_args"]:
-        x = _onehot(np.asarray(x), n_x)
     if name == "rnn_cell_forward_stacked":
         Wa, ba, Wya, by = args[2:6]
         n_a = Wa.shape[0]
@@ -1285,8 +1279,6 @@ def _bptt_variant(case: Case, **flags: Any) -> Outputs:
     if truncate is not None and flags.get("truncate_shift"):
         truncate = truncate + flags["truncate_shift"]
     Waa, Wax, Wya, ba, by = (p[k] for k in PARAMS)
-    if case["ids_args"]:
-        x = _onehot(np.asarray(x), case["dims"]["n_x"])
     n_a, m = a0.shape
     T_x = x.shape[2]
     A, a = [], a0

@@ -123,52 +123,52 @@ def _step_back(dz, cache):
     }
 
 
-def rnn_cell_backward(da_next, cache):
+def rnn_cell_backward(da_next: np.ndarray, cache: tuple) -> dict[str, np.ndarray]:
     """The right step back (what the inherited mistakes of the loops call, as a notebook does)."""
     return _step_back(da_next * activation_derivative(cache[4], cache[0]), cache)
 
 
-def derivative_tanh_of_a(da_next, cache):
+def derivative_tanh_of_a(da_next: np.ndarray, cache: tuple) -> dict[str, np.ndarray]:
     a_next, g1 = cache[0], cache[4]
     g1_prime = 1 - np.tanh(a_next) ** 2 if g1 == "tanh" else (a_next > 0) * 1.0  # tanh twice
     return _step_back(da_next * g1_prime, cache)
 
 
-def derivative_one_minus_a(da_next, cache):
+def derivative_one_minus_a(da_next: np.ndarray, cache: tuple) -> dict[str, np.ndarray]:
     a_next, g1 = cache[0], cache[4]
     g1_prime = 1 - a_next if g1 == "tanh" else (a_next > 0) * 1.0  # mistake: 1 - a, not 1 - a²
     return _step_back(da_next * g1_prime, cache)
 
 
-def derivative_none(da_next, cache):
+def derivative_none(da_next: np.ndarray, cache: tuple) -> dict[str, np.ndarray]:
     return _step_back(da_next, cache)  # mistake: dz = da_next, no g1'(z)
 
 
-def derivative_at_a_prev(da_next, cache):
+def derivative_at_a_prev(da_next: np.ndarray, cache: tuple) -> dict[str, np.ndarray]:
     return _step_back(da_next * activation_derivative(cache[4], cache[1]), cache)  # a<t-1>
 
 
-def derivative_other(da_next, cache):
+def derivative_other(da_next: np.ndarray, cache: tuple) -> dict[str, np.ndarray]:
     other = "relu" if cache[4] == "tanh" else "tanh"  # mistake: the other activation's
     return _step_back(da_next * activation_derivative(other, cache[0]), cache)
 
 
-def waa_not_transposed(da_next, cache):
+def waa_not_transposed(da_next: np.ndarray, cache: tuple) -> dict[str, np.ndarray]:
     dz = da_next * activation_derivative(cache[4], cache[0])
     return {**_step_back(dz, cache), "da_prev": cache[3]["Waa"] @ dz}  # mistake: Waa, not Waaᵀ
 
 
-def dba_not_summed(da_next, cache):
+def dba_not_summed(da_next: np.ndarray, cache: tuple) -> dict[str, np.ndarray]:
     dz = da_next * activation_derivative(cache[4], cache[0])
     return {**_step_back(dz, cache), "dba": dz}  # mistake: (n_a, m), not summed
 
 
-def dba_wrong_axis(da_next, cache):
+def dba_wrong_axis(da_next: np.ndarray, cache: tuple) -> dict[str, np.ndarray]:
     dz = da_next * activation_derivative(cache[4], cache[0])
     return {**_step_back(dz, cache), "dba": dz.sum(axis=0, keepdims=True)}  # mistake: axis 0
 
 
-def dwaa_uses_a_next(da_next, cache):
+def dwaa_uses_a_next(da_next: np.ndarray, cache: tuple) -> dict[str, np.ndarray]:
     dz = da_next * activation_derivative(cache[4], cache[0])
     return {**_step_back(dz, cache), "dWaa": dz @ cache[0].T}  # mistake: a_next, not a_prev
 
@@ -232,23 +232,23 @@ def _rnn_backward(da, caches, *, carry=True, keep=None, order=None):
     return {"dx": np.stack(dx, axis=2), "da0": carried, **total}
 
 
-def backward_not_carried(da, caches):
+def backward_not_carried(da: np.ndarray, caches: list[tuple]) -> dict[str, np.ndarray]:
     return _rnn_backward(da, caches, carry=False)  # mistake: da[:, :, t] only
 
 
-def backward_kept_first_step(da, caches):
+def backward_kept_first_step(da: np.ndarray, caches: list[tuple]) -> dict[str, np.ndarray]:
     return _rnn_backward(da, caches, keep=0)  # mistake: dW = step's dW (the loop ends at t = 0)
 
 
-def backward_kept_last_step(da, caches):
+def backward_kept_last_step(da: np.ndarray, caches: list[tuple]) -> dict[str, np.ndarray]:
     return _rnn_backward(da, caches, keep=-1)  # mistake: dW = step's dW of the last step only
 
 
-def backward_caches_reversed(da, caches):
+def backward_caches_reversed(da: np.ndarray, caches: list[tuple]) -> dict[str, np.ndarray]:
     return _rnn_backward(da, caches, order=lambda t, T: T - 1 - t)  # mistake: caches[T-1-t]
 
 
-def backward_caches_shifted(da, caches):
+def backward_caches_shifted(da: np.ndarray, caches: list[tuple]) -> dict[str, np.ndarray]:
     return _rnn_backward(da, caches, order=lambda t, T: t - 1)  # mistake: caches[t - 1]
 
 
@@ -260,7 +260,12 @@ _NOT_SUMMED = (
 # --- numerical_gradient mistakes ----------------------------------------------------------------
 
 
-def forward_differences(f, theta, epsilon=1e-5, entries=None):
+def forward_differences(
+    f: "Callable[[np.ndarray], float]",  # noqa: UP037 - a string: the cell may lack Callable
+    theta: np.ndarray,
+    epsilon: float = 1e-5,
+    entries: np.ndarray | None = None,
+) -> np.ndarray:
     idx = np.arange(theta.size) if entries is None else np.asarray(entries)
     grad = np.empty(len(idx))
     for i, flat in enumerate(idx):
@@ -270,7 +275,12 @@ def forward_differences(f, theta, epsilon=1e-5, entries=None):
     return grad.reshape(theta.shape) if entries is None else grad
 
 
-def backward_differences(f, theta, epsilon=1e-5, entries=None):
+def backward_differences(
+    f: "Callable[[np.ndarray], float]",  # noqa: UP037 - a string: the cell may lack Callable
+    theta: np.ndarray,
+    epsilon: float = 1e-5,
+    entries: np.ndarray | None = None,
+) -> np.ndarray:
     idx = np.arange(theta.size) if entries is None else np.asarray(entries)
     grad = np.empty(len(idx))
     for i, flat in enumerate(idx):
@@ -280,7 +290,12 @@ def backward_differences(f, theta, epsilon=1e-5, entries=None):
     return grad.reshape(theta.shape) if entries is None else grad
 
 
-def wrong_divisor(f, theta, epsilon=1e-5, entries=None):
+def wrong_divisor(
+    f: "Callable[[np.ndarray], float]",  # noqa: UP037 - a string: the cell may lack Callable
+    theta: np.ndarray,
+    epsilon: float = 1e-5,
+    entries: np.ndarray | None = None,
+) -> np.ndarray:
     idx = np.arange(theta.size) if entries is None else np.asarray(entries)
     grad = np.empty(len(idx))
     for i, flat in enumerate(idx):
@@ -291,7 +306,12 @@ def wrong_divisor(f, theta, epsilon=1e-5, entries=None):
     return grad.reshape(theta.shape) if entries is None else grad
 
 
-def theta_not_restored(f, theta, epsilon=1e-5, entries=None):
+def theta_not_restored(
+    f: "Callable[[np.ndarray], float]",  # noqa: UP037 - a string: the cell may lack Callable
+    theta: np.ndarray,
+    epsilon: float = 1e-5,
+    entries: np.ndarray | None = None,
+) -> np.ndarray:
     idx = np.arange(theta.size) if entries is None else np.asarray(entries)
     work = theta.astype(np.float64)
     grad = np.empty(len(idx))
@@ -352,8 +372,14 @@ def _bptt(x, y, a0, p, truncate, g1, g2, cell_backward=rnn_cell_backward, keep=N
 
 
 def gradients_clipped(
-    x, y, a0, parameters, truncate=None, hidden_activation="tanh", output_activation="softmax"
-):
+    x: np.ndarray,
+    y: np.ndarray,
+    a0: np.ndarray,
+    parameters: dict[str, np.ndarray],
+    truncate: int | None = None,
+    hidden_activation: str = "tanh",
+    output_activation: str = "softmax",
+) -> tuple[float, dict[str, np.ndarray], np.ndarray]:
     loss, g, a_last = _bptt(x, y, a0, parameters, truncate, hidden_activation, output_activation)
     return loss, {k: np.clip(v, -0.05, 0.05) for k, v in g.items()}, a_last  # mistake: clipped
 
@@ -372,60 +398,114 @@ def _clipped(case: Case, expected: Outputs, outputs: Outputs) -> bool:
 
 
 def bptt_loss_mean_over_time(
-    x, y, a0, parameters, truncate=None, hidden_activation="tanh", output_activation="softmax"
-):
+    x: np.ndarray,
+    y: np.ndarray,
+    a0: np.ndarray,
+    parameters: dict[str, np.ndarray],
+    truncate: int | None = None,
+    hidden_activation: str = "tanh",
+    output_activation: str = "softmax",
+) -> tuple[float, dict[str, np.ndarray], np.ndarray]:
     loss, g, a_last = _bptt(x, y, a0, parameters, truncate, hidden_activation, output_activation)
     return loss / x.shape[2], g, a_last  # mistake: the loss averaged over time
 
 
 def bptt_loss_missing_1_over_m(
-    x, y, a0, parameters, truncate=None, hidden_activation="tanh", output_activation="softmax"
-):
+    x: np.ndarray,
+    y: np.ndarray,
+    a0: np.ndarray,
+    parameters: dict[str, np.ndarray],
+    truncate: int | None = None,
+    hidden_activation: str = "tanh",
+    output_activation: str = "softmax",
+) -> tuple[float, dict[str, np.ndarray], np.ndarray]:
     loss, g, a_last = _bptt(x, y, a0, parameters, truncate, hidden_activation, output_activation)
     return loss * a0.shape[1], g, a_last  # mistake: the loss not divided by m
 
 
 def gradients_missing_1_over_m(
-    x, y, a0, parameters, truncate=None, hidden_activation="tanh", output_activation="softmax"
-):
+    x: np.ndarray,
+    y: np.ndarray,
+    a0: np.ndarray,
+    parameters: dict[str, np.ndarray],
+    truncate: int | None = None,
+    hidden_activation: str = "tanh",
+    output_activation: str = "softmax",
+) -> tuple[float, dict[str, np.ndarray], np.ndarray]:
     loss, g, a_last = _bptt(x, y, a0, parameters, truncate, hidden_activation, output_activation)
     return loss, {k: v * a0.shape[1] for k, v in g.items()}, a_last  # mistake: do not / m
 
 
 def bptt_not_carried(
-    x, y, a0, parameters, truncate=None, hidden_activation="tanh", output_activation="softmax"
-):
+    x: np.ndarray,
+    y: np.ndarray,
+    a0: np.ndarray,
+    parameters: dict[str, np.ndarray],
+    truncate: int | None = None,
+    hidden_activation: str = "tanh",
+    output_activation: str = "softmax",
+) -> tuple[float, dict[str, np.ndarray], np.ndarray]:
     return _bptt(x, y, a0, parameters, 0, hidden_activation, output_activation)  # no Waaᵀ dz
 
 
 def bptt_kept_first_step(
-    x, y, a0, parameters, truncate=None, hidden_activation="tanh", output_activation="softmax"
-):
+    x: np.ndarray,
+    y: np.ndarray,
+    a0: np.ndarray,
+    parameters: dict[str, np.ndarray],
+    truncate: int | None = None,
+    hidden_activation: str = "tanh",
+    output_activation: str = "softmax",
+) -> tuple[float, dict[str, np.ndarray], np.ndarray]:
     return _bptt(x, y, a0, parameters, truncate, hidden_activation, output_activation, keep=0)
 
 
 def bptt_kept_last_step(
-    x, y, a0, parameters, truncate=None, hidden_activation="tanh", output_activation="softmax"
-):
+    x: np.ndarray,
+    y: np.ndarray,
+    a0: np.ndarray,
+    parameters: dict[str, np.ndarray],
+    truncate: int | None = None,
+    hidden_activation: str = "tanh",
+    output_activation: str = "softmax",
+) -> tuple[float, dict[str, np.ndarray], np.ndarray]:
     return _bptt(x, y, a0, parameters, truncate, hidden_activation, output_activation, keep=-1)
 
 
 def truncate_ignored(
-    x, y, a0, parameters, truncate=None, hidden_activation="tanh", output_activation="softmax"
-):
+    x: np.ndarray,
+    y: np.ndarray,
+    a0: np.ndarray,
+    parameters: dict[str, np.ndarray],
+    truncate: int | None = None,
+    hidden_activation: str = "tanh",
+    output_activation: str = "softmax",
+) -> tuple[float, dict[str, np.ndarray], np.ndarray]:
     return _bptt(x, y, a0, parameters, None, hidden_activation, output_activation)  # full BPTT
 
 
 def truncate_off_by_one(
-    x, y, a0, parameters, truncate=None, hidden_activation="tanh", output_activation="softmax"
-):
+    x: np.ndarray,
+    y: np.ndarray,
+    a0: np.ndarray,
+    parameters: dict[str, np.ndarray],
+    truncate: int | None = None,
+    hidden_activation: str = "tanh",
+    output_activation: str = "softmax",
+) -> tuple[float, dict[str, np.ndarray], np.ndarray]:
     k = None if truncate is None else truncate + 1  # mistake: k + 2 states reached
     return _bptt(x, y, a0, parameters, k, hidden_activation, output_activation)
 
 
 def a_last_off_by_one(
-    x, y, a0, parameters, truncate=None, hidden_activation="tanh", output_activation="softmax"
-):
+    x: np.ndarray,
+    y: np.ndarray,
+    a0: np.ndarray,
+    parameters: dict[str, np.ndarray],
+    truncate: int | None = None,
+    hidden_activation: str = "tanh",
+    output_activation: str = "softmax",
+) -> tuple[float, dict[str, np.ndarray], np.ndarray]:
     loss, g, _ = _bptt(x, y, a0, parameters, truncate, hidden_activation, output_activation)
     if x.shape[2] == 1:
         return loss, g, a0

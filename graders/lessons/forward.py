@@ -66,72 +66,134 @@ def forward_cases(rng: np.random.Generator, kind: str) -> list[Case]:
 # --- mistakes of one step (rnn_cell_forward's signature) --------------------------------------
 
 
-def waa_wax_swapped(xt, a_prev, parameters, hidden_activation="tanh", output_activation="softmax"):
+def waa_wax_swapped(
+    xt: np.ndarray,
+    a_prev: np.ndarray,
+    parameters: dict[str, np.ndarray],
+    hidden_activation: str = "tanh",
+    output_activation: str = "softmax",
+) -> tuple[np.ndarray, np.ndarray, tuple]:
     p, g1, g2 = parameters, ACTIVATIONS[hidden_activation], ACTIVATIONS[output_activation]
     a_next = g1(p["Wax"] @ a_prev + p["Waa"] @ xt + p["ba"])  # mistake: Wax with a, Waa with x
     return a_next, g2(p["Wya"] @ a_next + p["by"]), (a_next, a_prev, xt, p, hidden_activation)
 
 
-def waa_transposed(xt, a_prev, parameters, hidden_activation="tanh", output_activation="softmax"):
+def waa_transposed(
+    xt: np.ndarray,
+    a_prev: np.ndarray,
+    parameters: dict[str, np.ndarray],
+    hidden_activation: str = "tanh",
+    output_activation: str = "softmax",
+) -> tuple[np.ndarray, np.ndarray, tuple]:
     p, g1, g2 = parameters, ACTIVATIONS[hidden_activation], ACTIVATIONS[output_activation]
     a_next = g1(p["Waa"].T @ a_prev + p["Wax"] @ xt + p["ba"])  # mistake: Waa.T
     return a_next, g2(p["Wya"] @ a_next + p["by"]), (a_next, a_prev, xt, p, hidden_activation)
 
 
-def wax_transposed(xt, a_prev, parameters, hidden_activation="tanh", output_activation="softmax"):
+def wax_transposed(
+    xt: np.ndarray,
+    a_prev: np.ndarray,
+    parameters: dict[str, np.ndarray],
+    hidden_activation: str = "tanh",
+    output_activation: str = "softmax",
+) -> tuple[np.ndarray, np.ndarray, tuple]:
     p, g1, g2 = parameters, ACTIVATIONS[hidden_activation], ACTIVATIONS[output_activation]
     a_next = g1(p["Waa"] @ a_prev + p["Wax"].T @ xt + p["ba"])  # mistake: Wax.T
     return a_next, g2(p["Wya"] @ a_next + p["by"]), (a_next, a_prev, xt, p, hidden_activation)
 
 
-def ba_missing(xt, a_prev, parameters, hidden_activation="tanh", output_activation="softmax"):
+def ba_missing(
+    xt: np.ndarray,
+    a_prev: np.ndarray,
+    parameters: dict[str, np.ndarray],
+    hidden_activation: str = "tanh",
+    output_activation: str = "softmax",
+) -> tuple[np.ndarray, np.ndarray, tuple]:
     p, g1, g2 = parameters, ACTIVATIONS[hidden_activation], ACTIVATIONS[output_activation]
     a_next = g1(p["Waa"] @ a_prev + p["Wax"] @ xt)  # mistake: no + ba
     return a_next, g2(p["Wya"] @ a_next + p["by"]), (a_next, a_prev, xt, p, hidden_activation)
 
 
-def ba_twice(xt, a_prev, parameters, hidden_activation="tanh", output_activation="softmax"):
+def ba_twice(
+    xt: np.ndarray,
+    a_prev: np.ndarray,
+    parameters: dict[str, np.ndarray],
+    hidden_activation: str = "tanh",
+    output_activation: str = "softmax",
+) -> tuple[np.ndarray, np.ndarray, tuple]:
     p, g1, g2 = parameters, ACTIVATIONS[hidden_activation], ACTIVATIONS[output_activation]
     a_next = g1(p["Waa"] @ a_prev + p["ba"] + p["Wax"] @ xt + p["ba"])  # mistake: ba twice
     return a_next, g2(p["Wya"] @ a_next + p["by"]), (a_next, a_prev, xt, p, hidden_activation)
 
 
-def by_missing(xt, a_prev, parameters, hidden_activation="tanh", output_activation="softmax"):
+def by_missing(
+    xt: np.ndarray,
+    a_prev: np.ndarray,
+    parameters: dict[str, np.ndarray],
+    hidden_activation: str = "tanh",
+    output_activation: str = "softmax",
+) -> tuple[np.ndarray, np.ndarray, tuple]:
     p, g1, g2 = parameters, ACTIVATIONS[hidden_activation], ACTIVATIONS[output_activation]
     a_next = g1(p["Waa"] @ a_prev + p["Wax"] @ xt + p["ba"])
     return a_next, g2(p["Wya"] @ a_next), (a_next, a_prev, xt, p, hidden_activation)  # no by
 
 
-def by_twice(xt, a_prev, parameters, hidden_activation="tanh", output_activation="softmax"):
+def by_twice(
+    xt: np.ndarray,
+    a_prev: np.ndarray,
+    parameters: dict[str, np.ndarray],
+    hidden_activation: str = "tanh",
+    output_activation: str = "softmax",
+) -> tuple[np.ndarray, np.ndarray, tuple]:
     p, g1, g2 = parameters, ACTIVATIONS[hidden_activation], ACTIVATIONS[output_activation]
     a_next = g1(p["Waa"] @ a_prev + p["Wax"] @ xt + p["ba"])
     yt_pred = g2(p["Wya"] @ a_next + 2 * p["by"])  # mistake: by twice
     return a_next, yt_pred, (a_next, a_prev, xt, p, hidden_activation)
 
 
-def tanh_for_relu(xt, a_prev, parameters, hidden_activation="tanh", output_activation="softmax"):
+def tanh_for_relu(
+    xt: np.ndarray,
+    a_prev: np.ndarray,
+    parameters: dict[str, np.ndarray],
+    hidden_activation: str = "tanh",
+    output_activation: str = "softmax",
+) -> tuple[np.ndarray, np.ndarray, tuple]:
     p, g2 = parameters, ACTIVATIONS[output_activation]
     a_next = np.tanh(p["Waa"] @ a_prev + p["Wax"] @ xt + p["ba"])  # mistake: always tanh
     return a_next, g2(p["Wya"] @ a_next + p["by"]), (a_next, a_prev, xt, p, hidden_activation)
 
 
-def relu_for_tanh(xt, a_prev, parameters, hidden_activation="tanh", output_activation="softmax"):
+def relu_for_tanh(
+    xt: np.ndarray,
+    a_prev: np.ndarray,
+    parameters: dict[str, np.ndarray],
+    hidden_activation: str = "tanh",
+    output_activation: str = "softmax",
+) -> tuple[np.ndarray, np.ndarray, tuple]:
     p, g2 = parameters, ACTIVATIONS[output_activation]
     a_next = np.maximum(p["Waa"] @ a_prev + p["Wax"] @ xt + p["ba"], 0)  # mistake: always relu
     return a_next, g2(p["Wya"] @ a_next + p["by"]), (a_next, a_prev, xt, p, hidden_activation)
 
 
 def no_hidden_activation(
-    xt, a_prev, parameters, hidden_activation="tanh", output_activation="softmax"
-):
+    xt: np.ndarray,
+    a_prev: np.ndarray,
+    parameters: dict[str, np.ndarray],
+    hidden_activation: str = "tanh",
+    output_activation: str = "softmax",
+) -> tuple[np.ndarray, np.ndarray, tuple]:
     p, g2 = parameters, ACTIVATIONS[output_activation]
     a_next = p["Waa"] @ a_prev + p["Wax"] @ xt + p["ba"]  # mistake: no g1
     return a_next, g2(p["Wya"] @ a_next + p["by"]), (a_next, a_prev, xt, p, hidden_activation)
 
 
 def sigmoid_for_softmax(
-    xt, a_prev, parameters, hidden_activation="tanh", output_activation="softmax"
-):
+    xt: np.ndarray,
+    a_prev: np.ndarray,
+    parameters: dict[str, np.ndarray],
+    hidden_activation: str = "tanh",
+    output_activation: str = "softmax",
+) -> tuple[np.ndarray, np.ndarray, tuple]:
     p, g1 = parameters, ACTIVATIONS[hidden_activation]
     a_next = g1(p["Waa"] @ a_prev + p["Wax"] @ xt + p["ba"])
     yt_pred = 1 / (1 + np.exp(-(p["Wya"] @ a_next + p["by"])))  # mistake: always sigmoid
@@ -139,8 +201,12 @@ def sigmoid_for_softmax(
 
 
 def softmax_for_sigmoid(
-    xt, a_prev, parameters, hidden_activation="tanh", output_activation="softmax"
-):
+    xt: np.ndarray,
+    a_prev: np.ndarray,
+    parameters: dict[str, np.ndarray],
+    hidden_activation: str = "tanh",
+    output_activation: str = "softmax",
+) -> tuple[np.ndarray, np.ndarray, tuple]:
     p, g1 = parameters, ACTIVATIONS[hidden_activation]
     a_next = g1(p["Waa"] @ a_prev + p["Wax"] @ xt + p["ba"])
     e = np.exp(p["Wya"] @ a_next + p["by"])  # mistake: always softmax
@@ -148,8 +214,12 @@ def softmax_for_sigmoid(
 
 
 def softmax_wrong_axis(
-    xt, a_prev, parameters, hidden_activation="tanh", output_activation="softmax"
-):
+    xt: np.ndarray,
+    a_prev: np.ndarray,
+    parameters: dict[str, np.ndarray],
+    hidden_activation: str = "tanh",
+    output_activation: str = "softmax",
+) -> tuple[np.ndarray, np.ndarray, tuple]:
     p, g1 = parameters, ACTIVATIONS[hidden_activation]
     a_next = g1(p["Waa"] @ a_prev + p["Wax"] @ xt + p["ba"])
     e = np.exp(p["Wya"] @ a_next + p["by"])
@@ -160,8 +230,12 @@ def softmax_wrong_axis(
 
 
 def softmax_all_entries(
-    xt, a_prev, parameters, hidden_activation="tanh", output_activation="softmax"
-):
+    xt: np.ndarray,
+    a_prev: np.ndarray,
+    parameters: dict[str, np.ndarray],
+    hidden_activation: str = "tanh",
+    output_activation: str = "softmax",
+) -> tuple[np.ndarray, np.ndarray, tuple]:
     p, g1 = parameters, ACTIVATIONS[hidden_activation]
     a_next = g1(p["Waa"] @ a_prev + p["Wax"] @ xt + p["ba"])
     e = np.exp(p["Wya"] @ a_next + p["by"])
@@ -172,14 +246,24 @@ def softmax_all_entries(
 
 
 def no_output_activation(
-    xt, a_prev, parameters, hidden_activation="tanh", output_activation="softmax"
-):
+    xt: np.ndarray,
+    a_prev: np.ndarray,
+    parameters: dict[str, np.ndarray],
+    hidden_activation: str = "tanh",
+    output_activation: str = "softmax",
+) -> tuple[np.ndarray, np.ndarray, tuple]:
     p, g1 = parameters, ACTIVATIONS[hidden_activation]
     a_next = g1(p["Waa"] @ a_prev + p["Wax"] @ xt + p["ba"])
     return a_next, p["Wya"] @ a_next + p["by"], (a_next, a_prev, xt, p, hidden_activation)
 
 
-def y_from_a_prev(xt, a_prev, parameters, hidden_activation="tanh", output_activation="softmax"):
+def y_from_a_prev(
+    xt: np.ndarray,
+    a_prev: np.ndarray,
+    parameters: dict[str, np.ndarray],
+    hidden_activation: str = "tanh",
+    output_activation: str = "softmax",
+) -> tuple[np.ndarray, np.ndarray, tuple]:
     p, g1, g2 = parameters, ACTIVATIONS[hidden_activation], ACTIVATIONS[output_activation]
     a_next = g1(p["Waa"] @ a_prev + p["Wax"] @ xt + p["ba"])
     yt_pred = g2(p["Wya"] @ a_prev + p["by"])  # mistake: the old state
@@ -260,7 +344,13 @@ def _cell(xt, a_prev, p, hidden_activation, output_activation):
 rnn_cell_forward = _cell  # what the loop mistakes call: the notebook's own, right, cell
 
 
-def state_off_by_one(x, a0, parameters, hidden_activation="tanh", output_activation="softmax"):
+def state_off_by_one(
+    x: np.ndarray,
+    a0: np.ndarray,
+    parameters: dict[str, np.ndarray],
+    hidden_activation: str = "tanh",
+    output_activation: str = "softmax",
+) -> tuple[np.ndarray, np.ndarray, list[tuple]]:
     n_x, m, T_x = x.shape
     a = np.zeros((a0.shape[0], m, T_x))
     y_pred = np.zeros((parameters["Wya"].shape[0], m, T_x))
@@ -275,7 +365,13 @@ def state_off_by_one(x, a0, parameters, hidden_activation="tanh", output_activat
     return a, y_pred, caches
 
 
-def state_not_carried(x, a0, parameters, hidden_activation="tanh", output_activation="softmax"):
+def state_not_carried(
+    x: np.ndarray,
+    a0: np.ndarray,
+    parameters: dict[str, np.ndarray],
+    hidden_activation: str = "tanh",
+    output_activation: str = "softmax",
+) -> tuple[np.ndarray, np.ndarray, list[tuple]]:
     n_x, m, T_x = x.shape
     a = np.zeros((a0.shape[0], m, T_x))
     y_pred = np.zeros((parameters["Wya"].shape[0], m, T_x))

@@ -43,27 +43,27 @@ def _cross_entropy_cases(rng: np.random.Generator) -> list[Case]:
 # --- softmax mistakes -------------------------------------------------------------------------
 
 
-def softmax_overflow(z):
+def softmax_overflow(z: np.ndarray) -> np.ndarray:
     e = np.exp(z)  # mistake: no max subtracted, e^z overflows
     return e / e.sum(axis=0, keepdims=True)
 
 
-def softmax_over_axis_1(z):
+def softmax_over_axis_1(z: np.ndarray) -> np.ndarray:
     e = np.exp(z - z.max(axis=1, keepdims=True))
     return e / e.sum(axis=1, keepdims=True)  # mistake: over the examples
 
 
-def softmax_over_last_axis(z):
+def softmax_over_last_axis(z: np.ndarray) -> np.ndarray:
     e = np.exp(z - z.max(axis=-1, keepdims=True))
     return e / e.sum(axis=-1, keepdims=True)  # mistake: over the last axis
 
 
-def softmax_all_entries(z):
+def softmax_all_entries(z: np.ndarray) -> np.ndarray:
     e = np.exp(z - z.max())
     return e / e.sum()  # mistake: the sum of every entry
 
 
-def sigmoid_for_softmax(z):
+def sigmoid_for_softmax(z: np.ndarray) -> np.ndarray:
     return 1 / (1 + np.exp(-z))  # mistake: the sigmoid
 
 
@@ -77,38 +77,38 @@ def _terms(y_pred, y):
     return -(y * np.log(y_pred) + (1 - y) * np.log(1 - y_pred))
 
 
-def loss_mean_over_time(y_pred, y):
+def loss_mean_over_time(y_pred: np.ndarray, y: np.ndarray) -> float:
     m = y_pred.shape[1]
     T_x = y_pred.shape[2] if y_pred.ndim == 3 else 1
     return float(_terms(y_pred, y).sum() / (m * T_x))  # mistake: averaged over time too
 
 
-def loss_missing_1_over_m(y_pred, y):
+def loss_missing_1_over_m(y_pred: np.ndarray, y: np.ndarray) -> float:
     return float(_terms(y_pred, y).sum())  # mistake: no / m
 
 
-def loss_sign(y_pred, y):
+def loss_sign(y_pred: np.ndarray, y: np.ndarray) -> float:
     return float(-_terms(y_pred, y).sum() / y_pred.shape[1])  # mistake: the log-likelihood
 
 
-def loss_mean_all(y_pred, y):
+def loss_mean_all(y_pred: np.ndarray, y: np.ndarray) -> float:
     return float(_terms(y_pred, y).mean())  # mistake: averaged over every entry
 
 
-def loss_all_classes(y_pred, y):
+def loss_all_classes(y_pred: np.ndarray, y: np.ndarray) -> float:
     if y.dtype.kind == "f":
         return float(_terms(y_pred, y).sum() / y_pred.shape[1])
     return float(-np.log(y_pred).sum() / y_pred.shape[1])  # mistake: every class, not the true one
 
 
-def loss_wrong_class(y_pred, y):
+def loss_wrong_class(y_pred: np.ndarray, y: np.ndarray) -> float:
     m = y_pred.shape[1]
     if y.dtype.kind == "f":
         return float(_terms(y_pred, y).sum() / m)
     return float(-np.log(y_pred[np.arange(m), y]).sum() / m)  # mistake: ŷ[j, y_j]
 
 
-def bce_missing_term(y_pred, y):
+def bce_missing_term(y_pred: np.ndarray, y: np.ndarray) -> float:
     if y.dtype.kind in "iu":
         return float(_terms(y_pred, y).sum() / y_pred.shape[1])
     return float(-np.sum(y * np.log(y_pred)) / y_pred.shape[1])  # mistake: no (1 - y) term

@@ -42,34 +42,41 @@ def _stack_inputs_cases(rng: np.random.Generator) -> list[Case]:
 # --- mistakes ---------------------------------------------------------------------------------
 
 
-def stack_order_reversed(Waa, Wax):
+def stack_order_reversed(Waa: np.ndarray, Wax: np.ndarray) -> np.ndarray:
     return np.concatenate([Wax, Waa], axis=1)  # mistake: Wax first
 
 
-def split_swapped(Wa, n_a):
+def split_swapped(Wa: np.ndarray, n_a: int) -> tuple[np.ndarray, np.ndarray]:
     return Wa[:, n_a:], Wa[:, :n_a]  # mistake: (Wax, Waa)
 
 
-def split_at_n_x(Wa, n_a):
+def split_at_n_x(Wa: np.ndarray, n_a: int) -> tuple[np.ndarray, np.ndarray]:
     n_x = Wa.shape[1] - n_a
     return Wa[:, :n_x], Wa[:, n_x:]  # mistake: n_x where n_a belongs
 
 
-def split_one_column_late(Wa, n_a):
+def split_one_column_late(Wa: np.ndarray, n_a: int) -> tuple[np.ndarray, np.ndarray]:
     return Wa[:, : n_a + 1], Wa[:, n_a + 1 :]  # mistake: one column too many in Waa
 
 
-def split_one_column_early(Wa, n_a):
+def split_one_column_early(Wa: np.ndarray, n_a: int) -> tuple[np.ndarray, np.ndarray]:
     return Wa[:, : n_a - 1], Wa[:, n_a - 1 :]  # mistake: one column too few in Waa
 
 
-def inputs_reversed(a_prev, xt):
+def inputs_reversed(a_prev: np.ndarray, xt: np.ndarray) -> np.ndarray:
     return np.concatenate([xt, a_prev], axis=0)  # mistake: x<t> on top
 
 
 def stack_inputs_reversed(
-    xt, a_prev, Wa, ba, Wya, by, hidden_activation="tanh", output_activation="softmax"
-):
+    xt: np.ndarray,
+    a_prev: np.ndarray,
+    Wa: np.ndarray,
+    ba: np.ndarray,
+    Wya: np.ndarray,
+    by: np.ndarray,
+    hidden_activation: str = "tanh",
+    output_activation: str = "softmax",
+) -> tuple[np.ndarray, np.ndarray, tuple]:
     g1, g2 = ACTIVATIONS[hidden_activation], ACTIVATIONS[output_activation]
     a_next = g1(Wa @ np.concatenate([xt, a_prev], axis=0) + ba)  # mistake: [x<t> ; a<t-1>]
     n_a = a_prev.shape[0]

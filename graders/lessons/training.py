@@ -71,22 +71,28 @@ def _sample_cases(rng: np.random.Generator) -> list[Case]:
 # --- sgd_step mistakes ----------------------------------------------------------------------------
 
 
-def sgd_adds(parameters, gradients, learning_rate):
+def sgd_adds(
+    parameters: dict[str, np.ndarray], gradients: dict[str, np.ndarray], learning_rate: float
+) -> dict[str, np.ndarray]:
     return {k: parameters[k] + learning_rate * gradients["d" + k] for k in parameters}  # mistake
 
 
-def sgd_no_learning_rate(parameters, gradients, learning_rate):
+def sgd_no_learning_rate(
+    parameters: dict[str, np.ndarray], gradients: dict[str, np.ndarray], learning_rate: float
+) -> dict[str, np.ndarray]:
     return {k: parameters[k] - gradients["d" + k] for k in parameters}  # mistake: no η
 
 
-def sgd_divides(parameters, gradients, learning_rate):
+def sgd_divides(
+    parameters: dict[str, np.ndarray], gradients: dict[str, np.ndarray], learning_rate: float
+) -> dict[str, np.ndarray]:
     return {k: parameters[k] - gradients["d" + k] / learning_rate for k in parameters}  # mistake
 
 
 # --- clip_by_global_norm mistakes -------------------------------------------------------------
 
 
-def clip_per_parameter(gradients, max_norm):
+def clip_per_parameter(gradients: dict[str, np.ndarray], max_norm: float) -> dict[str, np.ndarray]:
     names = ("dWaa", "dWax", "dWya", "dba", "dby")
     return {
         k: g * min(1.0, max_norm / np.linalg.norm(g)) if k in names else g  # mistake: each own
@@ -94,24 +100,26 @@ def clip_per_parameter(gradients, max_norm):
     }
 
 
-def clip_by_value(gradients, max_norm):
+def clip_by_value(gradients: dict[str, np.ndarray], max_norm: float) -> dict[str, np.ndarray]:
     names = ("dWaa", "dWax", "dWya", "dba", "dby")
     return {k: np.clip(g, -max_norm, max_norm) if k in names else g for k, g in gradients.items()}
 
 
-def clip_always_scales(gradients, max_norm):
+def clip_always_scales(gradients: dict[str, np.ndarray], max_norm: float) -> dict[str, np.ndarray]:
     names = ("dWaa", "dWax", "dWya", "dba", "dby")
     norm = np.sqrt(sum(np.sum(gradients[k] ** 2) for k in names))
     return {k: g * max_norm / norm if k in names else g for k, g in gradients.items()}  # no min
 
 
-def clip_squared_norm(gradients, max_norm):
+def clip_squared_norm(gradients: dict[str, np.ndarray], max_norm: float) -> dict[str, np.ndarray]:
     names = ("dWaa", "dWax", "dWya", "dba", "dby")
     squared = sum(np.sum(gradients[k] ** 2) for k in names)  # mistake: no square root
     return {k: g * min(1.0, max_norm / squared) if k in names else g for k, g in gradients.items()}
 
 
-def clip_includes_other_keys(gradients, max_norm):
+def clip_includes_other_keys(
+    gradients: dict[str, np.ndarray], max_norm: float
+) -> dict[str, np.ndarray]:
     norm = np.sqrt(sum(np.sum(g**2) for g in gradients.values()))  # mistake: da0 counted too
     return {k: g * min(1.0, max_norm / norm) for k, g in gradients.items()}
 
@@ -125,8 +133,14 @@ def _draw(rng, p):
 
 
 def temperature_ignored(
-    parameters, start_id, length, temperature=1.0, seed=0, stop_id=None, hidden_activation="tanh"
-):
+    parameters: dict[str, np.ndarray],
+    start_id: int,
+    length: int,
+    temperature: float = 1.0,
+    seed: int = 0,
+    stop_id: int | None = None,
+    hidden_activation: str = "tanh",
+) -> list[int]:
     p, g1, rng = parameters, ACTIVATIONS[hidden_activation], np.random.default_rng(seed)
     a, token, drawn = np.zeros((p["Waa"].shape[0], 1)), start_id, []
     for _ in range(length):
@@ -141,8 +155,14 @@ def temperature_ignored(
 
 
 def temperature_multiplied(
-    parameters, start_id, length, temperature=1.0, seed=0, stop_id=None, hidden_activation="tanh"
-):
+    parameters: dict[str, np.ndarray],
+    start_id: int,
+    length: int,
+    temperature: float = 1.0,
+    seed: int = 0,
+    stop_id: int | None = None,
+    hidden_activation: str = "tanh",
+) -> list[int]:
     p, g1, rng = parameters, ACTIVATIONS[hidden_activation], np.random.default_rng(seed)
     a, token, drawn = np.zeros((p["Waa"].shape[0], 1)), start_id, []
     for _ in range(length):
@@ -157,8 +177,14 @@ def temperature_multiplied(
 
 
 def no_feedback(
-    parameters, start_id, length, temperature=1.0, seed=0, stop_id=None, hidden_activation="tanh"
-):
+    parameters: dict[str, np.ndarray],
+    start_id: int,
+    length: int,
+    temperature: float = 1.0,
+    seed: int = 0,
+    stop_id: int | None = None,
+    hidden_activation: str = "tanh",
+) -> list[int]:
     p, g1, rng = parameters, ACTIVATIONS[hidden_activation], np.random.default_rng(seed)
     a, drawn = np.zeros((p["Waa"].shape[0], 1)), []
     for _ in range(length):
@@ -173,8 +199,14 @@ def no_feedback(
 
 
 def state_reset(
-    parameters, start_id, length, temperature=1.0, seed=0, stop_id=None, hidden_activation="tanh"
-):
+    parameters: dict[str, np.ndarray],
+    start_id: int,
+    length: int,
+    temperature: float = 1.0,
+    seed: int = 0,
+    stop_id: int | None = None,
+    hidden_activation: str = "tanh",
+) -> list[int]:
     p, g1, rng = parameters, ACTIVATIONS[hidden_activation], np.random.default_rng(seed)
     a0, token, drawn = np.zeros((p["Waa"].shape[0], 1)), start_id, []
     for _ in range(length):
@@ -189,8 +221,14 @@ def state_reset(
 
 
 def argmax_not_sampled(
-    parameters, start_id, length, temperature=1.0, seed=0, stop_id=None, hidden_activation="tanh"
-):
+    parameters: dict[str, np.ndarray],
+    start_id: int,
+    length: int,
+    temperature: float = 1.0,
+    seed: int = 0,
+    stop_id: int | None = None,
+    hidden_activation: str = "tanh",
+) -> list[int]:
     p, g1 = parameters, ACTIVATIONS[hidden_activation]
     a, token, drawn = np.zeros((p["Waa"].shape[0], 1)), start_id, []
     for _ in range(length):
@@ -203,8 +241,14 @@ def argmax_not_sampled(
 
 
 def start_included(
-    parameters, start_id, length, temperature=1.0, seed=0, stop_id=None, hidden_activation="tanh"
-):
+    parameters: dict[str, np.ndarray],
+    start_id: int,
+    length: int,
+    temperature: float = 1.0,
+    seed: int = 0,
+    stop_id: int | None = None,
+    hidden_activation: str = "tanh",
+) -> list[int]:
     p, g1, rng = parameters, ACTIVATIONS[hidden_activation], np.random.default_rng(seed)
     a, token, drawn = np.zeros((p["Waa"].shape[0], 1)), start_id, [start_id]  # mistake
     for _ in range(length):
@@ -219,8 +263,14 @@ def start_included(
 
 
 def stop_included(
-    parameters, start_id, length, temperature=1.0, seed=0, stop_id=None, hidden_activation="tanh"
-):
+    parameters: dict[str, np.ndarray],
+    start_id: int,
+    length: int,
+    temperature: float = 1.0,
+    seed: int = 0,
+    stop_id: int | None = None,
+    hidden_activation: str = "tanh",
+) -> list[int]:
     p, g1, rng = parameters, ACTIVATIONS[hidden_activation], np.random.default_rng(seed)
     a, token, drawn = np.zeros((p["Waa"].shape[0], 1)), start_id, []
     for _ in range(length):
@@ -235,8 +285,14 @@ def stop_included(
 
 
 def sample_legacy_seed(
-    parameters, start_id, length, temperature=1.0, seed=0, stop_id=None, hidden_activation="tanh"
-):
+    parameters: dict[str, np.ndarray],
+    start_id: int,
+    length: int,
+    temperature: float = 1.0,
+    seed: int = 0,
+    stop_id: int | None = None,
+    hidden_activation: str = "tanh",
+) -> list[int]:
     """A right answer drawing from np.random.seed(seed)'s generator (accepted too)."""
     p, g1, rng = parameters, ACTIVATIONS[hidden_activation], np.random.RandomState(seed)
     a, token, drawn = np.zeros((p["Waa"].shape[0], 1)), start_id, []

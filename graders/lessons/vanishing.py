@@ -47,7 +47,7 @@ def norms_through(cell_backward: Callable[..., Any]) -> Callable[..., Any]:
     return backprop_norms
 
 
-def norms_reversed(da_next, caches):
+def norms_reversed(da_next: np.ndarray, caches: list[tuple]) -> np.ndarray:
     norms, delta = [], da_next
     for a_next, _a_prev, _xt, parameters, hidden_activation in reversed(caches):
         norms.append(np.linalg.norm(delta))
@@ -55,7 +55,7 @@ def norms_reversed(da_next, caches):
     return np.array(norms[::-1])  # mistake: in time order, not by distance
 
 
-def norms_off_by_one(da_next, caches):
+def norms_off_by_one(da_next: np.ndarray, caches: list[tuple]) -> np.ndarray:
     norms, delta = [], da_next
     for a_next, _a_prev, _xt, parameters, hidden_activation in reversed(caches):
         delta = parameters["Waa"].T @ (delta * activation_derivative(hidden_activation, a_next))

@@ -111,3 +111,19 @@ def test_a_handed_in_mistake_fails_its_exercise_and_leaves_the_rest_passing(name
                 f"{mistake.key} in {name} makes {other}, which does not call it, fail: "
                 f"{failed.message}"
             )
+
+
+def test_an_answer_cell_is_the_mistake_named_for_its_exercise_with_its_helpers():
+    from graders.lessons import bptt, forward, loss
+
+    cell = answer_cell(loss.loss_mean_over_time, "cross_entropy")
+    namespace: dict = {}
+    exec(compile(cell, "<cell>", "exec"), namespace)
+    assert "cross_entropy" in namespace and "loss_mean_over_time" not in namespace, (
+        f"the answer cell defines {sorted(k for k in namespace if not k.startswith('__'))}"
+    )
+    assert "_terms" in namespace, "the answer cell lacks the private helper the mistake calls"
+    with pytest.raises(ValueError, match="adapter"):
+        answer_cell(forward.unrolled(forward.ba_missing), "rnn_forward")
+    with pytest.raises(ValueError, match="adapter"):
+        answer_cell(bptt.through_time(bptt.derivative_none), "rnn_backward")

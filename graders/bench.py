@@ -43,7 +43,7 @@ def build(folder: Path, students: int, assignments: list[str]) -> tuple[Path, Pa
                     answers = {}
                 else:
                     m = mutants[i % len(mutants)]
-                    answers = {**solution, m.exercise: m.apply(solution[m.exercise])}
+                    answers = {**solution, m.exercise: m.answer()}
                 # a class's answers differ: no cache of the grader sees the same cell twice
                 answers = {ex: f"{code}\n# student {i}" for ex, code in answers.items()}
                 path = submitted / f"student{i:03d}" / assignment / f"{name}.ipynb"

@@ -6,7 +6,8 @@ needs, so this module, with graders/wire.py, is the only part of the checks copi
 child's folder (see graders/stubs.py). It holds nothing that computes an expected result or
 simulates a mistake: those stay in graders/checks.py, which the child never sees. It imports only
 numpy and rnnlib; in the child that rnnlib is the stub whose exercises under grade raise, and only
-its ``OneHot`` and the functions' signatures (for the name of a mutated argument) are used.
+the functions' signatures (for the name of a mutated argument) are used. The student's function gets
+plain ndarrays, exactly as the case holds them (one-hot inputs are dense one-hot arrays).
 
 The result of a call is a dict of named float64 / int64 arrays (plus ``"__mutated__": argument
 name`` when an input was changed in place), or ``{"__error__": message}``; it never raises for an
@@ -24,7 +25,6 @@ from typing import Any
 import numpy as np
 
 import rnnlib
-from rnnlib._checks import OneHot
 
 MAX_MESSAGE = 300  # characters of one verdict message that came from the child, at most
 MAX_STUDENT_TEXT = 60  # characters of a student's exception message kept in feedback
@@ -260,11 +260,9 @@ def _test_function(spec: dict) -> Callable[[np.ndarray], float]:
 
 
 def _arguments(name: str, case: Case) -> tuple[list, dict]:
-    """Deep copies of the case's arguments, with token ids wrapped and test functions built."""
+    """Deep copies of the case's arguments (plain ndarrays), with test functions built."""
     args = copy.deepcopy(case["args"])
     kwargs = copy.deepcopy(case["kwargs"])
-    for i in case.get("ids_args", []):
-        args[i] = OneHot(args[i], case["dims"]["n_x"])
     if name == "numerical_gradient":
         args[0] = _test_function(args[0])
     return args, kwargs
@@ -272,11 +270,6 @@ def _arguments(name: str, case: Case) -> tuple[list, dict]:
 
 def _changed(before: Any, after: Any) -> bool:
     """True when ``after`` (the argument the student got) no longer equals ``before``."""
-    if isinstance(before, OneHot) or isinstance(after, OneHot):
-        return _changed(
-            before.ids if isinstance(before, OneHot) else before,
-            after.ids if isinstance(after, OneHot) else after,
-        )
     if type(before) is np.ndarray:
         return (
             type(after) is not np.ndarray
@@ -298,12 +291,6 @@ def _changed(before: Any, after: Any) -> bool:
     return False
 
 
-_IDS_HINT = (
-    " (this hidden test gives x as token ids, an rnnlib.OneHot that acts like the one-hot "
-    "array: write the input term as Wax @ xt)"
-)
-
-
 def _run(
     name: str, fn: Callable[..., Any], case: Case
 ) -> tuple[Outputs, BaseException | None, tuple, dict]:
@@ -317,8 +304,7 @@ def _run(
         if isinstance(exc, NotImplementedError) and not str(exc):
             outputs = {"__error__": f"{name} is not written yet (it raised NotImplementedError)"}
             return outputs, exc, given, kwargs
-        hint = _IDS_HINT if case.get("ids_args") else ""
-        return {"__error__": f"{name} raised {short_error(exc)}{hint}"}, exc, given, kwargs
+        return {"__error__": f"{name} raised {short_error(exc)}"}, exc, given, kwargs
     try:
         outputs = READERS[name](result, case, name)
     except OutputError as exc:
@@ -358,12 +344,10 @@ def _call(name: str, fn: Callable[..., Any], case: Case) -> tuple[Outputs, BaseE
 
 
 def plain(value: Any, depth: int = 0) -> Any:
-    """``value`` as plain data graders.wire can store: a OneHot as its ids, a function as None,
-    anything that is not data as a marker string (which equals no input)."""
+    """``value`` as plain data graders.wire can store: a function as None, anything that is not
+    data as a marker string (which equals no input)."""
     if depth > 20:
         return "<nested too deep>"
-    if isinstance(value, OneHot):
-        return plain(value.ids, depth + 1)
     if type(value) is np.ndarray:
         return value.copy() if value.dtype.kind in "biuf" else f"<array of {value.dtype}>"
     if value is None or type(value) in (bool, int, float, str) or type(value) in _NUMPY_SCALARS:

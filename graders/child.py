@@ -1,14 +1,15 @@
 """The outside check's child: re-runs a student's cells and calls their functions on the cases.
 
-Runs jailed (graders/jail.py) with ``python -I -S``, from a folder built by graders/stubs.py: copies
-of graders/child.py, calls.py and wire.py (not checks.py, whose mistake simulators compute right
-answers) and a stub rnnlib in which the exercises under grade, and the functions that compute the
-same, raise. It imports nothing of the real course. Its only inputs are ``spec.json`` and the
-case files in its working folder; its only outputs are ``cells.json`` (which cells raised) and one
-``out_<exercise>.npz`` per exercise (the outputs of each call and its arguments as the call left
-them: the grading process, not this one, decides whether an input was changed), written with
-graders.wire (never pickle) after each exercise, so a child killed half-way still reports the
-exercises it finished. A student's exception text is kept short (calls.short_error).
+Runs jailed (graders/jail.py) with ``python -I -S``, from a folder built by graders/stubs.py:
+copies of graders/child.py, calls.py and wire.py (not checks.py or graders/lessons/, whose typical
+mistakes compute right answers) and a stub rnnlib in which the exercises under grade, and the
+functions that compute the same, raise. It imports nothing of the real course. Its only inputs are
+``spec.json`` and the case files in its working folder; its only outputs are ``cells.json`` (which
+cells raised) and one ``out_<exercise>.npz`` per exercise (the outputs of each call and its
+arguments as the call left them: the grading process, not this one, decides whether an input was
+changed), written with graders.wire (never pickle) after each exercise, so a child killed half-way
+still reports the exercises it finished. A student's exception text is kept short
+(calls.short_error).
 """
 
 from __future__ import annotations

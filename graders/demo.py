@@ -2,7 +2,7 @@
 
 It releases the course into a temporary course root, then writes submissions from the student
 versions the way students would: one student pastes the solutions, one hands in the blank
-release, several make one typical mistake each (mutants made from rnnlib's own source), and two
+release, several make one typical mistake each (the lessons' own typical mistakes, graders/lessons/), and two
 cheat (patching numpy's comparisons; importing the reference from rnnlib). Then it autogrades
 them and prints the table. Everything it needs is here: it runs on a fresh clone.
 """
@@ -12,12 +12,15 @@ from __future__ import annotations
 import shutil
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import nbformat
 
-from graders import course
+from graders import course, lessons
+from graders.lessons import answer_cell
 
 
 def solution_answers(source_nb: nbformat.NotebookNode) -> dict[str, str]:
@@ -52,76 +55,63 @@ def make_submission(
 
 @dataclass(frozen=True)
 class Mutant:
-    """A typical mistake: a text change to one exercise's solution."""
+    """A student who makes one typical mistake: the lesson's function for it is their answer."""
 
     student: str
     assignment: str
     exercise: str
-    mistake: str
-    old: str
-    new: str
-    count: int = 1  # how many occurrences to change (-1: all)
+    mistake: str  # what the student did, for the list of submissions
+    fn: Callable[..., Any]  # the typical mistake, from graders/lessons/ (the student's signature)
 
-    def apply(self, solution: str) -> str:
-        if self.old not in solution:
-            raise ValueError(
-                f"mutant {self.student}: {self.old!r} is not in the solution of {self.exercise}"
-            )
-        return solution.replace(self.old, self.new, self.count)
+    def answer(self) -> str:
+        """The answer cell of ``exercise``: the mistake's source, named for the exercise."""
+        return answer_cell(self.fn, self.exercise)
 
 
-# Each makes the mistake the feedback should name. Made from rnnlib's source (via the notebook's
-# solution cell), so they stay in step with the course.
+# Each makes the mistake the feedback should name. The mistakes are graders/lessons/' own (the ones
+# the grader recognises), so the demo and the grader cannot drift apart.
 MUTANTS = (
     Mutant(
         "carol_softmax_axis",
         "03-loss",
         "softmax",
         "softmax over the wrong axis",
-        "axis=0",
-        "axis=1",
-        -1,
+        lessons.loss.softmax_over_axis_1,
     ),
     Mutant(
         "dave_mean_over_time",
         "03-loss",
         "cross_entropy",
         "loss averaged over time instead of summed",
-        "/ m)",
-        "/ (m * y_pred.shape[-1]))",
-        -1,
+        lessons.loss.loss_mean_over_time,
     ),
     Mutant(
         "erin_state_not_carried",
         "01-forward",
         "rnn_forward",
         "the hidden state not carried from step to step",
-        "x[:, :, t], a_next,",
-        "x[:, :, t], a0,",
+        lessons.forward.state_not_carried,
     ),
     Mutant(
         "frank_inputs_reversed",
         "02-stacking",
         "stack_inputs",
         "x<t> stacked above a<t-1>",
-        "[a_prev, np.asarray(xt, dtype=a_prev.dtype)]",
-        "[np.asarray(xt, dtype=a_prev.dtype), a_prev]",
+        lessons.stacking.inputs_reversed,
     ),
     Mutant(
         "grace_not_summed",
         "04-bptt",
         "rnn_backward",
         "shared-weight gradients not summed over time",
-        'gradients["dWaa"] += step["dWaa"]',
-        'gradients["dWaa"] = step["dWaa"]',
+        lessons.bptt.backward_kept_first_step,
     ),
     Mutant(
         "heidi_norm_order",
         "06-vanishing",
         "backprop_norms",
         "norms in reverse order",
-        "return norms",
-        "return norms[::-1]",
+        lessons.vanishing.norms_reversed,
     ),
 )
 
@@ -177,7 +167,7 @@ def build_class(release_dir: Path, source_dir: Path, submitted: Path) -> dict[st
         write(
             m.student,
             m.assignment,
-            lambda sol, m=m: ({**sol, m.exercise: m.apply(sol[m.exercise])}, []),
+            lambda sol, m=m: ({**sol, m.exercise: m.answer()}, []),
         )
         about[m.student] = f"{m.exercise}: {m.mistake}"
     for student, (assignment, answers, extra) in CHEATS.items():

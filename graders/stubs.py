@@ -1,11 +1,12 @@
 """The outside check's child folder: graders' child modules and an rnnlib whose answers raise.
 
 :func:`build_stub` writes what the jailed child (graders/child.py) may import: ``graders/`` with
-child.py, calls.py and wire.py only (never checks.py: its mistake simulators and references
-compute right answers), and ``rnnlib/``, a copy of rnnlib in which the functions under grade, and
-every function listed as their equivalent in :data:`EQUIVALENTS`, raise a RuntimeError instead of
-computing. The student's cells then cannot hand in rnnlib's work as their own, while the rest of
-rnnlib (the helpers a notebook's own solutions call, the earlier lessons) still works.
+child.py, calls.py and wire.py only (never checks.py or graders/lessons/: their typical mistakes
+and references compute right answers), and ``rnnlib/``, a copy of rnnlib in which the functions
+under grade, and every function listed as their equivalent in :data:`EQUIVALENTS`, raise a
+RuntimeError instead of computing. The student's cells then cannot hand in rnnlib's work as their
+own, while the rest of rnnlib (the helpers a notebook's own solutions call, the earlier lessons)
+still works.
 """
 
 from __future__ import annotations

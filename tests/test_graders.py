@@ -1,7 +1,7 @@
 """The graders pipeline end to end on a temporary course, plus its pure parts.
 
 A session fixture releases 01-forward and 03-loss into a temporary course root, writes a class
-(the solution, the blank release, and every mutant of tests/mutants/ for those notebooks) and
+(the solution, the blank release, and students making typical mistakes of graders/lessons/) and
 autogrades it once with --jobs 2; the tests read grades.csv, results.json, the feedback and the
 gradebook.
 """
@@ -11,9 +11,9 @@ from __future__ import annotations
 import ast
 import csv
 import html
-import importlib.util
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -27,37 +27,28 @@ from graders.preprocessors import limit_output_bytes, strip_hidden
 
 ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENTS = {"01-forward": "forward", "03-loss": "loss"}
-MUTANTS = ROOT / "tests" / "mutants"
 
 
-def _mutant(path: Path) -> tuple[str, str, dict[str, str]]:
-    """(assignment, expected mistake, exercise -> answer cell source) of a tests/mutants file."""
-    from graders import checks
-
-    text = path.read_text()
-    tree = ast.parse(text)
-    imports = [
-        ast.get_source_segment(text, n)
-        for n in tree.body
-        if isinstance(n, (ast.Import, ast.ImportFrom))
-    ]
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    answers = {}
-    for node in tree.body:
-        if isinstance(node, ast.FunctionDef) and node.name in checks.EXERCISES:
-            answers[node.name] = "\n".join([*imports, "", "", ast.get_source_segment(text, node)])
-    assignment = checks.EXERCISES[next(iter(answers))].assignment
-    return assignment, module.EXPECTED_MISTAKE, answers
+# the typical mistakes (graders/lessons/) handed in by the class, one student each; each leaves
+# another exercise of its notebook passing, so it earns partial credit
+GRADED_MISTAKES = {
+    "01-forward": ("state_off_by_one", "state_not_carried"),
+    "03-loss": ("softmax_overflow", "loss_mean_over_time", "loss_missing_1_over_m"),
+}
 
 
 def _mutants() -> dict[str, tuple[str, str, dict[str, str]]]:
+    """student -> (assignment, the start of the mistake's message, exercise -> answer cell)."""
+    from graders import checks
+    from graders.lessons import answer_cell
+
     found = {}
-    for path in sorted(MUTANTS.glob("*.py")):
-        info = _mutant(path)
-        if info[0] in ASSIGNMENTS:
-            found[f"mutant_{path.stem}"] = info
+    for assignment, keys in GRADED_MISTAKES.items():
+        for name, ex in checks.EXERCISES.items():
+            for m in ex.mistakes if ex.assignment == assignment else ():
+                if m.key in keys and f"mutant_{m.key}" not in found:
+                    named = re.split(r"[:(]", m.message)[0].strip()
+                    found[f"mutant_{m.key}"] = (assignment, named, {name: answer_cell(m.fn, name)})
     return found
 
 
@@ -393,13 +384,18 @@ def test_results_json_lists_every_row(graded):
     assert all(d["exercises"] for d in details), "a row of results.json has no exercises"
 
 
-def test_demo_mutants_apply_to_the_current_solutions():
+def test_demo_mutants_are_answer_cells_of_their_exercise():
     for m in demo.MUTANTS:
         name = course.assignments()[m.assignment][0]
         solution = demo.solution_answers(
             course.read_notebook(course.NOTEBOOKS / m.assignment / f"{name}.ipynb")
         )
-        assert m.apply(solution[m.exercise]) != solution[m.exercise], f"{m.student} changes nothing"
+        tree = ast.parse(m.answer())
+        defined = [n.name for n in tree.body if isinstance(n, ast.FunctionDef)]
+        assert m.exercise in defined, (
+            f"{m.student}'s answer cell defines {defined}, not {m.exercise}"
+        )
+        assert m.answer() != solution[m.exercise], f"{m.student} hands in the solution"
 
 
 def test_feedback_cannot_carry_a_students_script():

@@ -1,10 +1,12 @@
-"""Each mutant in tests/mutants/ (one typical mistake) fails its hidden checks, the feedback names
-the mistake, and the rest of its notebook still passes: a submission made of it earns partial credit.
+"""Every typical mistake graders/lessons/ registers is recognised and named, and a notebook that
+makes it still earns partial credit.
 
-A mutant is run the way a notebook runs it: the notebook's solution cells (generated from rnnlib
-by tools/sync_notebooks.py) are executed into one namespace, then the mutant's source replaces the
-functions it defines, so an exercise that calls another (rnn_cell_forward_stacked calls
-stack_inputs) sees the mutant, as it would in the student's notebook.
+- Called on the hidden cases, each mistake's function (the student's signature) fails and the
+  verdict names the mistake by its key, with one of that key's messages: no registered mistake is
+  shadowed by another or unable to happen on the cases the grader draws.
+- Handed in as a student would (its answer cell, graders.lessons.answer_cell) in place of the
+  solution, in the namespace of the notebook's other answer cells, it fails its exercise with that
+  name, and every exercise of the notebook that does not call it still passes.
 """
 
 from __future__ import annotations
@@ -18,10 +20,17 @@ import pytest
 
 import rnnlib
 from graders import checks
+from graders.lessons import answer_cell
 
 ROOT = Path(__file__).resolve().parents[1]
-MUTANTS = sorted((ROOT / "tests" / "mutants").glob("*.py"))
 SEEDS = (0, 1, 2)  # fixed: the same cases on every run
+REGISTERED = [
+    (name, i, mistake)
+    for name, ex in checks.EXERCISES.items()
+    for i, mistake in enumerate(ex.mistakes)
+]
+IDS = [f"{name}-{mistake.key}-{i}" for name, i, mistake in REGISTERED]
+HANDED_IN = [(name, i, m) for name, i, m in REGISTERED if not m.fn.__closure__]
 
 
 def _sync_tool():
@@ -33,17 +42,19 @@ def _sync_tool():
     return module
 
 
-def notebook_namespace(assignment: str, mutant_source: str | None = None) -> dict:
-    """The globals of a notebook of ``assignment`` after all its answer cells ran."""
+SYNC = _sync_tool()
+
+
+def notebook_namespace(assignment: str, answers: dict[str, str] | None = None) -> dict:
+    """The globals of a notebook of ``assignment`` after all its answer cells ran (``answers``
+    replacing some of them)."""
     names = [n for n, ex in checks.EXERCISES.items() if ex.assignment == assignment]
     namespace: dict = {}
     for name in names:  # the lesson module's building blocks (imports of the notebook)
         namespace.update(vars(inspect.getmodule(inspect.unwrap(getattr(rnnlib, name)))))
-    sync = _sync_tool()
     for name in names:
-        exec(sync.solution_source(name), namespace)
-    if mutant_source is not None:
-        exec(compile(mutant_source, "<mutant>", "exec"), namespace)
+        source = (answers or {}).get(name) or SYNC.solution_source(name)
+        exec(compile(source, f"<answer {name}>", "exec"), namespace)
     return namespace
 
 
@@ -52,56 +63,67 @@ def verdict(name: str, fn, seed: int) -> checks.Verdict:
     return checks.check(name, cases, [checks.call(name, fn, case) for case in cases])
 
 
-def mutant_info(path: Path) -> tuple[str, str, list[str]]:
-    """(assignment, EXPECTED_MISTAKE, exercises the file defines) of a mutant file."""
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)  # importable on its own
-    defined = [
-        n
-        for n in checks.EXERCISES
-        if inspect.isfunction(getattr(module, n, None))
-        and getattr(module, n).__module__ == module.__name__
-    ]
-    assert defined, f"{path.name} defines no exercise function"
-    assignments = {checks.EXERCISES[n].assignment for n in defined}
-    assert len(assignments) == 1, f"{path.name} mixes notebooks {assignments}"
-    return assignments.pop(), module.EXPECTED_MISTAKE, defined
-
-
-def test_there_are_enough_mutants_across_all_notebooks():
-    assignments = {mutant_info(p)[0] for p in MUTANTS}
-    assert len(MUTANTS) >= 14, f"only {len(MUTANTS)} mutants"
+def test_every_exercise_has_registered_mistakes_and_a_handed_in_one_per_notebook():
+    empty = [name for name, ex in checks.EXERCISES.items() if not ex.mistakes]
+    assert not empty, f"exercises without a typical mistake: {empty}"
+    notebooks = {checks.EXERCISES[name].assignment for name, _, _ in HANDED_IN}
     expected = {ex.assignment for ex in checks.EXERCISES.values()}
-    assert assignments == expected, f"notebooks without a mutant: {expected - assignments}"
-
-
-def test_solution_notebook_namespace_passes_everything():
-    for assignment in sorted({ex.assignment for ex in checks.EXERCISES.values()}):
-        namespace = notebook_namespace(assignment)
-        for name, ex in checks.EXERCISES.items():
-            if ex.assignment == assignment:
-                v = verdict(name, namespace[name], 0)
-                assert v.passed, f"the solution of {name} fails: {v.message}"
+    assert notebooks == expected, f"notebooks without a mistake to hand in: {expected - notebooks}"
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the naive softmax overflows, by design
-@pytest.mark.parametrize("path", MUTANTS, ids=lambda p: p.stem)
-def test_mutant_fails_names_its_mistake_and_earns_partial_credit(path: Path):
-    assignment, expected, defined = mutant_info(path)
-    namespace = notebook_namespace(assignment, path.read_text())
-    names = [n for n, ex in checks.EXERCISES.items() if ex.assignment == assignment]
-    results = {n: [verdict(n, namespace[n], seed) for seed in SEEDS] for n in names}
-    failed = {
-        n: next(v for v in vs if not v.passed)
-        for n, vs in results.items()
-        if not all(v.passed for v in vs)
-    }
-    assert any(n in failed for n in defined), f"{path.name}: no exercise fails its hidden checks"
-    for name, v in failed.items():
-        assert expected in v.message, (
-            f"{path.name}: {name} failed with {v.message!r}; expected the feedback to name "
-            f"{expected!r}"
-        )
-    if len(names) > 1:
-        assert len(failed) < len(names), f"{path.name}: every exercise of {assignment} fails"
+@pytest.mark.parametrize("name, index, mistake", REGISTERED, ids=IDS)
+def test_a_registered_mistake_is_detected_and_named_by_its_key(name, index, mistake):
+    messages = {m.message for m in checks.EXERCISES[name].mistakes if m.key == mistake.key}
+    verdicts = [verdict(name, mistake.fn, seed) for seed in SEEDS]
+    assert not any(v.passed for v in verdicts), (
+        f"{name}'s mistake {mistake.key} passes the hidden checks on some seeds"
+    )
+    named = [v for v in verdicts if v.mistake == mistake.key]
+    assert named, (
+        f"{name}'s mistake {mistake.key} is never named: the feedback says "
+        f"{[v.mistake for v in verdicts]} ({verdicts[0].message!r})"
+    )
+    assert all(any(msg in v.message for msg in messages) for v in named), (
+        f"{name}'s mistake {mistake.key} is named with another message: {named[0].message!r}"
+    )
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize(
+    "name, index, mistake", HANDED_IN, ids=[f"{n}-{m.key}-{i}" for n, i, m in HANDED_IN]
+)
+def test_a_handed_in_mistake_fails_its_exercise_and_leaves_the_rest_passing(name, index, mistake):
+    assignment = checks.EXERCISES[name].assignment
+    namespace = notebook_namespace(assignment, {name: answer_cell(mistake.fn, name)})
+    others = [n for n, ex in checks.EXERCISES.items() if ex.assignment == assignment]
+    results = {n: [verdict(n, namespace[n], seed) for seed in SEEDS] for n in others}
+    mine = results[name]
+    assert not all(v.passed for v in mine), f"{name} with {mistake.key} passes"
+    assert any(v.mistake == mistake.key for v in mine), (
+        f"{name} with {mistake.key} handed in is named {[v.mistake for v in mine]}"
+    )
+    for other, verdicts in results.items():
+        calls_it = other != name and name in SYNC.solution_source(other)
+        if other != name and not calls_it:
+            failed = next((v for v in verdicts if not v.passed), None)
+            assert failed is None, (
+                f"{mistake.key} in {name} makes {other}, which does not call it, fail: "
+                f"{failed.message}"
+            )
+
+
+def test_an_answer_cell_is_the_mistake_named_for_its_exercise_with_its_helpers():
+    from graders.lessons import bptt, forward, loss
+
+    cell = answer_cell(loss.loss_mean_over_time, "cross_entropy")
+    namespace: dict = {}
+    exec(compile(cell, "<cell>", "exec"), namespace)
+    assert "cross_entropy" in namespace and "loss_mean_over_time" not in namespace, (
+        f"the answer cell defines {sorted(k for k in namespace if not k.startswith('__'))}"
+    )
+    assert "_terms" in namespace, "the answer cell lacks the private helper the mistake calls"
+    with pytest.raises(ValueError, match="adapter"):
+        answer_cell(forward.unrolled(forward.ba_missing), "rnn_forward")
+    with pytest.raises(ValueError, match="adapter"):
+        answer_cell(bptt.through_time(bptt.derivative_none), "rnn_backward")

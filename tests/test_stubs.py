@@ -122,11 +122,15 @@ def test_the_tables_cover_every_exercise_and_name_rnnlib_functions():
 def test_calls_holds_no_reference_or_mistake():
     leaked = [
         n
-        for n in ("EXERCISES", "make_cases", "compare", "check", "_expected", "_forward_variant")
+        for n in ("EXERCISES", "make_cases", "compare", "check", "_expected", "lessons", "Mistake")
         if hasattr(calls, n)
     ]
     assert not leaked, f"graders.calls (the child's copy) holds {leaked}"
     assert "checks" not in calls.__dict__, "graders.calls imports graders.checks"
+    assert not any(
+        isinstance(v, type(calls)) and v.__name__.startswith("graders.lessons")
+        for v in vars(calls).values()
+    ), "graders.calls imports graders.lessons (the typical mistakes compute right answers too)"
 
 
 def test_stubbed_names_each_function_after_the_exercise_it_answers():

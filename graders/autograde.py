@@ -201,6 +201,33 @@ def discover(submissions: Path, known: dict[str, list[str]]) -> list[Task]:
     return tasks
 
 
+class NothingToGradeError(ValueError):
+    """The submissions folder holds no <student>/<assignment>/ folder of a known assignment."""
+
+
+def layout_report(submissions: Path, known: dict[str, list[str]]) -> str:
+    """Why ``submissions`` has nothing to grade: the layout expected and what is there instead."""
+    expected = (
+        f"expected <student>/<assignment>/<notebook>.ipynb, <assignment> one of "
+        f"{', '.join(known) or '(none: the course has no assignments)'}"
+    )
+    found = sorted(
+        str(p.relative_to(submissions))
+        for depth in ("*.ipynb", "*/*.ipynb", "*/*/*.ipynb")
+        for p in submissions.glob(depth)
+    )
+    if not any(submissions.iterdir()):
+        what = "found an empty folder"
+    elif not found:
+        what = "found no .ipynb file in its first three levels"
+    else:
+        more = f" and {len(found) - 5} more" if len(found) > 5 else ""
+        what = f"found {', '.join(found[:5])}{more}"
+        if any(Path(f).parts[0] in known for f in found if len(Path(f).parts) == 2):
+            what += " (<assignment>/<notebook>.ipynb: a release or source folder, not submissions)"
+    return f"nothing to grade in {submissions}: {expected}; {what}"
+
+
 def unreadable_rows(task: Task, source: str, reason: str) -> list[NotebookResult]:
     """A 'needs review' row per notebook of the task's assignment (one row if it is unknown)."""
     names = course.assignments(source).get(task.assignment, ["?"])
@@ -1364,7 +1391,8 @@ def autograde(
     ``timeout`` bounds one cell in the student's kernel, ``notebook_timeout`` one whole notebook.
 
     Every submission gets its rows in grades.csv and results.json, which are written even when
-    the gradebook cannot be (GradebookError is raised after them). Rows of submissions that
+    the gradebook cannot be (GradebookError is raised after them); a folder without a single
+    submission of a known assignment raises NothingToGradeError, before any work. Rows of submissions that
     could not be graded at all (odd folder names, symlinks) are not put in the gradebook: their
     names may not be ones nbgrader accepts, and there is nothing graded to record.
     """
@@ -1379,6 +1407,8 @@ def autograde(
     source_dir = Path(source or course.NOTEBOOKS).resolve()
     known = course.assignments(source_dir)
     tasks = discover(submissions, known)
+    if not tasks:
+        raise NothingToGradeError(layout_report(submissions, known))
     out_dir.mkdir(parents=True, exist_ok=True)
     course_root.mkdir(parents=True, exist_ok=True)
     main_config = course.make_config(root=course_root, source=source_dir, url=db, timeout=timeout)

@@ -31,6 +31,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import textwrap
 import threading
 import time
 import warnings
@@ -294,6 +295,12 @@ def init_worker(setup: Setup, slots: Any) -> None:
     )
 
 
+# The grading kernel draws figures as Jupyter does (PNG outputs, so the feedback shows them);
+# sandbox.clean_env's Agg stays for every other process. The zygote imports matplotlib before it
+# forks a kernel, so it needs the same backend.
+KERNEL_MPLBACKEND = "module://matplotlib_inline.backend_inline"
+
+
 def _ensure_zygote() -> None:
     """This worker's kernels fork from a zygote that has the imports done (graders/zygote.py).
     Start it before the worker's first kernel, or again if it died; if it cannot start, kernels
@@ -308,7 +315,9 @@ def _ensure_zygote() -> None:
     _W["zygote_starts"] += 1
     folder = _W["root"] / "zygote"
     # PATH: autograde() put this interpreter's folder first already; clean_env keeps it
-    env = sandbox.clean_env({"MPLCONFIGDIR": str(Path(setup.base) / "matplotlib")})
+    env = sandbox.clean_env(
+        {"MPLCONFIGDIR": str(Path(setup.base) / "matplotlib"), "MPLBACKEND": KERNEL_MPLBACKEND}
+    )
     _W["zygote"] = zygote = sandbox.start_zygote(folder, env)
     if zygote is not None:
         os.environ[sandbox.ZYGOTE_ENV] = str(folder / "kernels.sock")
@@ -532,6 +541,7 @@ def _run_nbgrader(task: Task, auto_dir: Path, notebooks: int = 1) -> tuple[str, 
             {
                 "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
                 "NBGRADER_EXECUTION": "autograde",
+                "MPLBACKEND": KERNEL_MPLBACKEND,
             }
         ),
         quiet=True,
@@ -1068,13 +1078,42 @@ def _esc(text: str) -> str:
     return html.escape(text, quote=False).replace("|", "&#124;")
 
 
+def status_meaning(res: NotebookResult) -> str:
+    """What a row's status means for the student, in words: graded (the score stands) or needs
+    review (a person looks at it before the score is final), and why."""
+    if res.status.startswith("needs review"):
+        why = "; ".join(dict.fromkeys(res.problems)) or res.status.removeprefix("needs review: ")
+        return (
+            f"needs review: a person will look at this notebook before the score is final ({why})"
+        )
+    overruled = [e.name for e in res.exercises if e.in_kernel and e.score < e.in_kernel]
+    if overruled or res.status.startswith("failed"):
+        which = ", ".join(overruled) or "some exercises"
+        return (
+            f"graded, the score is final; the in-kernel tests of {which} passed but a check "
+            "outside your notebook did not, so they score 0 (see below)"
+        )
+    return "graded, the score is final"
+
+
+def shown_reason(e: ExerciseResult) -> str:
+    """Why an exercise lost its points, as the feedback says it beside the exercise's name: without
+    the "outside check:" and the exercise's name that the heading or the table already show."""
+    text = (e.reason or e.outside_message).strip()
+    text = text.removeprefix("outside check: ")
+    for prefix in (f"{e.name}, ", f"{e.name}: "):
+        text = text.removeprefix(prefix)
+    return text
+
+
 def summary_markdown(res: NotebookResult) -> str:
     """The feedback's first cell: score, status and a table of every exercise's two checks."""
     lines = [
         f"# Feedback: {_esc(res.assignment)}/{_esc(res.notebook)}.ipynb",
         "",
-        f"**Student:** {_esc(res.student)} &nbsp; **Score:** {res.score:g} / {res.max_score:g}"
-        f" &nbsp; **Status:** {_esc(res.status)}",
+        f"**Student:** {_esc(res.student)} &nbsp; **Score:** {res.score:g} / {res.max_score:g}",
+        "",
+        f"**Status:** {_esc(status_meaning(res))}",
         "",
         "| exercise | points | in-kernel tests | outside check | score |",
         "|---|---|---|---|---|",
@@ -1082,9 +1121,7 @@ def summary_markdown(res: NotebookResult) -> str:
     for e in res.exercises:
         kernel = "not run" if e.in_kernel is None else f"{e.in_kernel:g}"
         outside = (
-            "passed"
-            if e.outside_passed and not e.flags
-            else "failed: " + _esc(e.reason or e.outside_message)
+            "passed" if e.outside_passed and not e.flags else "failed: " + _esc(shown_reason(e))
         )
         lines.append(f"| `{e.name}` | {e.points:g} | {kernel} | {outside} | {e.score:g} |")
     return "\n".join(lines)
@@ -1095,7 +1132,7 @@ def exercise_markdown(e: ExerciseResult) -> str:
     if e.outside_passed and not e.flags:
         verdict = "passed: your function gave the right results on fresh random cases"
     else:
-        verdict = "**failed**: " + _esc(e.reason or e.outside_message)
+        verdict = "**failed**: " + _esc(shown_reason(e))
     return f"**Outside check of `{e.name}`** ({e.score:g} / {e.points:g} points): {verdict}"
 
 
@@ -1344,22 +1381,26 @@ def write_csv(path: Path, results: list[NotebookResult]) -> None:
 
 
 def score_table(results: list[NotebookResult], width: int = 60) -> str:
+    """The rows as a text table; a status longer than ``width`` is wrapped at word boundaries
+    onto lines of its own under the status column, never cut off."""
     rows = sorted(results, key=lambda r: (r.student, r.assignment, r.notebook))
     head = ("student", "assignment", "notebook", "score", "status")
     body = [
-        (
-            r.student,
-            r.assignment,
-            r.notebook,
-            f"{r.score:g}/{r.max_score:g}",
-            r.status if len(r.status) <= width else r.status[: width - 1] + "…",
-        )
+        (r.student, r.assignment, r.notebook, f"{r.score:g}/{r.max_score:g}", r.status)
         for r in rows
     ]
-    widths = [max(len(str(x[i])) for x in [head, *body]) for i in range(len(head))]
-    lines = ["  ".join(str(c).ljust(w) for c, w in zip(head, widths, strict=True))]
-    lines.append("  ".join("-" * w for w in widths))
-    lines += ["  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)) for row in body]
+    widths = [max(len(str(x[i])) for x in [head, *body]) for i in range(len(head) - 1)]
+    widths.append(min(width, max(len(str(x[-1])) for x in [head, *body])))
+    indent = " " * (sum(widths[:-1]) + 2 * (len(widths) - 1))
+
+    def line(row: tuple) -> str:
+        cells = [str(c).ljust(w) for c, w in zip(row[:-1], widths, strict=False)]
+        status = textwrap.wrap(str(row[-1]), width, break_long_words=False) or [""]
+        first = "  ".join([*cells, status[0]]).rstrip()
+        return "\n".join([first, *(indent + more for more in status[1:])])
+
+    lines = [line(head), "  ".join("-" * w for w in widths)]
+    lines += [line(row) for row in body]
     return "\n".join(lines)
 
 

@@ -240,6 +240,8 @@ def test_the_graders_messages_are_escaped(field):
     res.exercises.append(ex)
     if field in ("outside_message", "reason"):
         setattr(ex, field, payload)
+    elif field == "status":  # a status whose reason is shown: one that needs review
+        res.status = "needs review: " + payload
     else:
         setattr(res, field, payload)
     grade = {"grade": True, "grade_id": "test_softmax", "points": 2, "solution": False}

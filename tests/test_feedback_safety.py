@@ -229,6 +229,13 @@ def test_the_page_itself_loads_no_script_and_forbids_it():
     )
 
 
+def test_the_page_has_no_trace_of_mathjax():
+    """The math is MathML in the page: no MathJax script, configuration or leftover comment."""
+    page = render(nbformat.v4.new_notebook(cells=[code([])]))
+    found = [m.group(0) for m in re.finditer(r".{0,40}mathjax.{0,40}", page, re.I | re.S)]
+    assert not found, f"the feedback page still mentions MathJax: {found}"
+
+
 @pytest.mark.parametrize(
     "field",
     ["status", "outside_message", "reason", "student"],

@@ -249,8 +249,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m rnnlib`` and the ``rnnlib`` console script."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args = build_parser().parse_args(argv)
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # installed without its dependencies: BLAS keeps its own threads
+        return _run(args)
+    # the model's matrices are small (n_a x vocabulary): BLAS threads only wait on each other,
+    # and on a busy 2-core machine they made training ten times slower than one thread
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
+    """The command of the parsed ``args``; returns the exit status."""
     sub = args.subparser  # the command's own parser: its usage goes with its errors
 
     if args.command == "sample":

@@ -294,3 +294,24 @@ def test_help_has_no_raw_restructuredtext(args):
     assert result.returncode == 0, result.stderr
     for markup in ("``", ":meth:", ":func:", ":class:", ".. "):
         assert markup not in result.stdout, f"raw markup {markup!r} in --help:\n{result.stdout}"
+
+
+def test_training_runs_on_one_blas_thread(monkeypatch, capsys):
+    """The model's matrices are small: BLAS threads only wait on each other (10x slower when
+    the two cores are busy), so train limits BLAS to one thread."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from rnnlib import __main__ as cli
+
+    seen = []
+    real = cli.train_char_model
+
+    def spy(*args, **kwargs):
+        seen.extend(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(cli, "train_char_model", spy)
+    with threadpool_limits(limits=2, user_api="blas"):  # the tests' own limit is 1 (conftest.py)
+        assert cli.main(["train", "--steps", "2", "--samples", "0", "--no-progress"]) == 0
+    capsys.readouterr()
+    assert seen and set(seen) == {1}, f"BLAS ran with {seen} threads while training"

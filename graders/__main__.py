@@ -1,4 +1,4 @@
-"""The instructor's command line: ``python -m graders {release,autograde,demo,bench}``.
+"""The instructor's command line: python -m graders {release,autograde,demo,bench}.
 
 python -m graders release [ASSIGNMENT ...]        # student versions in course/release, verified
 python -m graders autograde SUBMISSIONS [--out DIR] [--jobs N] [--db URL] [--notebook-timeout S]

@@ -288,9 +288,17 @@ def test_every_option_says_what_it_means_and_its_default(command, action):
     assert "default" in text, f"{command} {action.option_strings}: help {text!r} gives no default"
 
 
-@pytest.mark.parametrize("args", [(), ("train",), ("sample",)], ids=["main", "train", "sample"])
-def test_help_has_no_raw_restructuredtext(args):
-    result = run(*args, "--help", cwd=ROOT)
+HELPS = {
+    "rnnlib": ("rnnlib", ()),
+    "rnnlib train": ("rnnlib", ("train",)),
+    "rnnlib sample": ("rnnlib", ("sample",)),
+    "rnnlib.bench": ("rnnlib.bench", ()),
+}
+
+
+@pytest.mark.parametrize("module, args", HELPS.values(), ids=HELPS.keys())
+def test_help_has_no_raw_restructuredtext(module, args):
+    result = run(*args, "--help", cwd=ROOT, command=(sys.executable, "-m", module))
     assert result.returncode == 0, result.stderr
     for markup in ("``", ":meth:", ":func:", ":class:", ".. "):
         assert markup not in result.stdout, f"raw markup {markup!r} in --help:\n{result.stdout}"

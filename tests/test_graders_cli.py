@@ -145,3 +145,11 @@ def test_every_option_says_what_it_means_and_its_default(command, action):
     meaning = text.split("(default")[0].strip()
     assert len(meaning) >= 10, f"{command} {action.option_strings}: help {text!r} says too little"
     assert "default" in text, f"{command} {action.option_strings}: help {text!r} gives no default"
+
+
+@pytest.mark.parametrize("command", ["", "release", "autograde", "demo", "bench"])
+def test_help_has_no_raw_restructuredtext(capsys, command):
+    status, out, err = _run(capsys, *([command] if command else []), "--help")
+    assert status == 0, err
+    for markup in ("``", ":meth:", ":func:", ":class:", ".. "):
+        assert markup not in out, f"raw markup {markup!r} in --help:\n{out}"

@@ -323,3 +323,19 @@ def test_training_runs_on_one_blas_thread(monkeypatch, capsys):
         assert cli.main(["train", "--steps", "2", "--samples", "0", "--no-progress"]) == 0
     capsys.readouterr()
     assert seen and set(seen) == {1}, f"BLAS ran with {seen} threads while training"
+
+
+def test_a_folder_that_cannot_be_written_is_refused_before_training(tmp_path, monkeypatch):
+    """As root every folder is writable, so the failure to write is simulated where it is tried."""
+    from rnnlib import __main__ as cli
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(cli.tempfile, "mkstemp", refuse)
+    with pytest.raises(ValueError) as excinfo:
+        cli.save_target(str(tmp_path / "model"))
+    expected = (
+        f"{tmp_path / 'model.npz'}: cannot write in the folder {tmp_path} (Permission denied)"
+    )
+    assert str(excinfo.value) == expected, f"message {excinfo.value}, expected {expected}"

@@ -133,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     train = sub.add_parser(
         "train",
         help="train a character-level model on a shipped corpus",
-        description="Train a character-level RNN with SGD and global-norm clipping, print its "
+        description="Train a character-level RNN with SGD and global-norm clipping, print its\n"
         "loss and perplexity, save it and print samples.",
         formatter_class=_HelpFormatter,
     )

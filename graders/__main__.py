@@ -1,4 +1,4 @@
-"""The instructor's command line: ``python -m graders {release,autograde,demo,bench}``.
+"""The instructor's command line: python -m graders {release,autograde,demo,bench}.
 
 python -m graders release [ASSIGNMENT ...]        # student versions in course/release, verified
 python -m graders autograde SUBMISSIONS [--out DIR] [--jobs N] [--db URL] [--notebook-timeout S]
@@ -14,6 +14,19 @@ import os
 import sys
 from pathlib import Path
 
+from graders import course
+
+
+def _positive(text: str) -> int:
+    """An argparse type: an integer >= 1, or a message saying what was wrong."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
 
 def _cmd_release(args: argparse.Namespace) -> int:
     from graders import release
@@ -24,7 +37,13 @@ def _cmd_release(args: argparse.Namespace) -> int:
         for p in problems:
             print(f"  {p}", file=sys.stderr)
         return 1
-    print("release ok: no solution code and no hidden tests in the student versions")
+    folder = course.course_root(args.root) / "release"
+    names = args.assignments or list(course.assignments())
+    print(f"release ok: the student versions are in {folder}{os.sep}")
+    for name in names:
+        notebooks = ", ".join(f"{n}.ipynb" for n in course.assignments()[name])
+        print(f"  {folder / name}{os.sep}: {notebooks}")
+    print("checked: no solution code and no hidden tests in them")
     return 0
 
 
@@ -51,6 +70,9 @@ def _cmd_autograde(args: argparse.Namespace) -> int:
     except autograde.GradebookError as exc:
         print(f"autograde: {exc}", file=sys.stderr)
         return 1
+    except autograde.NothingToGradeError as exc:
+        print(f"autograde: {exc}", file=sys.stderr)
+        return 2
     print(autograde.score_table(results))
     out = args.out or autograde.course.course_root(args.root)
     print(
@@ -111,74 +133,154 @@ def _local_cluster(text: str) -> str:
     return text
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``python -m graders`` and the ``rnn-grade`` console script."""
+def build_parser() -> argparse.ArgumentParser:
+    """The command line's parser (every option's help says its meaning and its default)."""
     parser = argparse.ArgumentParser(
         prog="rnn-grade", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--root", help="course root (default: <repo>/course or $RNN_GRADE_ROOT)")
+    parser.add_argument(
+        "--root",
+        help="the course root, where release/, autograded/ and gradebook.db live "
+        "(default: $RNN_GRADE_ROOT, else <repo>/course)",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("release", help="generate the student versions and verify them")
-    p.add_argument("assignments", nargs="*", help="default: every assignment in notebooks/")
-    p.add_argument("--db", help="gradebook SQLAlchemy URL (default: sqlite in the course root)")
+    p.add_argument(
+        "assignments",
+        nargs="*",
+        help="assignment folders of notebooks/ to release (default: every assignment)",
+    )
+    p.add_argument("--db", help=DB_HELP)
     p.set_defaults(func=_cmd_release)
     p = sub.add_parser(
         "autograde", help="grade <student>/<assignment>/<notebook>.ipynb submissions"
     )
-    p.add_argument("submissions", help="folder in nbgrader's submitted layout")
-    p.add_argument("--out", help="where grades.csv and feedback/ go (default: the course root)")
-    p.add_argument("--jobs", type=int, default=1, help="submissions graded in parallel (processes)")
-    p.add_argument("--db", help="gradebook SQLAlchemy URL (default: sqlite in the course root)")
-    p.add_argument("--timeout", type=int, default=60, help="seconds a cell may run (default 60)")
+    p.add_argument(
+        "submissions",
+        help="a folder in nbgrader's submitted layout, <student>/<assignment>/<notebook>.ipynb "
+        "(no default)",
+    )
+    p.add_argument(
+        "--out",
+        help="where grades.csv, results.json and feedback/ go (default: the course root)",
+    )
+    p.add_argument(
+        "--jobs",
+        type=_positive,
+        default=1,
+        help="submissions graded in parallel, one process each (default: %(default)s)",
+    )
+    p.add_argument("--db", help=DB_HELP)
+    p.add_argument(
+        "--timeout",
+        type=_positive,
+        default=60,
+        help="seconds one cell may run in the student's kernel (default: %(default)s)",
+    )
     p.add_argument(
         "--notebook-timeout",
-        type=int,
+        type=_positive,
         default=300,
-        help="wall-clock seconds one notebook may run in the student's kernel (default 300)",
+        help="wall-clock seconds one notebook may run in the student's kernel "
+        "(default: %(default)s)",
     )
     where = p.add_mutually_exclusive_group()
     where.add_argument(
         "--scheduler",
-        help="grade on an existing Dask cluster: its scheduler's address, e.g. tcp://HOST:8786",
+        help="grade on an existing Dask cluster: its scheduler's address, e.g. tcp://HOST:8786 "
+        "(default: none, the local process pool of --jobs)",
     )
     where.add_argument(
         "--cluster",
         type=_local_cluster,
-        help="grade on a Dask LocalCluster started here: local:N for N worker processes",
+        help="grade on a Dask LocalCluster started here: local:N for N worker processes "
+        "(default: none, the local process pool of --jobs)",
     )
     p.set_defaults(func=_cmd_autograde)
     p = sub.add_parser("demo", help="grade a demo class: solution, blank, mistakes, cheats")
-    p.add_argument("--jobs", type=int, default=2)
-    p.add_argument("--keep", help="build the demo class in this folder and keep it")
+    p.add_argument(
+        "--jobs",
+        type=_positive,
+        default=2,
+        help="submissions graded in parallel (default: %(default)s)",
+    )
+    p.add_argument(
+        "--keep",
+        metavar="DIR",
+        help="build the demo class in this folder and keep it, feedback pages included "
+        "(default: a temporary folder, deleted at the end)",
+    )
     p.set_defaults(func=_cmd_demo)
     p = sub.add_parser("bench", help="grade a generated class and print submissions per minute")
-    p.add_argument("--students", type=int, default=30)
-    p.add_argument("--jobs", type=int, default=2)
-    p.add_argument("--assignments", nargs="*", help="default: every assignment")
+    p.add_argument(
+        "--students",
+        type=_positive,
+        default=30,
+        help="students in the generated class, each submitting every notebook "
+        "(default: %(default)s)",
+    )
+    p.add_argument(
+        "--jobs",
+        type=_positive,
+        default=2,
+        help="submissions graded in parallel (default: %(default)s)",
+    )
+    p.add_argument(
+        "--assignments",
+        nargs="*",
+        help="the assignments to grade (default: every assignment)",
+    )
     p.add_argument(
         "--cold",
         action="store_true",
-        help="also grade the class with cold kernels (no zygote) and print the speed-up",
+        help="also grade the class with cold kernels (no zygote) and print the speed-up "
+        "(default: warm kernels only)",
     )
     p.set_defaults(func=_cmd_bench)
     p = sub.add_parser("export", help="grades for the LMS (Canvas) or per exercise, as CSV")
-    p.add_argument("--format", choices=("canvas", "exercises"), default="canvas")
-    p.add_argument("--roster", help="Canvas's gradebook export (its students and their ids)")
+    p.add_argument(
+        "--format",
+        choices=("canvas", "exercises"),
+        default="canvas",
+        help="canvas: Canvas's gradebook import, one column per assignment; exercises: one row "
+        "per student, notebook and exercise (default: canvas)",
+    )
+    p.add_argument(
+        "--roster",
+        help="Canvas's gradebook export, its students and their ids (needed for canvas; "
+        "default: none)",
+    )
     p.add_argument(
         "--match",
         default="SIS Login ID",
         help="the roster column that holds the nbgrader student id (default: SIS Login ID)",
     )
-    p.add_argument("--results", help="folder of results.json (default: the course root)")
+    p.add_argument(
+        "--results",
+        help="the folder of autograde's results.json (default: the course root)",
+    )
     p.add_argument("-o", "--output", help="the CSV to write (default: RESULTS/<format>.csv)")
     p.set_defaults(func=_cmd_export)
+    return parser
+
+
+DB_HELP = "the gradebook's SQLAlchemy URL (default: $RNN_GRADE_DB, else sqlite in the course root)"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``python -m graders`` and the ``rnn-grade`` console script."""
+    parser = build_parser()
     args = parser.parse_args(argv)
     from graders.policy import SandboxUnavailableError
+    from graders.release import UnknownAssignmentError
 
     try:
         return args.func(args)
     except SandboxUnavailableError as exc:  # no student code runs unsandboxed: say how to fix it
         print(f"rnn-grade: {exc}", file=sys.stderr)
+        return 2
+    except UnknownAssignmentError as exc:
+        print(f"rnn-grade {args.command}: {exc}", file=sys.stderr)
         return 2
 
 

@@ -31,6 +31,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import textwrap
 import threading
 import time
 import warnings
@@ -200,6 +201,33 @@ def discover(submissions: Path, known: dict[str, list[str]]) -> list[Task]:
     return tasks
 
 
+class NothingToGradeError(ValueError):
+    """The submissions folder holds no <student>/<assignment>/ folder of a known assignment."""
+
+
+def layout_report(submissions: Path, known: dict[str, list[str]]) -> str:
+    """Why ``submissions`` has nothing to grade: the layout expected and what is there instead."""
+    expected = (
+        f"expected <student>/<assignment>/<notebook>.ipynb, <assignment> one of "
+        f"{', '.join(known) or '(none: the course has no assignments)'}"
+    )
+    found = sorted(
+        str(p.relative_to(submissions))
+        for depth in ("*.ipynb", "*/*.ipynb", "*/*/*.ipynb")
+        for p in submissions.glob(depth)
+    )
+    if not any(submissions.iterdir()):
+        what = "found an empty folder"
+    elif not found:
+        what = "found no .ipynb file in its first three levels"
+    else:
+        more = f" and {len(found) - 5} more" if len(found) > 5 else ""
+        what = f"found {', '.join(found[:5])}{more}"
+        if any(Path(f).parts[0] in known for f in found if len(Path(f).parts) == 2):
+            what += " (<assignment>/<notebook>.ipynb: a release or source folder, not submissions)"
+    return f"nothing to grade in {submissions}: {expected}; {what}"
+
+
 def unreadable_rows(task: Task, source: str, reason: str) -> list[NotebookResult]:
     """A 'needs review' row per notebook of the task's assignment (one row if it is unknown)."""
     names = course.assignments(source).get(task.assignment, ["?"])
@@ -280,6 +308,12 @@ def _ensure_scratch() -> None:
         _W["scratch"] = me
 
 
+# The grading kernel draws figures as Jupyter does (PNG outputs, so the feedback shows them);
+# sandbox.clean_env's Agg stays for every other process. The zygote imports matplotlib before it
+# forks a kernel, so it needs the same backend.
+KERNEL_MPLBACKEND = "module://matplotlib_inline.backend_inline"
+
+
 def _ensure_zygote() -> None:
     """This worker's kernels fork from a zygote that has the imports done (graders/zygote.py).
     Start it before the worker's first kernel, or again if it died; if it cannot start, kernels
@@ -294,7 +328,9 @@ def _ensure_zygote() -> None:
     _W["zygote_starts"] += 1
     folder = _W["root"] / "zygote"
     # PATH: autograde() put this interpreter's folder first already; clean_env keeps it
-    env = sandbox.clean_env({"MPLCONFIGDIR": str(Path(setup.base) / "matplotlib")})
+    env = sandbox.clean_env(
+        {"MPLCONFIGDIR": str(Path(setup.base) / "matplotlib"), "MPLBACKEND": KERNEL_MPLBACKEND}
+    )
     _W["zygote"] = zygote = sandbox.start_zygote(folder, env)
     if zygote is not None:
         os.environ[sandbox.ZYGOTE_ENV] = str(folder / "kernels.sock")
@@ -493,6 +529,7 @@ def _run_nbgrader(task: Task, auto_dir: Path, notebooks: int = 1) -> tuple[str, 
             {
                 "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
                 "NBGRADER_EXECUTION": "autograde",
+                "MPLBACKEND": KERNEL_MPLBACKEND,
             }
         ),
         quiet=True,
@@ -1032,13 +1069,42 @@ def _esc(text: str) -> str:
     return html.escape(text, quote=False).replace("|", "&#124;")
 
 
+def status_meaning(res: NotebookResult) -> str:
+    """What a row's status means for the student, in words: graded (the score stands) or needs
+    review (a person looks at it before the score is final), and why."""
+    if res.status.startswith("needs review"):
+        why = "; ".join(dict.fromkeys(res.problems)) or res.status.removeprefix("needs review: ")
+        return (
+            f"needs review: a person will look at this notebook before the score is final ({why})"
+        )
+    overruled = [e.name for e in res.exercises if e.in_kernel and e.score < e.in_kernel]
+    if overruled or res.status.startswith("failed"):
+        which = ", ".join(overruled) or "some exercises"
+        return (
+            f"graded, the score is final; the in-kernel tests of {which} passed but a check "
+            "outside your notebook did not, so they score 0 (see below)"
+        )
+    return "graded, the score is final"
+
+
+def shown_reason(e: ExerciseResult) -> str:
+    """Why an exercise lost its points, as the feedback says it beside the exercise's name: without
+    the "outside check:" and the exercise's name that the heading or the table already show."""
+    text = (e.reason or e.outside_message).strip()
+    text = text.removeprefix("outside check: ")
+    for prefix in (f"{e.name}, ", f"{e.name}: "):
+        text = text.removeprefix(prefix)
+    return text
+
+
 def summary_markdown(res: NotebookResult) -> str:
     """The feedback's first cell: score, status and a table of every exercise's two checks."""
     lines = [
         f"# Feedback: {_esc(res.assignment)}/{_esc(res.notebook)}.ipynb",
         "",
-        f"**Student:** {_esc(res.student)} &nbsp; **Score:** {res.score:g} / {res.max_score:g}"
-        f" &nbsp; **Status:** {_esc(res.status)}",
+        f"**Student:** {_esc(res.student)} &nbsp; **Score:** {res.score:g} / {res.max_score:g}",
+        "",
+        f"**Status:** {_esc(status_meaning(res))}",
         "",
         "| exercise | points | in-kernel tests | outside check | score |",
         "|---|---|---|---|---|",
@@ -1046,9 +1112,7 @@ def summary_markdown(res: NotebookResult) -> str:
     for e in res.exercises:
         kernel = "not run" if e.in_kernel is None else f"{e.in_kernel:g}"
         outside = (
-            "passed"
-            if e.outside_passed and not e.flags
-            else "failed: " + _esc(e.reason or e.outside_message)
+            "passed" if e.outside_passed and not e.flags else "failed: " + _esc(shown_reason(e))
         )
         lines.append(f"| `{e.name}` | {e.points:g} | {kernel} | {outside} | {e.score:g} |")
     return "\n".join(lines)
@@ -1059,7 +1123,7 @@ def exercise_markdown(e: ExerciseResult) -> str:
     if e.outside_passed and not e.flags:
         verdict = "passed: your function gave the right results on fresh random cases"
     else:
-        verdict = "**failed**: " + _esc(e.reason or e.outside_message)
+        verdict = "**failed**: " + _esc(shown_reason(e))
     return f"**Outside check of `{e.name}`** ({e.score:g} / {e.points:g} points): {verdict}"
 
 
@@ -1250,22 +1314,26 @@ def write_csv(path: Path, results: list[NotebookResult]) -> None:
 
 
 def score_table(results: list[NotebookResult], width: int = 60) -> str:
+    """The rows as a text table; a status longer than ``width`` is wrapped at word boundaries
+    onto lines of its own under the status column, never cut off."""
     rows = sorted(results, key=lambda r: (r.student, r.assignment, r.notebook))
     head = ("student", "assignment", "notebook", "score", "status")
     body = [
-        (
-            r.student,
-            r.assignment,
-            r.notebook,
-            f"{r.score:g}/{r.max_score:g}",
-            r.status if len(r.status) <= width else r.status[: width - 1] + "…",
-        )
+        (r.student, r.assignment, r.notebook, f"{r.score:g}/{r.max_score:g}", r.status)
         for r in rows
     ]
-    widths = [max(len(str(x[i])) for x in [head, *body]) for i in range(len(head))]
-    lines = ["  ".join(str(c).ljust(w) for c, w in zip(head, widths, strict=True))]
-    lines.append("  ".join("-" * w for w in widths))
-    lines += ["  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)) for row in body]
+    widths = [max(len(str(x[i])) for x in [head, *body]) for i in range(len(head) - 1)]
+    widths.append(min(width, max(len(str(x[-1])) for x in [head, *body])))
+    indent = " " * (sum(widths[:-1]) + 2 * (len(widths) - 1))
+
+    def line(row: tuple) -> str:
+        cells = [str(c).ljust(w) for c, w in zip(row[:-1], widths, strict=False)]
+        status = textwrap.wrap(str(row[-1]), width, break_long_words=False) or [""]
+        first = "  ".join([*cells, status[0]]).rstrip()
+        return "\n".join([first, *(indent + more for more in status[1:])])
+
+    lines = [line(head), "  ".join("-" * w for w in widths)]
+    lines += [line(row) for row in body]
     return "\n".join(lines)
 
 
@@ -1301,7 +1369,8 @@ def autograde(
     ``timeout`` bounds one cell in the student's kernel, ``notebook_timeout`` one whole notebook.
 
     Every submission gets its rows in grades.csv and results.json, which are written even when
-    the gradebook cannot be (GradebookError is raised after them). Rows of submissions that
+    the gradebook cannot be (GradebookError is raised after them); a folder without a single
+    submission of a known assignment raises NothingToGradeError, before any work. Rows of submissions that
     could not be graded at all (odd folder names, symlinks) are not put in the gradebook: their
     names may not be ones nbgrader accepts, and there is nothing graded to record.
     """
@@ -1316,6 +1385,8 @@ def autograde(
     source_dir = Path(source or course.NOTEBOOKS).resolve()
     known = course.assignments(source_dir)
     tasks = discover(submissions, known)
+    if not tasks:
+        raise NothingToGradeError(layout_report(submissions, known))
     out_dir.mkdir(parents=True, exist_ok=True)
     course_root.mkdir(parents=True, exist_ok=True)
     main_config = course.make_config(root=course_root, source=source_dir, url=db, timeout=timeout)

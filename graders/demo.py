@@ -198,7 +198,7 @@ def main(jobs: int = 2, keep: str | None = None) -> int:
             print(f"     {student:24s} {what}")
         print(f"3. autograding with --jobs {jobs} ...")
         results = autograde.autograde(submitted, out=out, jobs=jobs, root=root)
-        print(autograde.score_table(results, width=100))
+        print(autograde.score_table(results, width=60))
         print(f"\n4. grades: {out / 'grades.csv'}; feedback: {out / 'feedback'}")
         print(f"   gradebook (formgrader): {root / 'gradebook.db'}")
         if not keep:

@@ -134,6 +134,21 @@ def verify_release(release_dir: Path, source_dir: Path, assignments: list[str]) 
     return problems
 
 
+class UnknownAssignmentError(ValueError):
+    """An assignment asked for is not a folder of notebooks in the course's source."""
+
+
+def check_known(assignments: list[str], known: list[str]) -> None:
+    """Raise UnknownAssignmentError naming the unknown ones and listing the known ones."""
+    unknown = [a for a in assignments if a not in known]
+    if unknown:
+        which = ", ".join(repr(a) for a in unknown)
+        raise UnknownAssignmentError(
+            f"unknown assignment{'s' if len(unknown) > 1 else ''} {which}; "
+            f"the course's assignments are: {', '.join(known) or '(none)'}"
+        )
+
+
 def release(
     assignments: list[str] | None = None,
     root: str | None = None,
@@ -143,6 +158,7 @@ def release(
     """nbgrader generate_assignment for each assignment (all by default), then verify_release.
 
     Returns the problems found (empty when the release is clean); a failed generation is one.
+    Raises UnknownAssignmentError, before any work, for an assignment the source does not have.
     """
     import os
     import sys
@@ -155,6 +171,7 @@ def release(
     config = course.make_config(root=root, source=source, url=db)
     source_dir = Path(config.CourseDirectory.source_directory)
     names = assignments or list(course.assignments(source_dir))
+    check_known(names, list(course.assignments(source_dir)))
     Path(config.CourseDirectory.root).mkdir(parents=True, exist_ok=True)
     api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
     problems = []

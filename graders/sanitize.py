@@ -276,6 +276,8 @@ def safe_page(page: str) -> str:
     head, body = page[:start], page[start + len("<main>") : end]
     # the head is the template's (the title is escaped); script it might load is dropped anyway
     head = re.sub(r"<script\b.*?</script\s*>", "", head, flags=re.S | re.I)
+    # and the template's comments about the script it no longer has ("Load mathjax", ...)
+    head = re.sub(r"[ \t]*<!--.*?-->\s*", "", head, flags=re.S)
     head = head.replace('<meta charset="utf-8" />', '<meta charset="utf-8" />\n' + CSP, 1)
     if CSP not in head:
         head = head.replace("<head>", "<head>\n" + CSP, 1)

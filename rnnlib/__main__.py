@@ -1,21 +1,30 @@
-"""Command line: ``python -m rnnlib train`` and ``python -m rnnlib sample``.
+"""Command line: train a character-level RNN on a corpus that ships with the install, and sample.
 
-    python -m rnnlib train --steps 2000 --save names.npz      # trains on the shipped names corpus
-    python -m rnnlib sample names.npz --temperature 0.7 -n 10
+examples:
+  python -m rnnlib train --steps 2000 --save names.npz      # trains on the shipped names corpus
+  python -m rnnlib sample names.npz --temperature 0.7 -n 10
 
-The console script ``rnnlib`` is the same command.
+The console script rnnlib is the same command. The loss it prints is the cross-entropy summed
+over the T_x characters of a window and averaged over the m windows of a minibatch; the
+perplexity, exp(loss / T_x), is per character (the vocabulary size for a uniform guess).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import tempfile
+from pathlib import Path
 
 import numpy as np
 
-from rnnlib.charmodel import CharModel, evaluate, train_char_model
-from rnnlib.data import CORPORA, load_corpus
+from rnnlib.charmodel import CharModel, evaluate, npz_path, train_char_model
+from rnnlib.data import CORPORA, Vocabulary, load_corpus
 from rnnlib.training import perplexity
+
+PROGRESS_WINDOW = 20  # the progress bar shows the mean loss of the last this-many batches
+EVALUATION_WINDOWS = 64  # the final evaluation batch (rnnlib.charmodel.evaluate)
 
 
 def _integer(minimum: int):
@@ -45,69 +54,257 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def save_target(path: str) -> Path:
+    """The file ``--save path`` will write (``.npz`` added as numpy adds it), checked before
+    training: not a folder, in a folder that exists and can be written. Raises ValueError
+    saying what is wrong."""
+    given = Path(path)
+    if path.endswith(("/", os.sep)) or given.name in ("", ".", "..") or given.is_dir():
+        raise ValueError(f"{path} is a folder; give a file name, e.g. --save {given / 'model.npz'}")
+    target = npz_path(given)
+    if target.is_dir():
+        raise ValueError(f"{target} is a folder; give another file name")
+    folder = target.parent
+    if not folder.is_dir():
+        raise ValueError(f"{target}: the folder {folder} does not exist")
+    try:  # the one sure test that the file can be written: write one next to it
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".rnnlib-write-test-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise ValueError(
+            f"{target}: cannot write in the folder {folder} ({exc.strerror})"
+        ) from None
+    if target.exists() and not os.access(target, os.W_OK):
+        raise ValueError(f"{target} exists and cannot be overwritten")
+    return target
+
+
+def save_safely(model: CharModel, target: Path) -> tuple[Path, str | None]:
+    """Save ``model`` to ``target``; if that fails, to a new file in the temporary folder (then the
+    home folder). Returns (where it was written, the error that stopped ``target`` or None)."""
+    try:
+        return model.save(target), None
+    except OSError as exc:
+        error = f"{exc.strerror or exc}"
+    for folder in (tempfile.gettempdir(), Path.home()):
+        try:
+            fd, rescue = tempfile.mkstemp(prefix="rnnlib-model-", suffix=".npz", dir=folder)
+            os.close(fd)
+            return model.save(rescue), error
+        except OSError:
+            continue
+    raise OSError(f"could not write the model to {target} ({error}), nor to a temporary file")
+
+
 def _load(parser: argparse.ArgumentParser, path: str) -> CharModel:
     """The model saved at ``path``, or exit with a message saying why it cannot be read."""
+    given = Path(path)
+    if not given.exists() and not npz_path(given).exists():
+        parser.error(
+            f"{path}: no such file; write one with: python -m rnnlib train --save {npz_path(given)}"
+        )
+    if given.is_dir():
+        parser.error(f"{path} is a folder, not a model saved by rnnlib train --save")
     try:
         return CharModel.load(path)
-    except FileNotFoundError:
-        parser.error(f"{path}: no such file; write one with: python -m rnnlib train --save {path}")
-    except (OSError, KeyError, ValueError) as exc:
-        parser.error(f"{path}: not a model saved by rnnlib train --save ({exc})")
+    except KeyError as exc:  # an .npz without the model's arrays
+        parser.error(f"{path}: not a model saved by rnnlib train --save ({exc.args[0]})")
+    except (OSError, ValueError, EOFError):  # numpy's own message suggests allow_pickle: no
+        parser.error(f"{path}: not a model saved by rnnlib train --save (not an .npz archive)")
 
 
 def _samples(model: CharModel, n: int, temperature: float, seed: int) -> None:
-    for i in range(n):
-        print(f"  {model.sample(length=40, temperature=temperature, seed=seed + i)!r}")
+    # one seed per sample, drawn from --seed: seed k does not repeat seed 0's samples shifted by k
+    for s in np.random.SeedSequence(seed).generate_state(n) if n else []:
+        print(f"  {model.sample(length=40, temperature=temperature, seed=int(s))!r}")
+
+
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """The description as written (it has examples); options' help as written too."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line's parser (every option's help says its meaning and its default)."""
+    parser = argparse.ArgumentParser(
+        prog="python -m rnnlib", description=__doc__, formatter_class=_HelpFormatter
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{train,sample}")
+    train = sub.add_parser(
+        "train",
+        help="train a character-level model on a shipped corpus",
+        description="Train a character-level RNN with SGD and global-norm clipping, print its\n"
+        "loss and perplexity, save it and print samples.",
+        formatter_class=_HelpFormatter,
+    )
+    add = train.add_argument
+    add(
+        "--corpus",
+        choices=CORPORA,
+        default="names",
+        help="the text to learn: names (US census first names, one per line) or python (a few "
+        "standard-library modules' source) (default: %(default)s)",
+    )
+    add(
+        "--steps",
+        type=_integer(1),
+        default=2000,
+        help="how many SGD steps (minibatches) to train (default: %(default)s)",
+    )
+    add("--hidden", type=_integer(1), default=64, help="n_a, hidden units (default: %(default)s)")
+    add(
+        "--seq-len",
+        type=_integer(1),
+        default=25,
+        help="T_x, characters per training window (default: %(default)s)",
+    )
+    add(
+        "--batch",
+        type=_integer(1),
+        default=32,
+        help="m, windows per minibatch (default: %(default)s)",
+    )
+    add(
+        "--lr",
+        type=_positive_float,
+        default=0.1,
+        help="the SGD learning rate (default: %(default)s)",
+    )
+    add(
+        "--clip",
+        type=_positive_float,
+        default=5.0,
+        help="clip the gradient to this global norm (default: %(default)s)",
+    )
+    add(
+        "--activation",
+        choices=("tanh", "relu"),
+        default="tanh",
+        help="the hidden layer's activation (default: %(default)s)",
+    )
+    add("--float32", action="store_true", help="train in float32 (default: float64)")
+    add(
+        "--seed",
+        type=_integer(0),
+        default=0,
+        help="seeds the weights, the batches and the samples: the same seed reproduces the same "
+        "run (default: %(default)s)",
+    )
+    add(
+        "--resume",
+        metavar="NPZ",
+        help="continue training a model saved by --save (default: a new model)",
+    )
+    add(
+        "--save",
+        metavar="NPZ",
+        help="write the trained model to this file; .npz is added if the name lacks it; checked "
+        "before training (default: not saved)",
+    )
+    add(
+        "--samples",
+        type=_integer(0),
+        default=5,
+        help="how many samples to print after training (default: %(default)s)",
+    )
+    add(
+        "--temperature",
+        type=_positive_float,
+        default=0.7,
+        help="sampling temperature: below 1 more typical samples, above 1 more varied "
+        "(default: %(default)s)",
+    )
+    add("--no-progress", action="store_true", help="no progress bar (default: one on stderr)")
+    train.set_defaults(subparser=train)
+    samp = sub.add_parser(
+        "sample",
+        help="sample text from a saved model",
+        description="Print samples drawn from a model saved by train --save.",
+        formatter_class=_HelpFormatter,
+    )
+    samp.add_argument(
+        "model",
+        metavar="NPZ",
+        help="a model written by train --save (model finds model.npz; no default)",
+    )
+    samp.add_argument(
+        "-n", type=_integer(0), default=10, help="how many samples (default: %(default)s)"
+    )
+    samp.add_argument(
+        "--temperature",
+        type=_positive_float,
+        default=0.7,
+        help="sampling temperature: below 1 more typical samples, above 1 more varied "
+        "(default: %(default)s)",
+    )
+    samp.add_argument(
+        "--seed",
+        type=_integer(0),
+        default=0,
+        help="the same seed draws the same samples (default: %(default)s)",
+    )
+    samp.set_defaults(subparser=samp)
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m rnnlib",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
-    train = sub.add_parser("train", help="train a character-level model on a shipped corpus")
-    train.add_argument("--corpus", choices=CORPORA, default="names")
-    train.add_argument("--steps", type=_integer(1), default=2000, help="SGD steps")
-    train.add_argument("--hidden", type=_integer(1), default=64, help="n_a, hidden units")
-    train.add_argument("--seq-len", type=_integer(1), default=25, help="T_x, chars per window")
-    train.add_argument("--batch", type=_integer(1), default=32, help="m, windows per minibatch")
-    train.add_argument("--lr", type=_positive_float, default=0.1, help="the SGD learning rate")
-    train.add_argument("--clip", type=_positive_float, default=5.0, help="global-norm threshold")
-    train.add_argument("--activation", choices=("tanh", "relu"), default="tanh")
-    train.add_argument("--float32", action="store_true", help="train in float32 (default float64)")
-    train.add_argument("--seed", type=int, default=0, help="the same seed reproduces the same run")
-    train.add_argument("--resume", metavar="NPZ", help="continue from a saved model")
-    train.add_argument("--save", metavar="NPZ", help="write the trained model here")
-    train.add_argument(
-        "--samples", type=_integer(0), default=5, help="samples to print after training"
-    )
-    train.add_argument("--temperature", type=_positive_float, default=0.7)
-    train.add_argument("--no-progress", action="store_true", help="no progress bar")
-    samp = sub.add_parser("sample", help="sample text from a saved model")
-    samp.add_argument("model", metavar="NPZ")
-    samp.add_argument("-n", type=_integer(0), default=10, help="how many samples")
-    samp.add_argument("--temperature", type=_positive_float, default=0.7)
-    samp.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
+    """Entry point of ``python -m rnnlib`` and the ``rnnlib`` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # installed without its dependencies: BLAS keeps its own threads
+        return _run(args)
+    # the model's matrices are small (n_a x vocabulary): BLAS threads only wait on each other,
+    # and on a busy 2-core machine they made training ten times slower than one thread
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
+    """The command of the parsed ``args``; returns the exit status."""
+    sub = args.subparser  # the command's own parser: its usage goes with its errors
 
     if args.command == "sample":
-        model = _load(samp, args.model)
+        model = _load(sub, args.model)
         print(f"{args.n} samples at temperature {args.temperature}:")
         _samples(model, args.n, args.temperature, args.seed)
         return 0
 
+    target = None
+    if args.save:
+        try:
+            target = save_target(args.save)  # before training: a finished run is never lost
+        except ValueError as exc:
+            sub.error(f"argument --save: {exc}")
     text = load_corpus(args.corpus)
-    model = _load(train, args.resume) if args.resume else None
+    model = _load(sub, args.resume) if args.resume else None
+    vocab = model.vocab if model is not None else Vocabulary.from_text(text)
+    print(f"corpus {args.corpus!r}: {len(text):,} characters, vocabulary {vocab.size}")
+    print(
+        f"loss: the cross-entropy summed over the T_x = {args.seq_len} characters of a window, "
+        f"averaged over the m = {args.batch} windows of a batch; "
+        "perplexity = exp(loss / T_x), per character"
+    )
+    if model is None:
+        print(
+            f"start: loss {args.seq_len * np.log(vocab.size):.3f} (uniform guess), "
+            f"perplexity {vocab.size}"
+        )
+    else:
+        print(f"start: the model of {args.resume}, trained {len(model.losses)} steps")
+    sys.stdout.flush()  # all of the above before the progress bar, even through a pipe
     from tqdm import tqdm
 
     bar = tqdm(total=args.steps, disable=args.no_progress, unit="step", file=sys.stderr)
+    recent: list[float] = []
 
     def progress(step: int, loss: float) -> None:
+        recent.append(loss)
+        del recent[:-PROGRESS_WINDOW]
         bar.update(1)
-        if step % 20 == 0:
-            bar.set_postfix(loss=f"{loss:.2f}", perplexity=f"{perplexity(loss, args.seq_len):.2f}")
+        if (step + 1) % PROGRESS_WINDOW == 0 or step + 1 == args.steps:
+            mean = float(np.mean(recent))
+            bar.set_postfix(loss=f"{mean:.2f}", perplexity=f"{perplexity(mean, args.seq_len):.2f}")
 
     try:
         model = train_char_model(
@@ -126,21 +323,33 @@ def main(argv: list[str] | None = None) -> int:
         )
     except ValueError as exc:  # e.g. a resumed model whose vocabulary misses a character
         bar.close()
-        train.error(str(exc))
+        sub.error(str(exc))
     bar.close()
-    vocab_size = model.vocab.size
-    loss, ppl = evaluate(model, text, T_x=args.seq_len)
-    print(f"corpus {args.corpus!r}: {len(text):,} characters, vocabulary {vocab_size}")
+    mean = float(np.mean(recent))
     print(
-        f"start: loss {args.seq_len * np.log(vocab_size):.3f} (uniform guess), perplexity {vocab_size}"
+        f"after {args.steps} steps: loss {mean:.2f}, perplexity {perplexity(mean, args.seq_len):.2f}"
+        f" (the mean of the last {len(recent)} training batches, as on the progress bar)"
     )
-    print(f"after {len(model.losses)} steps: loss {loss:.3f}, perplexity {ppl:.2f} (per character)")
-    if args.save:
-        model.save(args.save)
-        print(f"saved to {args.save}")
+    loss, ppl = evaluate(model, text, m=EVALUATION_WINDOWS, T_x=args.seq_len)
+    print(
+        f"on {EVALUATION_WINDOWS} fixed random windows of the corpus: loss {loss:.2f}, "
+        f"perplexity {ppl:.2f} (other windows than the batches above, so not the same figure)"
+    )
+    status = 0
+    if target is not None:
+        written, error = save_safely(model, target)
+        if error is None:
+            print(f"saved to {written}")
+        else:
+            status = 1
+            print(
+                f"could not write {target} ({error}); the model is saved in {written} instead:"
+                f" move it, or sample it with: python -m rnnlib sample {written}",
+                file=sys.stderr,
+            )
     print(f"{args.samples} samples at temperature {args.temperature}:")
     _samples(model, args.samples, args.temperature, args.seed)
-    return 0
+    return status
 
 
 if __name__ == "__main__":

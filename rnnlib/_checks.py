@@ -194,6 +194,12 @@ def _check_input(
                 f"{name}: token id {bad} out of range; expected ids in [0, n_x = {n_x})"
             )
         return OneHot(arr, n_x)
+    if arr.dtype.kind == "f" and arr.ndim == len(names) - 1:  # float ids, e.g. from np.zeros
+        raise ValueError(
+            f"{name}: expected {len(names)} axes, shape {_shape_text(names, dims)}, got shape "
+            f"{arr.shape} of dtype {arr.dtype}; token ids of shape ({', '.join(names[1:])}) must be "
+            f"integers (pass {name}.astype(int))"
+        )
     arr = as_float_array(name, arr, dtype)
     expect_shape(name, arr, names, dims)
     return arr
@@ -329,10 +335,7 @@ def validate_arguments(bound: inspect.BoundArguments) -> None:
             raise ValueError(
                 f"n_a: expected the number of rows of Wa (n_a, n_a + n_x), {dims['n_a']}, got {n_a}"
             )
-    for key, names in _STATE_SHAPES.items():
-        if key in args:
-            args[key] = as_float_array(key, args[key], dtype)
-            expect_shape(key, args[key], names, dims)
+    # the data (x, xt) sets m and T_x first: a state of the wrong shape is then the one blamed
     for key, names in _INPUT_SHAPES.items():
         if key not in args:
             continue
@@ -344,6 +347,10 @@ def validate_arguments(bound: inspect.BoundArguments) -> None:
                     f"{key}: token ids need the vocabulary size n_x; pass the one-hot array "
                     f"of shape {names} here"
                 )
+            args[key] = as_float_array(key, args[key], dtype)
+            expect_shape(key, args[key], names, dims)
+    for key, names in _STATE_SHAPES.items():
+        if key in args:
             args[key] = as_float_array(key, args[key], dtype)
             expect_shape(key, args[key], names, dims)
     if "y_pred" in args:

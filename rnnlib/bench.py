@@ -355,10 +355,12 @@ def _print_goals(results: list[dict]) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m rnnlib.bench",
-        description=__doc__,
+        description=__doc__.replace("``", ""),  # the docstring's reST quotes are no help text
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--repeats", type=int, default=9, help="timed runs per median (>= 5)")
+    parser.add_argument(
+        "--repeats", type=int, default=9, help="timed runs per median, at least 5 (default 9)"
+    )
     parser.add_argument(
         "--workload",
         choices=WORKLOADS,
@@ -381,7 +383,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--cpu",
         action="store_true",
-        help="time CPU seconds (all threads) instead of wall time: steadier on a busy machine",
+        help="time CPU seconds (all threads) instead of wall time: steadier on a busy machine "
+        "(default: wall time)",
     )
     args = parser.parse_args(argv)
     run(

@@ -42,8 +42,10 @@ class CharModel:
         )
         return self.vocab.decode(ids)
 
-    def save(self, path: str | Path) -> None:
-        """Write parameters and vocabulary to a ``.npz`` file."""
+    def save(self, path: str | Path) -> Path:
+        """Write parameters and vocabulary to a ``.npz`` file; returns the file's path (numpy adds
+        ``.npz`` to a name without it: ``model`` is written as ``model.npz``)."""
+        path = npz_path(path)
         np.savez(
             path,
             **self.parameters,
@@ -52,10 +54,14 @@ class CharModel:
             losses=np.array(self.losses),
             T_x=np.array(self.T_x),
         )
+        return path
 
     @classmethod
     def load(cls, path: str | Path) -> CharModel:
-        """Read a model written by :meth:`save`."""
+        """Read a model written by :meth:`save` (``model`` finds ``model.npz``, as save wrote it)."""
+        path = Path(path)
+        if not path.exists() and npz_path(path).exists():
+            path = npz_path(path)
         with np.load(path, allow_pickle=False) as data:
             parameters = {k: data[k] for k in ("Waa", "Wax", "Wya", "ba", "by")}
             return cls(
@@ -65,6 +71,12 @@ class CharModel:
                 list(map(float, data["losses"])),
                 int(data["T_x"]),
             )
+
+
+def npz_path(path: str | Path) -> Path:
+    """The file ``np.savez(path)`` writes: ``path`` with ``.npz`` added unless it ends so."""
+    path = Path(path)
+    return path if path.suffix == ".npz" else path.with_name(path.name + ".npz")
 
 
 def batches(ids: np.ndarray, m: int, T_x: int, rng: np.random.Generator):

@@ -229,6 +229,13 @@ def test_the_page_itself_loads_no_script_and_forbids_it():
     )
 
 
+def test_the_page_has_no_trace_of_mathjax():
+    """The math is MathML in the page: no MathJax script, configuration or leftover comment."""
+    page = render(nbformat.v4.new_notebook(cells=[code([])]))
+    found = [m.group(0) for m in re.finditer(r".{0,40}mathjax.{0,40}", page, re.I | re.S)]
+    assert not found, f"the feedback page still mentions MathJax: {found}"
+
+
 @pytest.mark.parametrize(
     "field",
     ["status", "outside_message", "reason", "student"],
@@ -240,6 +247,8 @@ def test_the_graders_messages_are_escaped(field):
     res.exercises.append(ex)
     if field in ("outside_message", "reason"):
         setattr(ex, field, payload)
+    elif field == "status":  # a status whose reason is shown: one that needs review
+        res.status = "needs review: " + payload
     else:
         setattr(res, field, payload)
     grade = {"grade": True, "grade_id": "test_softmax", "points": 2, "solution": False}

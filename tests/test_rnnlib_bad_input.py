@@ -94,10 +94,19 @@ VALUE_ERRORS = [
     ("empty-sequence", lambda p: forward(p, x=np.zeros((N_X, M, 0))), ["x", "T_x = 0", "T_x >= 1"]),
     ("y_pred-out-of-range", lambda p: rnnlib.cross_entropy(np.full((N_Y, M), 1.5), np.zeros(M, int)),
      ["y_pred", "1.5", "[0, 1]"]),
-    # m of x and a0 disagree: the message names both
-    ("m-of-x-vs-a0", lambda p: bptt(p, a0=p["a0"][:, :1]), ["x", "(3, 2, 6)", "m = 1", "a0"]),
+    # m of x and a0 disagree: the data sets m, so the state is blamed, and the message names both
+    ("m-of-a0-vs-x", lambda p: bptt(p, a0=p["a0"][:, :1]), ["a0:", "(4, 1)", "m = 2", "as in x"]),
+    ("m-of-a_prev-vs-xt", lambda p: cell(p, a_prev=p["a0"][:, :1]),
+     ["a_prev:", "(4, 1)", "m = 2", "as in xt"]),
+    ("m-of-a0-vs-ids", lambda p: bptt(p, x=np.zeros((M, T_X), int), a0=p["a0"][:, :1]),
+     ["a0:", "(4, 1)", "m = 2", "as in x (token ids)"]),
     ("m-of-ids-vs-a0", lambda p: forward(p, x=np.zeros((3, T_X), int)),
-     ["x (token ids)", "(3, 6)", "m = 2", "a0"]),
+     ["a0:", "(4, 2)", "m = 3", "as in x (token ids)"]),
+    # float token ids: told that ids must be integers
+    ("token-ids-float", lambda p: bptt(p, x=np.zeros((M, T_X))),
+     ["x", "(2, 6)", "float64", "token ids of shape (m, T_x) must be integers"]),
+    ("token-ids-float-one-step", lambda p: cell(p, xt=np.zeros(M)),
+     ["xt", "(2,)", "float64", "token ids of shape (m) must be integers"]),
     ("extra-parameter", lambda p: forward(p, parameters=params(p, Wy=np.zeros((5, 4)))),
      ["parameters", "'Wy'", "exactly"]),
     ("parameters-a-list", lambda p: forward(p, parameters=list(p["parameters"].values())),

@@ -70,5 +70,11 @@ def test_feedback_reads_as_a_page_and_names_the_unanswered_exercise(
         # the course's equations arrive typeset as MathML in the page: no script, offline too
         assert page.locator("math").count(), "the feedback page has no typeset (MathML) equation"
         assert not page.locator("script").count(), "the feedback page carries a script"
+        # the figures the notebook drew while it was graded, shown as images the browser decodes
+        drawn = page.evaluate(
+            "Array.from(document.querySelectorAll('.jp-OutputArea-output img'))"
+            ".filter(i => i.complete && i.naturalWidth > 100).length"
+        )
+        assert drawn >= 1, f"the feedback shows {drawn} figures: the notebook draws some"
     finally:
         page.close()

@@ -2,7 +2,7 @@
 the mistake, and the rest of its notebook still passes: a submission made of it earns partial credit.
 
 A mutant is run the way a notebook runs it: the notebook's solution cells (generated from rnnlib
-by tools/sync_notebooks.py) are executed into one namespace, then the mutant's source replaces the
+by tools/notebooks.py) are executed into one namespace, then the mutant's source replaces the
 functions it defines, so an exercise that calls another (rnn_cell_forward_stacked calls
 stack_inputs) sees the mutant, as it would in the student's notebook.
 """
@@ -25,9 +25,7 @@ SEEDS = (0, 1, 2)  # fixed: the same cases on every run
 
 
 def _sync_tool():
-    spec = importlib.util.spec_from_file_location(
-        "sync_notebooks", ROOT / "tools" / "sync_notebooks.py"
-    )
+    spec = importlib.util.spec_from_file_location("notebooks_tool", ROOT / "tools" / "notebooks.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

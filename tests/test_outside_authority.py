@@ -145,11 +145,6 @@ def test_short_numbers_stay_readable(text, kept):
 # ------------------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open: the course's bptt solution is rnnlib.bptt verbatim (the no-drift rule) and "
-    "calls these helpers, so stubbing them fails the solution; see the branch's report",
-)
 @pytest.mark.parametrize("helper", ["backward_through_time", "input_weight_gradient"])
 def test_bptt_helpers_are_stubbed_while_bptt_is_graded(helper):
     assert helper in stubs.stubbed(["bptt"]), f"rnnlib.{helper} stays callable while bptt is graded"

@@ -13,6 +13,8 @@ In the .md a code cell's options say what nbgrader must know, and this tool expa
   the cell's text, the hidden randomized checks (graders.checks.run_hidden_checks) are appended.
 - ``:id: ID``: the cell's id, where it is not the default ``<topic>-NN`` (NN its position).
 
+``build`` first formats the .md's code cells with ruff (rewriting the .md only if that changes
+it), so the built notebook passes ``ruff format --check``; ``ruff check`` lints the .ipynb.
 ``check`` compares cell types, ids, sources and metadata, and that every code cell was executed.
 The stored outputs are compared by nbval, which re-runs each notebook (pytest's --nbval).
 """
@@ -22,6 +24,7 @@ from __future__ import annotations
 import argparse
 import ast
 import inspect
+import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -35,7 +38,8 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 HIDDEN = """
 ### BEGIN HIDDEN TESTS
-from graders.checks import run_hidden_checks
+from graders.checks import run_hidden_checks  # noqa: E402 (nbgrader removes these lines)
+
 run_hidden_checks("{name}", {name})
 ### END HIDDEN TESTS"""
 
@@ -64,6 +68,15 @@ def solution_source(name: str) -> str:
 def course_sources() -> list[Path]:
     """The course's text notebooks, notebooks/<NN-topic>/<topic>.md, in order."""
     return sorted(NOTEBOOKS.glob("*/*.md"))
+
+
+def format_code_cells(md: Path) -> None:
+    """Format the code cells of ``md`` in place with ruff, cell by cell as in a notebook."""
+    ruff = f"{sys.executable} -m ruff format --quiet --config {ROOT / 'pyproject.toml'} {{}}"
+    subprocess.run(
+        [sys.executable, "-m", "jupytext", "--quiet", "--pipe-fmt", "ipynb", "--pipe", ruff, md],
+        check=True,
+    )
 
 
 def expand(md: Path) -> nbformat.NotebookNode:
@@ -141,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{shown.with_suffix('.ipynb')} differs from {shown}: {'; '.join(found)}")
                 print(f"  rebuild it: python tools/notebooks.py build {md.parent.name}")
             continue
+        format_code_cells(md)
         nb = expand(md)
         execute(nb, md.parent)
         nbformat.write(nb, md.with_suffix(".ipynb"))

@@ -188,14 +188,17 @@ def check_input(
     dtype: Any,
     wrap_ids: bool = True,
 ) -> Any:
-    """One-hot input (``names`` shape) or integer token ids (the same shape without n_x).
+    """One-hot input (``names`` shape, floats or integers) or token ids (integers, one axis fewer).
 
-    Token ids come back wrapped in :class:`OneHot` (or as the checked integer array, if not
-    ``wrap_ids``). Without n_x (no parameters to learn it from) only the one-hot form is accepted.
+    Token ids are told from an integer one-hot array by their shape, and come back wrapped in
+    :class:`OneHot` (or as the checked integer array, if not ``wrap_ids``). Without n_x (no
+    parameters to learn it from) only the one-hot form is accepted.
     """
     if isinstance(value, OneHot):
         return value
     arr = np.asarray(value) if not isinstance(value, np.ndarray) else value
+    if arr.dtype.kind in "iu" and arr.ndim == len(names):  # a one-hot array of integers
+        arr = arr.astype(dtype or np.float64)
     if "n_x" not in dims:
         if arr.dtype.kind in "iu":
             raise ValueError(

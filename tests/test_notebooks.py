@@ -153,3 +153,29 @@ def test_stored_outputs_have_no_memory_addresses_or_errors(rel):
             )
             text = out.get("text", "") + str(out.get("data", {}).get("text/plain", ""))
             assert " at 0x" not in text, f"{rel}: unstable repr in output: {text[:80]!r}"
+
+
+@pytest.mark.parametrize(
+    "edit", ["md prose", "md test cell", "ipynb points", "ipynb outputs cleared"]
+)
+def test_a_notebook_out_of_step_with_its_md_is_caught(tmp_path, edit):
+    """The check above can fail: an edit to either file alone is reported."""
+    import shutil
+
+    folder = tmp_path / "03-loss"
+    shutil.copytree(ROOT / "notebooks" / "03-loss", folder)
+    md, ipynb = folder / "loss.md", folder / "loss.ipynb"
+    assert notebooks.differences(md) == [], "the copy differs before any edit"
+    if edit.startswith("md"):
+        text = md.read_text()
+        old = "## 3.1 " if edit == "md prose" else "assert np.isclose("
+        md.write_text(text.replace(old, old + "changed ", 1))
+    else:
+        nb = nbformat.read(ipynb, as_version=4)
+        for cell in nb.cells:
+            if edit == "ipynb points" and _meta(cell).get("grade"):
+                cell.metadata["nbgrader"]["points"] += 1
+            if edit == "ipynb outputs cleared" and cell.cell_type == "code":
+                cell.outputs, cell.execution_count = [], None
+        nbformat.write(nb, ipynb)
+    assert notebooks.differences(md), f"{edit}: the .ipynb and the .md differ, and nothing says so"

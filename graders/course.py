@@ -101,6 +101,8 @@ def apply_config(
     c.CourseDirectory.db_url = db_url(root_path, url)
     c.CourseDirectory.course_id = COURSE_ID
     c.Exchange.root = str(root_path / "exchange")
+    # a notebook's source is its .md (tools/notebooks.py builds the .ipynb): students get the .ipynb
+    c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "*.md"]
     c.Exchange.path_includes_course = True
     # a cell that runs too long is interrupted and grading goes on with the next one
     c.Execute.timeout = int(timeout)

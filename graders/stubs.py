@@ -21,12 +21,15 @@ CHILD_MODULES = ("child.py", "calls.py", "wire.py")  # what graders/child.py imp
 
 # Exercise -> the other rnnlib functions to stub while it is graded: those whose own code computes
 # the exercise's result, or its core step, so that a student could call them (on arguments of
-# their choosing) instead of writing it. Not listed: functions that only reach that work by calling
-# the exercise or one of these (they raise anyway), and the building blocks a notebook's own
-# solutions call (backward_through_time, input_weight_gradient and output_layer, which the bptt
-# solution uses, stay available in 04-bptt although they do part of rnn_backward's work).
+# their choosing) instead of writing it — the engine's fast equivalents (rnnlib/engine.py) and the
+# helpers the reference solutions call included. Stubbing is by name in every rnnlib module, so
+# "bptt" covers both the textbook rnnlib/bptt.py and rnnlib/engine.py's bptt. Not listed:
+# functions that only reach that work by calling the exercise or one of these (they raise anyway),
+# and BUILDING_BLOCKS, which the notebooks' own solutions call and which compute no exercise's
+# result (tests/test_stubs.py checks both).
+BUILDING_BLOCKS = ("tanh", "relu", "sigmoid", "activation_derivative")  # g(z) and g'(z) of lesson 1
 _FORWARD = (  # run the recurrence a<t> = g1(Waa a<t-1> + Wax x<t> + ba) in their own code
-    "bptt",  # its forward pass; a_last is the last state
+    "bptt",  # its forward pass; a_last is the last state (textbook and engine)
     "_surrogate_loss",  # the forward pass behind gradient_check's loss
     "gradient_check",  # its forward pass of the frozen states
     "sample",  # one step per drawn token
@@ -34,7 +37,13 @@ _FORWARD = (  # run the recurrence a<t> = g1(Waa a<t-1> + Wax x<t> + ba) in thei
 )
 _OUTPUT = (  # softmax and the cross-entropy of logits, in their own code
     "output_loss",
+    "output_layer",
     "softmax_output_layer",
+    "bptt",  # the textbook bptt's log-softmax and loss of every step
+)
+_BACKWARD = (  # the delta recurrence dz<t> = (da<t> + Waaᵀ dz<t+1>) ⊙ g1'(z<t>) in their own code
+    "backward_through_time",  # the engine's, on any upstream gradient and states
+    "backprop_norms",  # da_prev = Waaᵀ (da ⊙ g1'), step by step
 )
 EQUIVALENTS: dict[str, tuple[str, ...]] = {
     "rnn_cell_forward": ("rnn_cell_forward_stacked", *_FORWARD),  # the same step, stacked weights
@@ -45,11 +54,15 @@ EQUIVALENTS: dict[str, tuple[str, ...]] = {
     "rnn_cell_forward_stacked": ("rnn_cell_forward", *_FORWARD),  # the same step, split weights
     "softmax": _OUTPUT,
     "cross_entropy": _OUTPUT,
-    "rnn_cell_backward": ("backprop_norms",),  # da_prev = Waaᵀ (da ⊙ g1'), step by step
-    "rnn_backward": ("backprop_norms",),  # the same backward recurrence, through every step
+    "rnn_cell_backward": _BACKWARD,
+    "rnn_backward": _BACKWARD,
     "numerical_gradient": (),  # gradient_check calls numerical_gradient
-    "bptt": (
-        "bptt_stepwise",  # the same results, step by step (rnn_forward, cross_entropy, rnn_backward)
+    "bptt": (  # the engine's bptt is stubbed by its name; and every helper of either bptt:
+        "backward_through_time",  # the engine's recurrence: dZ and da0
+        "input_weight_gradient",  # the engine's dWax = Σ_t dz<t> x<t>ᵀ
+        "output_layer",  # the engine's loss, dWya, dby and the upstream gradient on every a<t>
+        "softmax_output_layer",  # the same, folded into three products
+        "output_loss",  # the loss and dL/do of any logits
         "_surrogate_loss",  # bptt's loss
         "torch_calls",  # bptt's loss and gradients by PyTorch's autograd (rnnlib.bench)
     ),

@@ -6,6 +6,8 @@ One module per lesson of the course (notebooks/):
 - stacking:  stack_weights, split_weights, stack_inputs, rnn_cell_forward_stacked  (02-stacking)
 - loss:      softmax, cross_entropy                                  (03-loss)
 - bptt:      rnn_cell_backward, rnn_backward, bptt, numerical_gradient, gradient_check  (04-bptt)
+- engine:    the fast path of bptt (token-id gather and scatter, the batched output layer, the
+             time-major recurrence): rnnlib.bptt on token ids, the character model, the benchmark
 - training:  initialize_parameters, sgd_step, clip_by_global_norm, clip_by_value, sample,
              perplexity                                              (05-training)
 - vanishing: backprop_norms, with_spectral_radius                    (06-vanishing)
@@ -19,7 +21,6 @@ Wherever a one-hot x is accepted, integer token ids of shape (m, T_x) (or (m,)) 
 from rnnlib._checks import PARAMETER_NAMES, OneHot
 from rnnlib.bptt import (
     bptt,
-    bptt_stepwise,
     gradient_check,
     numerical_gradient,
     relative_error,
@@ -48,7 +49,6 @@ __all__ = [
     "Vocabulary",
     "backprop_norms",
     "bptt",
-    "bptt_stepwise",
     "clip_by_global_norm",
     "clip_by_value",
     "cross_entropy",

@@ -9,14 +9,14 @@ Each row is the median (and the minimum) wall time of ``--repeats`` calls after 
 for the loss and every gradient of one minibatch; the rows take turns, one call each per round,
 and the ratios are of medians:
 
-- ``rnnlib.bptt``: the reference implementation, on token ids (m, T_x);
+- ``rnnlib.bptt``: on token ids (m, T_x), which it hands to the fast path, rnnlib.engine.bptt;
 - ``PyTorch loop``: CPU autograd (2 threads) on the same math, a hand-written loop over t with an
   embedding gather for Wax x<t>; ``PyTorch nn.RNN``: Embedding + nn.RNN + Linear (nn.RNN's input
   weight held at the identity, so the two compute the same function). Both are checked against
   rnnlib.bptt before they are timed; the faster is the baseline. PyTorch is optional
   (``pip install -e ".[bench]"``); without it those rows are skipped;
-- ``textbook loop``: ``rnnlib.bptt_stepwise`` on the dense one-hot x (n_x, m, T_x), one
-  rnn_cell_forward / rnn_cell_backward per step, as notebook 4 derives it;
+- ``textbook loop``: ``rnnlib.bptt`` on the dense one-hot x (n_x, m, T_x): the textbook function
+  of rnnlib/bptt.py, one step at a time forward and back, as notebook 4 derives it;
 - ``floor``: what any implementation must do at these shapes, the output layer's forward product
   O = Wya H, one in-place exp over O, and its two backward products dO Hᵀ (as (H dOᵀ)ᵀ, the
   orientation rnnlib uses) and Wyaᵀ dO.
@@ -107,13 +107,13 @@ def rnnlib_call(problem: dict) -> Callable[[], Any]:
 
 
 def textbook_call(problem: dict) -> Callable[[], Any]:
-    """rnnlib.bptt_stepwise, one step at a time, on the dense one-hot x (n_x, m, T_x)."""
+    """rnnlib.bptt on the dense one-hot x (n_x, m, T_x): the textbook loop, one step at a time."""
     p = problem
     n_x = p["parameters"]["Wax"].shape[1]
     m, T_x = p["x"].shape
     x_onehot = np.zeros((n_x, m, T_x), dtype=p["dtype"])  # the dense one-hot input
     np.put_along_axis(x_onehot, p["x"][None], 1, axis=0)
-    return lambda: rnnlib.bptt_stepwise(x_onehot, p["y"], p["a0"], p["parameters"])
+    return lambda: rnnlib.bptt(x_onehot, p["y"], p["a0"], p["parameters"])
 
 
 def floor_call(problem: dict) -> Callable[[], Any]:

@@ -19,12 +19,38 @@ from typing import Any
 
 import numpy as np
 
-from rnnlib._checks import PARAMETER_NAMES, OneHot, checked
-from rnnlib.forward import ACTIVATIONS, activation_derivative, input_term, rnn_forward
-from rnnlib.loss import cross_entropy, output_layer, output_loss
+from rnnlib import engine
+from rnnlib._checks import (
+    HIDDEN_ACTIVATIONS,
+    OUTPUT_ACTIVATIONS,
+    PARAMETER_NAMES,
+    Dims,
+    check_cache,
+    check_caches,
+    check_choice,
+    check_input,
+    check_labels,
+    check_nonempty,
+    check_parameters,
+    check_state,
+    check_truncate,
+    checked,
+    parameters_dtype,
+)
+from rnnlib.engine import input_term, output_loss
+from rnnlib.forward import ACTIVATIONS, activation_derivative
 
 
-@checked
+def check_rnn_cell_backward(da_next, cache) -> dict[str, Any]:
+    """rnn_cell_backward's contract: the cache of rnn_cell_forward, then da_next (n_a, m)."""
+    dims = Dims()
+    dtype = check_cache(cache, dims)
+    da_next = check_state("da_next", da_next, ("n_a", "m"), dims, dtype)
+    check_nonempty(dims)
+    return {"da_next": da_next, "cache": cache}
+
+
+@checked(check_rnn_cell_backward)
 def rnn_cell_backward(da_next: np.ndarray, cache: tuple[Any, ...]) -> dict[str, np.ndarray]:
     """Gradients through one hidden step a<t> = g1(Waa a<t-1> + Wax x<t> + ba), given ∂L/∂a<t>.
 
@@ -48,7 +74,16 @@ def rnn_cell_backward(da_next: np.ndarray, cache: tuple[Any, ...]) -> dict[str, 
     }
 
 
-@checked
+def check_rnn_backward(da, caches) -> dict[str, Any]:
+    """rnn_backward's contract: the caches of rnn_forward, then da (n_a, m, T_x)."""
+    dims = Dims()
+    dtype = check_caches(caches, dims)
+    da = check_state("da", da, ("n_a", "m", "T_x"), dims, dtype)
+    check_nonempty(dims)
+    return {"da": da, "caches": caches}
+
+
+@checked(check_rnn_backward)
 def rnn_backward(da: np.ndarray, caches: list[tuple[Any, ...]]) -> dict[str, np.ndarray]:
     """Full BPTT through the hidden states: dz<t> = (da<t> + Waaᵀ dz<t+1>) ⊙ g1'(z<t>), summed over t.
 
@@ -84,47 +119,35 @@ def rnn_backward(da: np.ndarray, caches: list[tuple[Any, ...]]) -> dict[str, np.
     return gradients
 
 
-def backward_through_time(dA, A, Waa, hidden_activation, truncate):
-    """dz<t> = (da<t> + Waaᵀ dz<t+1>) ⊙ g1'(z<t>) for every step, and da0: full or truncated BPTT.
-
-    Inputs:
-    - dA: the gradient from the outputs on a<1>..a<T_x>, time-major, shape (n_a, T_x, m)
-      (overwritten: full BPTT returns dZ in this same array)
-    - A: the states a<0>..a<T_x> of the forward pass, A[:, t] = a<t>, shape (n_a, T_x + 1, m)
-    - Waa: shape (n_a, n_a); hidden_activation: "tanh" or "relu"
-    - truncate: None, or k: the loss at step t reaches a<t>, ..., a<t-k> and stops there
-      (a<t-k-1> is a constant)
-
-    Returns a tuple of:
-    - dZ: dz<1>..dz<T_x>, shape (n_a, T_x, m)
-    - da0: the gradient on a<0>, shape (n_a, m)
-    """
-    T_x = dA.shape[1]
-    if truncate is None:
-        delta = np.zeros_like(A[:, 0])  # ∂L/∂a<t> from the steps after t
-        for t in reversed(range(T_x)):
-            dz = dA[:, t]  # ∂L/∂a<t+1> from ŷ<t+1>, turned into dz<t+1> in place:
-            dz += delta
-            dz *= activation_derivative(hidden_activation, A[:, t + 1])  # g1'(z) from a = g1(z)
-            delta = Waa.T @ dz  # ∂L/∂a<t>
-        return dA, delta
-    dZ = np.zeros_like(dA)
-    da0 = np.zeros_like(A[:, 0])
-    dgdz = activation_derivative(hidden_activation, A[:, 1:])  # g1'(z<t>) from a<t>, (n_a, T_x, m)
-    for t in range(T_x):  # each step's loss walks back at most truncate steps
-        delta = dA[:, t]
-        for s in range(t, max(t - truncate, 0) - 1, -1):
-            dz = delta * dgdz[:, s]
-            dZ[:, s] += dz
-            if s - 1 < t - truncate:  # the state before step s is outside the window: a constant
-                break
-            delta = Waa.T @ dz
-            if s == 0:
-                da0 += delta
-    return dZ, da0
+def check_bptt(
+    x, y, a0, parameters, truncate, hidden_activation, output_activation, **options
+) -> dict[str, Any]:
+    """bptt's contract (and gradient_check's, whose extra ``options`` pass unchecked): the
+    parameters, the activations, a0 (n_a, m), x one-hot (n_x, m, T_x) or token ids (m, T_x) (kept
+    as ids: rnnlib.bptt sends them to the engine), y as the output activation needs, truncate."""
+    dims = Dims()
+    parameters = check_parameters(parameters, dims)
+    dtype = parameters_dtype(parameters)
+    check_choice("hidden_activation", hidden_activation, HIDDEN_ACTIVATIONS)
+    check_choice("output_activation", output_activation, OUTPUT_ACTIVATIONS)
+    a0 = check_state("a0", a0, ("n_a", "m"), dims, dtype)
+    x = check_input("x", x, dims, ("n_x", "m", "T_x"), dtype, wrap_ids=False)
+    y = check_labels("y", y, dims, output_activation, time=True)
+    check_truncate(truncate)
+    check_nonempty(dims)
+    return {
+        "x": x,
+        "y": y,
+        "a0": a0,
+        "parameters": parameters,
+        "truncate": truncate,
+        "hidden_activation": hidden_activation,
+        "output_activation": output_activation,
+        **options,
+    }
 
 
-@checked
+@checked(check_bptt, token_ids=engine.bptt)
 def bptt(
     x: np.ndarray,
     y: np.ndarray,
@@ -136,18 +159,17 @@ def bptt(
 ) -> tuple[float, dict[str, np.ndarray], np.ndarray]:
     """The loss L = Σ_t L<t> (averaged over m) and its exact gradients, by (truncated) BPTT.
 
-    The output layer runs once over all steps (one matrix product instead of T_x), and the
-    shared weights' gradients are summed over time in one product each; only the recurrence
-    a<t-1> → a<t> is a loop. The states are kept time-major, A[:, t] = a<t> of shape (n_a, m),
-    so that a<1>..a<T_x> side by side are one (n_a, T_x m) matrix without a copy.
+    Forward through the steps, the loss and the output gradient do<t> = (ŷ<t> - y<t>) / m at each
+    step, then the delta dz<t> = (Wyaᵀ do<t> + Waaᵀ dz<t+1>) ⊙ g1'(z<t>) carried backwards; with
+    truncate=k the loss at step t is walked back on its own through at most k earlier steps.
 
     Inputs:
-    - x: inputs, one-hot of shape (n_x, m, T_x), or token ids of shape (m, T_x)
+    - x: one-hot inputs, shape (n_x, m, T_x)
     - y: labels of shape (m, T_x) (softmax), or 0/1 targets of shape (n_y, m, T_x) (sigmoid)
-    - a0: initial hidden state, shape (n_a, m)
+    - a0: initial hidden state a<0>, shape (n_a, m)
     - parameters: dict with Waa (n_a, n_a), Wax (n_a, n_x), Wya (n_y, n_a), ba (n_a, 1), by (n_y, 1)
     - truncate: None for full BPTT, or k: the loss at step t reaches a<t>, ..., a<t-k> only
-    - hidden_activation: "tanh" or "relu"; output_activation: "softmax" or "sigmoid"
+    - hidden_activation: g1, "tanh" or "relu"; output_activation: g2, "softmax" or "sigmoid"
 
     Returns a tuple of:
     - loss: float
@@ -158,90 +180,47 @@ def bptt(
     g1 = ACTIVATIONS[hidden_activation]
     n_a, m = a0.shape
     T_x = x.shape[2]
-    # forward: the recurrence (Wax x<t> is a column gather for token ids)
-    A = np.empty((n_a, T_x + 1, m), dtype=Waa.dtype)  # A[:, t] = a<t>
-    A[:, 0] = a0
+    # forward: a[:, :, t] = a<t> for t = 0..T_x; the loss and do<t> = dL/do<t> at every step
+    a = np.zeros((n_a, m, T_x + 1), dtype=Waa.dtype)
+    a[:, :, 0] = a0
+    loss = 0.0
+    dWya, dby = np.zeros_like(Wya), np.zeros_like(by)
+    da = np.zeros((n_a, m, T_x), dtype=Waa.dtype)  # ∂L<t>/∂a<t>: what step t's output sends back
     for t in range(T_x):
-        A[:, t + 1] = g1(Waa @ A[:, t] + Wax @ x[:, :, t] + ba)  # (n_a, m)
-    H = A[:, 1:].reshape(n_a, T_x * m)  # a<1>..a<T_x> as columns, ordered (t, j)
-    if output_activation == "softmax":
-        targets = y.T.reshape(T_x * m)  # labels in the same (t, j) order
-    else:
-        targets = y.transpose(0, 2, 1).reshape(-1, T_x * m)
-    # the output layer on every step at once: the loss, dWya, dby, and ∂L/∂a<t> from ŷ<t>
-    loss, dWya, dby, dH = output_layer(H, Wya, by, targets, m, output_activation)
-    # backward: the recurrence, then each shared weight's sum over time in one product
-    dZ, da0 = backward_through_time(dH.reshape(n_a, T_x, m), A, Waa, hidden_activation, truncate)
-    dZ = dZ.reshape(n_a, T_x * m)  # dz<1>..dz<T_x> as columns, ordered (t, j)
-    A_prev = A[:, :-1].reshape(n_a, T_x * m)  # a<0>..a<T_x-1>, the same order
-    gradients = {
-        "dWaa": dZ @ A_prev.T,  # Σ_t dz<t> a<t-1>ᵀ
-        "dWax": input_weight_gradient(dZ, x, Wax),  # Σ_t dz<t> x<t>ᵀ
-        "dWya": dWya,
-        "dba": dZ.sum(axis=1, keepdims=True),  # Σ_t dz<t>
-        "dby": dby,
-        "da0": da0,
-    }
-    return loss, gradients, A[:, -1].copy()
-
-
-def input_weight_gradient(dZ: np.ndarray, x: np.ndarray | OneHot, Wax: np.ndarray) -> np.ndarray:
-    """dWax = Σ_t dz<t> x<t>ᵀ: a scatter-add of dz columns for token ids, one product for one-hot x.
-
-    dZ: dz<1>..dz<T_x> as columns ordered (t, j), shape (n_a, T_x m); x: one-hot (n_x, m, T_x) or
-    OneHot of ids (m, T_x); Wax: (n_a, n_x). Returns dWax, shape (n_a, n_x).
-    """
-    n_a, n_x = Wax.shape
-    T_x, m = x.shape[2], x.shape[1]
-    if isinstance(x, OneHot):  # dWax[i, ids[j, t]] += dz<t>[i, j], summing repeated ids
-        dWax = np.zeros((n_a, n_x), dtype=Wax.dtype)
-        ids = x.ids.T.reshape(T_x * m)  # in the (t, j) order of dZ's columns
-        flat = np.arange(n_a)[:, None] * n_x + ids  # flat index of dWax[i, ids], (n_a, T_x m)
-        np.add.at(dWax.reshape(-1), flat.reshape(-1), dZ.reshape(-1))  # unbuffered scatter-add
-        return dWax
-    return np.tensordot(dZ.reshape(n_a, T_x, m), x, axes=([1, 2], [2, 1]))
-
-
-@checked
-def bptt_stepwise(
-    x: np.ndarray,
-    y: np.ndarray,
-    a0: np.ndarray,
-    parameters: dict[str, np.ndarray],
-    hidden_activation: str = "tanh",
-    output_activation: str = "softmax",
-) -> tuple[float, dict[str, np.ndarray], np.ndarray]:
-    """Full BPTT written step by step, as the textbook derives it: the reference bptt must match.
-
-    Same inputs and results as bptt with truncate=None; rnn_forward, cross_entropy and
-    rnn_backward do the work, and the output layer runs once per step.
-    """
-    a, y_pred, caches = rnn_forward(x, a0, parameters, hidden_activation, output_activation)
-    loss = cross_entropy(y_pred, y)
-    m = a0.shape[1]
-    if output_activation == "softmax":
-        dO = y_pred.copy()
-        np.subtract.at(dO, (y, np.arange(m)[:, None], np.arange(y.shape[1])), 1.0)  # ŷ - one-hot
-        dO /= m
-    else:
-        dO = (y_pred - y) / m
-    dWya = np.zeros_like(parameters["Wya"])
-    dby = np.zeros_like(parameters["by"])
-    da = np.zeros_like(a)
-    for t in range(a.shape[2]):
-        dWya += dO[:, :, t] @ a[:, :, t].T
-        dby += dO[:, :, t].sum(axis=1, keepdims=True)
-        da[:, :, t] = parameters["Wya"].T @ dO[:, :, t]
-    hidden = rnn_backward(da, caches)
-    gradients = {
-        "dWaa": hidden["dWaa"],
-        "dWax": hidden["dWax"],
-        "dWya": dWya,
-        "dba": hidden["dba"],
-        "dby": dby,
-        "da0": hidden["da0"],
-    }
-    return loss, gradients, a[:, :, -1]
+        a[:, :, t + 1] = g1(Waa @ a[:, :, t] + Wax @ x[:, :, t] + ba)  # (n_a, m)
+        o = Wya @ a[:, :, t + 1] + by  # logits o<t>, (n_y, m)
+        if output_activation == "softmax":
+            log_p = o - o.max(axis=0) - np.log(np.exp(o - o.max(axis=0)).sum(axis=0))  # log ŷ<t>
+            loss -= log_p[y[:, t], np.arange(m)].sum() / m
+            do = np.exp(log_p)  # ŷ<t>, then ŷ<t> - y<t> with y<t> one-hot:
+            do[y[:, t], np.arange(m)] -= 1
+        else:  # -[y log σ(o) + (1 - y) log(1 - σ(o))] = log(1 + e^o) - y o
+            loss += (np.logaddexp(0, o) - y[:, :, t] * o).sum() / m
+            do = np.exp(-np.logaddexp(0, -o)) - y[:, :, t]  # σ(o<t>) - y<t>
+        do /= m  # (n_y, m)
+        dWya += do @ a[:, :, t + 1].T
+        dby += do.sum(axis=1, keepdims=True)
+        da[:, :, t] = Wya.T @ do
+    # backward: the delta of step s, dz = ∂L/∂a<s> ⊙ g1'(z<s>), gives that step's share of the
+    # shared weights' gradients; Waaᵀ dz carries it to a<s-1>
+    dWaa, dWax, dba = np.zeros_like(Waa), np.zeros_like(Wax), np.zeros_like(ba)
+    da0 = np.zeros_like(a0)
+    walks = [(T_x - 1, None)] if truncate is None else [(t, t - truncate) for t in range(T_x)]
+    for last, stop in walks:  # full BPTT: one walk back; truncated: one walk per step's loss
+        da_next = np.zeros((n_a, m), dtype=Waa.dtype)  # ∂L/∂a<s> from the steps after s
+        for s in range(last, -1, -1):
+            upstream = da[:, :, s] if truncate is None or s == last else 0  # L<last> only
+            dz = (upstream + da_next) * activation_derivative(hidden_activation, a[:, :, s + 1])
+            dWaa += dz @ a[:, :, s].T
+            dWax += dz @ x[:, :, s].T
+            dba += dz.sum(axis=1, keepdims=True)
+            if s == stop:  # the state before this step is outside the window: a constant
+                break
+            da_next = Waa.T @ dz  # ∂L/∂a<s-1>
+        else:  # the walk reached a<0>
+            da0 += da_next
+    gradients = {"dWaa": dWaa, "dWax": dWax, "dWya": dWya, "dba": dba, "dby": dby, "da0": da0}
+    return float(loss), gradients, a[:, :, T_x].copy()
 
 
 def _surrogate_loss(x, y, a0, parameters, truncate, frozen, hidden_activation, output_activation):
@@ -251,7 +230,7 @@ def _surrogate_loss(x, y, a0, parameters, truncate, frozen, hidden_activation, o
     """
     g1 = ACTIVATIONS[hidden_activation]
     Waa, Wax, Wya, ba, by = (parameters[k] for k in PARAMETER_NAMES)
-    Z_in = np.moveaxis(input_term(Wax, x), 2, 0) + ba  # (T_x, n_a, m)
+    Z_in = np.moveaxis(input_term(Wax, x), 1, 0) + ba  # (T_x, n_a, m)
     T_x, m = Z_in.shape[0], a0.shape[1]
     total = 0.0
     steps = [(T_x - 1, 0, a0)] if truncate is None else []
@@ -315,7 +294,7 @@ def relative_error(g: np.ndarray, g_hat: np.ndarray) -> float:
     return float(np.linalg.norm(g - g_hat) / max(np.linalg.norm(g) + np.linalg.norm(g_hat), 1e-12))
 
 
-@checked
+@checked(check_bptt)
 def gradient_check(
     x: np.ndarray,
     y: np.ndarray,
@@ -346,7 +325,7 @@ def gradient_check(
     if truncate is not None:
         g1 = ACTIVATIONS[hidden_activation]
         a_t, frozen = a0, [a0]
-        for z_in in np.moveaxis(input_term(parameters["Wax"], x), 2, 0) + parameters["ba"]:
+        for z_in in np.moveaxis(input_term(parameters["Wax"], x), 1, 0) + parameters["ba"]:
             a_t = g1(parameters["Waa"] @ a_t + z_in)
             frozen.append(a_t)
 

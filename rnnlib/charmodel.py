@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnlib.bptt import bptt
 from rnnlib.data import Vocabulary, load_corpus
+from rnnlib.engine import bptt  # the fast path: token ids, checked by the caller
 from rnnlib.training import clip_by_global_norm, initialize_parameters, perplexity, sample, sgd_step
 
 

@@ -12,7 +12,18 @@ from typing import Any
 
 import numpy as np
 
-from rnnlib._checks import OneHot, checked
+from rnnlib._checks import (
+    HIDDEN_ACTIVATIONS,
+    OUTPUT_ACTIVATIONS,
+    Dims,
+    check_choice,
+    check_input,
+    check_nonempty,
+    check_parameters,
+    check_state,
+    checked,
+    parameters_dtype,
+)
 from rnnlib.loss import softmax
 
 
@@ -43,17 +54,37 @@ def activation_derivative(name: str, a: np.ndarray) -> np.ndarray:
     raise ValueError(f"hidden_activation: expected one of ('tanh', 'relu'), got {name!r}")
 
 
-def input_term(Wax: np.ndarray, x: np.ndarray | OneHot) -> np.ndarray:
-    """Wax x<t> for every step at once: a column gather for token ids, one product for one-hot x.
+def check_rnn_cell_forward(
+    xt, a_prev, parameters, hidden_activation, output_activation, *, names=("n_x", "m")
+) -> dict[str, Any]:
+    """rnn_cell_forward's contract: the parameters, the activations, a_prev (n_a, m), then xt
+    one-hot (n_x, m) or token ids (m,) (wrapped as a OneHot). Also rnn_forward's, for a sequence."""
+    dims = Dims()
+    parameters = check_parameters(parameters, dims)
+    dtype = parameters_dtype(parameters)
+    check_choice("hidden_activation", hidden_activation, HIDDEN_ACTIVATIONS)
+    check_choice("output_activation", output_activation, OUTPUT_ACTIVATIONS)
+    state, inputs = ("a_prev", "xt") if len(names) == 2 else ("a0", "x")
+    a_prev = check_state(state, a_prev, ("n_a", "m"), dims, dtype)
+    xt = check_input(inputs, xt, dims, names, dtype)
+    check_nonempty(dims)
+    return {
+        inputs: xt,
+        state: a_prev,
+        "parameters": parameters,
+        "hidden_activation": hidden_activation,
+        "output_activation": output_activation,
+    }
 
-    Wax: (n_a, n_x); x: one-hot (n_x, m, T_x) or OneHot of ids (m, T_x). Returns (n_a, m, T_x).
-    """
-    if isinstance(x, OneHot):
-        return Wax @ x  # Wax[:, ids]
-    return np.tensordot(Wax, x, axes=1)
+
+def check_rnn_forward(x, a0, parameters, hidden_activation, output_activation) -> dict[str, Any]:
+    """rnn_forward's contract: as rnn_cell_forward's, with a0 (n_a, m) and x (n_x, m, T_x) or ids."""
+    return check_rnn_cell_forward(
+        x, a0, parameters, hidden_activation, output_activation, names=("n_x", "m", "T_x")
+    )
 
 
-@checked
+@checked(check_rnn_cell_forward)
 def rnn_cell_forward(
     xt: np.ndarray,
     a_prev: np.ndarray,
@@ -84,7 +115,7 @@ def rnn_cell_forward(
     return a_next, yt_pred, cache
 
 
-@checked
+@checked(check_rnn_forward)
 def rnn_forward(
     x: np.ndarray,
     a0: np.ndarray,

@@ -11,9 +11,24 @@ The global norm ‖g‖ is taken over all five parameter gradients together.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
-from rnnlib._checks import GRADIENT_NAMES, PARAMETER_NAMES, checked
+from rnnlib._checks import (
+    GRADIENT_NAMES,
+    HIDDEN_ACTIVATIONS,
+    PARAMETER_NAMES,
+    Dims,
+    check_choice,
+    check_count,
+    check_gradients,
+    check_nonempty,
+    check_parameters,
+    check_positive,
+    check_token_id,
+    checked,
+)
 from rnnlib.forward import ACTIVATIONS
 from rnnlib.loss import softmax
 
@@ -45,7 +60,17 @@ def initialize_parameters(
     }
 
 
-@checked
+def check_sgd_step(parameters, gradients, learning_rate) -> dict[str, Any]:
+    """sgd_step's contract: the parameters, gradients of the same shapes, η > 0."""
+    dims = Dims()
+    parameters = check_parameters(parameters, dims)
+    gradients = check_gradients(gradients, parameters)
+    learning_rate = check_positive("learning_rate", learning_rate)
+    check_nonempty(dims)
+    return {"parameters": parameters, "gradients": gradients, "learning_rate": learning_rate}
+
+
+@checked(check_sgd_step)
 def sgd_step(
     parameters: dict[str, np.ndarray], gradients: dict[str, np.ndarray], learning_rate: float
 ) -> dict[str, np.ndarray]:
@@ -64,7 +89,15 @@ def sgd_step(
     }
 
 
-@checked
+def check_clip_by_global_norm(gradients, max_norm) -> dict[str, Any]:
+    """clip_by_global_norm's contract: the five parameter gradients, c > 0."""
+    return {
+        "gradients": check_gradients(gradients),
+        "max_norm": check_positive("max_norm", max_norm),
+    }
+
+
+@checked(check_clip_by_global_norm)
 def clip_by_global_norm(gradients: dict[str, np.ndarray], max_norm: float) -> dict[str, np.ndarray]:
     """g ← g · min(1, c / ‖g‖), ‖g‖ the norm of all five parameter gradients taken together.
 
@@ -80,7 +113,15 @@ def clip_by_global_norm(gradients: dict[str, np.ndarray], max_norm: float) -> di
     return {k: (g * factor if k in GRADIENT_NAMES else g) for k, g in gradients.items()}
 
 
-@checked
+def check_clip_by_value(gradients, max_value) -> dict[str, Any]:
+    """clip_by_value's contract: the five parameter gradients, c > 0."""
+    return {
+        "gradients": check_gradients(gradients),
+        "max_value": check_positive("max_value", max_value),
+    }
+
+
+@checked(check_clip_by_value)
 def clip_by_value(gradients: dict[str, np.ndarray], max_value: float) -> dict[str, np.ndarray]:
     """g ← min(max(g, -c), c) element-wise, for each of the five parameter gradients.
 
@@ -97,7 +138,37 @@ def clip_by_value(gradients: dict[str, np.ndarray], max_value: float) -> dict[st
     }
 
 
-@checked
+def check_sample(
+    parameters, start_id, length, temperature, seed, stop_id, hidden_activation
+) -> dict[str, Any]:
+    """sample's contract: the parameters with n_x = n_y (outputs are fed back as inputs), the
+    activation, τ > 0, start_id and stop_id (or None) token ids, length >= 0."""
+    dims = Dims()
+    parameters = check_parameters(parameters, dims)
+    check_choice("hidden_activation", hidden_activation, HIDDEN_ACTIVATIONS)
+    temperature = check_positive("temperature", temperature)
+    if dims["n_x"] != dims["n_y"]:
+        raise ValueError(
+            "parameters: sampling feeds outputs back as inputs, so n_x must equal n_y; "
+            f"got n_x = {dims['n_x']} and n_y = {dims['n_y']}"
+        )
+    check_token_id("start_id", start_id, dims)
+    if stop_id is not None:
+        check_token_id("stop_id", stop_id, dims)
+    check_count("length", length)
+    check_nonempty(dims)
+    return {
+        "parameters": parameters,
+        "start_id": start_id,
+        "length": length,
+        "temperature": temperature,
+        "seed": seed,
+        "stop_id": stop_id,
+        "hidden_activation": hidden_activation,
+    }
+
+
+@checked(check_sample)
 def sample(
     parameters: dict[str, np.ndarray],
     start_id: int,

@@ -11,11 +11,20 @@ from typing import Any
 
 import numpy as np
 
-from rnnlib._checks import checked
+from rnnlib._checks import Dims, check_caches, check_nonempty, check_state, checked
 from rnnlib.forward import activation_derivative
 
 
-@checked
+def check_backprop_norms(da_next, caches) -> dict[str, Any]:
+    """backprop_norms' contract: the caches of rnn_forward, then da_next (n_a, m)."""
+    dims = Dims()
+    dtype = check_caches(caches, dims)
+    da_next = check_state("da_next", da_next, ("n_a", "m"), dims, dtype)
+    check_nonempty(dims)
+    return {"da_next": da_next, "caches": caches}
+
+
+@checked(check_backprop_norms)
 def backprop_norms(da_next: np.ndarray, caches: list[tuple[Any, ...]]) -> np.ndarray:
     """‖∂L<T>/∂a<t>‖ for t = T_x, ..., 1, when the only loss is at the last step.
 

@@ -13,6 +13,7 @@ import pytest
 
 import rnnlib
 from graders import checks, wire
+from rnnlib.engine import bptt as engine_bptt
 
 NAMES = list(checks.EXERCISES)
 
@@ -376,16 +377,12 @@ def test_rounding_differences_pass():
     assert v.passed, f"a 1e-12 relative difference failed: {v.message}"
 
 
-def test_the_stepwise_bptt_passes_where_it_applies():
-    """rnnlib.bptt_stepwise (a different summation order) passes the full-BPTT cases."""
-    cases = [
-        c
-        for c in checks.make_cases("bptt", np.random.default_rng(0))
-        if c["kwargs"].get("truncate") is None
-    ]
+def test_the_engine_bptt_passes_the_one_hot_cases():
+    """rnnlib.engine.bptt (the fast path: another summation order) passes bptt's one-hot cases."""
+    cases = list(checks.make_cases("bptt", np.random.default_rng(0)))
     for case in cases:
-        v = checks.compare("bptt", case, checks.call("bptt", rnnlib.bptt_stepwise, case))
-        assert v.passed, f"bptt_stepwise fails {case['label']}: {v.message}"
+        v = checks.compare("bptt", case, checks.call("bptt", engine_bptt, case))
+        assert v.passed, f"engine.bptt fails {case['label']}: {v.message}"
 
 
 def test_case_is_not_changed_by_the_call():

@@ -22,7 +22,7 @@ import rnnlib
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
-import sync_notebooks  # noqa: E402
+import notebooks  # noqa: E402  (tools/notebooks.py)
 
 COURSE_ID = "rnn-course"
 NOTEBOOKS = ROOT / "notebooks"
@@ -89,7 +89,7 @@ def answer(path: Path, leave_unanswered: set[str]) -> list[str]:
         if name in leave_unanswered:
             continue
         assert name in rnnlib.__all__, f"{path.name}: answer cell {name} is not an rnnlib function"
-        text = sync_notebooks.solution_source(name)
+        text = notebooks.solution_source(name)
         cell.source = "\n".join(line for line in text.splitlines() if line.strip() not in MARKERS)
     nbformat.write(nb, path)
     return names

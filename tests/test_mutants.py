@@ -34,9 +34,7 @@ HANDED_IN = [(name, i, m) for name, i, m in REGISTERED if not m.fn.__closure__]
 
 
 def _sync_tool():
-    spec = importlib.util.spec_from_file_location(
-        "sync_notebooks", ROOT / "tools" / "sync_notebooks.py"
-    )
+    spec = importlib.util.spec_from_file_location("notebooks_tool", ROOT / "tools" / "notebooks.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -1,6 +1,8 @@
-"""The notebooks as nbgrader and the no-drift rule see them: structure, metadata, sync with rnnlib.
+"""The notebooks as nbgrader and the no-drift rule see them: built from their .md, structure, metadata.
 
-nbval (in the README's test command) executes them; tests/test_release.py checks the student versions.
+Each notebook's source is notebooks/<NN-topic>/<topic>.md; tools/notebooks.py builds the .ipynb.
+nbval (in the README's test command) executes them and compares the stored outputs;
+tests/test_release.py checks the student versions.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import rnnlib
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
-import sync_notebooks  # noqa: E402
+import notebooks  # noqa: E402  (tools/notebooks.py)
 
 # The course: assignment folder, notebook, and the exercises in the order they appear.
 COURSE = {
@@ -42,19 +44,38 @@ def _meta(cell) -> dict:
     return cell.get("metadata", {}).get("nbgrader", {})
 
 
-def test_course_has_exactly_the_six_notebooks_in_order():
-    found = [
-        p.relative_to(ROOT / "notebooks").as_posix() for p in sync_notebooks.course_notebooks()
-    ]
-    assert found == list(COURSE), f"notebooks/ holds {found}, the course is {list(COURSE)}"
+def test_course_has_exactly_the_six_notebooks_in_order_each_from_its_md():
+    sources = [p.relative_to(ROOT / "notebooks").as_posix() for p in notebooks.course_sources()]
+    assert sources == [rel.replace(".ipynb", ".md") for rel in COURSE], (
+        f"notebooks/ holds the sources {sources}, the course is {list(COURSE)}"
+    )
+    built = sorted(
+        p.relative_to(ROOT / "notebooks").as_posix() for p in ROOT.glob("notebooks/*/*.ipynb")
+    )
+    assert built == list(COURSE), f"notebooks/ holds {built}, the course is {list(COURSE)}"
 
 
 @pytest.mark.parametrize("rel", list(COURSE))
-def test_solutions_are_rnnlib_source(rel):
-    names = sync_notebooks.drift(ROOT / "notebooks" / rel)
-    assert not names, (
-        f"{rel}: solution cells differ from rnnlib for {names}; run tools/sync_notebooks.py"
+def test_ipynb_is_what_its_md_builds(rel):
+    """The .md is the notebook's one source: an edit made only in the .ipynb, or a .md not rebuilt,
+    fails here (cell types, ids, sources, nbgrader metadata; every code cell executed)."""
+    md = (ROOT / "notebooks" / rel).with_suffix(".md")
+    found = notebooks.differences(md)
+    assert not found, (
+        f"{rel} differs from {md.name}: {found}; "
+        f"rebuild it with python tools/notebooks.py build {md.parent.name}"
     )
+
+
+@pytest.mark.parametrize("rel", list(COURSE))
+def test_answer_cells_are_rnnlib_source(rel):
+    nb = _read(rel)
+    differ = [
+        _meta(c)["grade_id"]
+        for c in nb.cells
+        if _meta(c).get("solution") and c.source != notebooks.solution_source(_meta(c)["grade_id"])
+    ]
+    assert not differ, f"{rel}: answer cells differ from rnnlib for {differ}; rebuild the notebook"
 
 
 @pytest.mark.parametrize("rel", list(COURSE))
@@ -124,7 +145,7 @@ def test_stored_outputs_have_no_memory_addresses_or_errors(rel):
         if cell.cell_type != "code":
             continue
         assert cell.get("execution_count"), (
-            f"{rel}: a code cell was not executed; run tools/sync_notebooks.py --execute"
+            f"{rel}: a code cell was not executed; run python tools/notebooks.py build"
         )
         for out in cell.get("outputs", []):
             assert out.get("output_type") != "error", (
@@ -134,28 +155,27 @@ def test_stored_outputs_have_no_memory_addresses_or_errors(rel):
             assert " at 0x" not in text, f"{rel}: unstable repr in output: {text[:80]!r}"
 
 
-def _built_cells(rel: str) -> list:
-    """The cells the builder script writes for ``rel`` (before sync fills the answers)."""
-    import build_notebooks_01_03
-    import build_notebooks_04_06
+@pytest.mark.parametrize(
+    "edit", ["md prose", "md test cell", "ipynb points", "ipynb outputs cleared"]
+)
+def test_a_notebook_out_of_step_with_its_md_is_caught(tmp_path, edit):
+    """The check above can fail: an edit to either file alone is reported."""
+    import shutil
 
-    if rel in build_notebooks_01_03.BUILDS:
-        return build_notebooks_01_03.BUILDS[rel]
-    return build_notebooks_04_06.BUILDERS[rel]().cells
-
-
-@pytest.mark.parametrize("rel", list(COURSE))
-def test_notebook_is_what_its_builder_writes(rel):
-    """The builders in tools/ are the notebooks' source: an edit made only in the .ipynb is lost."""
-    built = _built_cells(rel)
-    stored = _read(rel).cells
-    assert len(built) == len(stored), (
-        f"{rel}: the builder writes {len(built)} cells, the notebook has {len(stored)}; "
-        "rebuild with tools/build_notebooks_*.py --execute"
-    )
-    for i, (b, s) in enumerate(zip(built, stored, strict=True)):
-        if _meta(b).get("solution"):
-            continue  # filled from rnnlib (test_solutions_are_rnnlib_source)
-        assert (b.cell_type, b.source) == (s.cell_type, s.source), (
-            f"{rel}: cell {i} differs from what the builder writes; edit the builder and rebuild"
-        )
+    folder = tmp_path / "03-loss"
+    shutil.copytree(ROOT / "notebooks" / "03-loss", folder)
+    md, ipynb = folder / "loss.md", folder / "loss.ipynb"
+    assert notebooks.differences(md) == [], "the copy differs before any edit"
+    if edit.startswith("md"):
+        text = md.read_text()
+        old = "## 3.1 " if edit == "md prose" else "assert np.isclose("
+        md.write_text(text.replace(old, old + "changed ", 1))
+    else:
+        nb = nbformat.read(ipynb, as_version=4)
+        for cell in nb.cells:
+            if edit == "ipynb points" and _meta(cell).get("grade"):
+                cell.metadata["nbgrader"]["points"] += 1
+            if edit == "ipynb outputs cleared" and cell.cell_type == "code":
+                cell.outputs, cell.execution_count = [], None
+        nbformat.write(nb, ipynb)
+    assert notebooks.differences(md), f"{edit}: the .ipynb and the .md differ, and nothing says so"

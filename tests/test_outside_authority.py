@@ -145,11 +145,6 @@ def test_short_numbers_stay_readable(text, kept):
 # ------------------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open: the course's bptt solution is rnnlib.bptt verbatim (the no-drift rule) and "
-    "calls these helpers, so stubbing them fails the solution; see the branch's report",
-)
 @pytest.mark.parametrize("helper", ["backward_through_time", "input_weight_gradient"])
 def test_bptt_helpers_are_stubbed_while_bptt_is_graded(helper):
     assert helper in stubs.stubbed(["bptt"]), f"rnnlib.{helper} stays callable while bptt is graded"
@@ -210,7 +205,7 @@ import numpy as np
 def cross_entropy(probs, labels):
     count = probs.shape[1]
     eps = np.finfo(probs.dtype).tiny
-    if labels.dtype.kind in "iu":  # my own comment
+    if labels.ndim < probs.ndim:  # my own comment
         picked = np.take_along_axis(probs, labels[None], axis=0)
         return float(-np.log(np.maximum(picked, eps)).sum() / count)
     lp = np.log(np.maximum(probs, eps))

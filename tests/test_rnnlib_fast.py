@@ -1,9 +1,10 @@
-"""The fast bptt (issue 5): exact, lean in memory, and never a one-hot matrix on token ids.
+"""The fast path, rnnlib.engine (issue 5): exact, lean in memory, never a one-hot matrix on token ids.
 
-bptt batches the output layer over all steps and, when the logits outnumber the states, folds
-its passes over them into three matrix products (rnnlib/loss.py, softmax_output_layer). These
-tests pin what that must not change, on both paths: it agrees with the step-by-step textbook form
-and with centred differences, with a log-sum-exp written here, and with itself in float32;
+engine.bptt batches the output layer over all steps and, when the logits outnumber the states,
+folds its passes over them into three matrix products (softmax_output_layer). rnnlib.bptt hands
+it token ids. These tests pin what that must not change, on both paths: it agrees with the
+textbook bptt of rnnlib/bptt.py (float64, to rounding) and with centred differences, with a
+log-sum-exp written here, and with itself in float32;
 extreme logits take its fallback path and stay exact; its memory stays at one logits matrix; and
 the benchmark's PyTorch baselines compute the same math. Nothing here is timed:
 `python -m rnnlib.bench` measures speed.
@@ -19,8 +20,12 @@ import numpy as np
 import pytest
 
 import rnnlib
+from rnnlib import engine
 from rnnlib._checks import OneHot
-from rnnlib.loss import softmax_output_layer
+from rnnlib.bptt import bptt as checked_textbook_bptt
+from rnnlib.engine import softmax_output_layer
+
+textbook_bptt = checked_textbook_bptt.__wrapped__  # the notebook's answer, without the contract
 
 pytestmark = pytest.mark.usefixtures("one_blas_thread")
 
@@ -76,16 +81,29 @@ PATHS = pytest.mark.parametrize("n_y", [9, 4], ids=["folded output layer", "plai
 @pytest.mark.parametrize("hidden", ["tanh", "relu"])
 @pytest.mark.parametrize("output", ["softmax", "sigmoid"])
 @pytest.mark.parametrize("ids", [True, False], ids=["token ids", "one-hot"])
-def test_bptt_agrees_with_bptt_stepwise(hidden, output, ids, n_y):
+@pytest.mark.parametrize("truncate", [None, 0, 2, 7])
+def test_engine_agrees_with_the_textbook_bptt(hidden, output, ids, n_y, truncate):
     x, y, a0, p = problem(n_y=n_y, output=output, seed=3)
-    loss, grads, a_last = rnnlib.bptt(x if ids else one_hot(x, 6), y, a0, p, None, hidden, output)
-    loss_s, grads_s, a_last_s = rnnlib.bptt_stepwise(one_hot(x, 6), y, a0, p, hidden, output)
-    assert np.isclose(loss, loss_s, rtol=1e-12), f"loss {loss} != stepwise {loss_s}"
+    got = engine.bptt(x if ids else one_hot(x, 6), y, a0, p, truncate, hidden, output)
+    want = textbook_bptt(one_hot(x, 6), y, a0, p, truncate, hidden, output)
+    assert np.isclose(got[0], want[0], rtol=1e-12), f"loss {got[0]} != textbook {want[0]}"
     for name in GRADIENTS:
-        err = rnnlib.relative_error(grads[name], grads_s[name])
-        assert err < 1e-12, f"{name}: relative error {err:.1e} against bptt_stepwise"
-        assert grads[name].shape == grads_s[name].shape, f"{name}: shape {grads[name].shape}"
-    np.testing.assert_allclose(a_last, a_last_s, rtol=1e-12, err_msg="a_last differs")
+        err = rnnlib.relative_error(got[1][name], want[1][name])
+        assert err < 1e-12, f"{name}: relative error {err:.1e} against the textbook bptt"
+        assert got[1][name].shape == want[1][name].shape, f"{name}: shape {got[1][name].shape}"
+    np.testing.assert_allclose(got[2], want[2], rtol=1e-12, err_msg="a_last differs")
+
+
+def test_rnnlib_bptt_sends_token_ids_to_the_engine_and_one_hot_to_the_textbook():
+    x, y, a0, p = problem(n_y=9, seed=3)
+    on_ids, on_one_hot = rnnlib.bptt(x, y, a0, p), rnnlib.bptt(one_hot(x, 6), y, a0, p)
+    for got, want, path in (
+        (on_ids, engine.bptt(x, y, a0, p), "the engine"),
+        (on_one_hot, textbook_bptt(one_hot(x, 6), y, a0, p), "the textbook bptt"),
+    ):
+        assert got[0] == want[0], f"rnnlib.bptt did not compute what {path} computes"
+        for name in GRADIENTS:
+            assert np.array_equal(got[1][name], want[1][name]), f"{name}: not from {path}"
 
 
 @PATHS
@@ -113,12 +131,12 @@ def test_extreme_logits_keep_the_loss_and_gradients_exact(scale, dtype):
     expected = log_sum_exp_loss(x, y, a0, p)
     tol = 1e-12 if dtype == np.float64 else 1e-5
     assert np.isclose(loss, expected, rtol=tol), f"loss {loss}, from the equations {expected}"
-    _, grads_s, _ = rnnlib.bptt_stepwise(one_hot(x, 6).astype(dtype), y, a0, p)
+    _, grads_s, _ = textbook_bptt(one_hot(x, 6).astype(dtype), y, a0, p)
     for name in GRADIENTS:
         assert np.isfinite(grads[name]).all(), f"{name} not finite for logits of size {scale}"
         assert grads[name].dtype == dtype, f"{name} is {grads[name].dtype}, expected {dtype}"
         err = rnnlib.relative_error(grads[name], grads_s[name])
-        assert err < 100 * np.finfo(dtype).eps, f"{name}: relative error {err:.1e} vs stepwise"
+        assert err < 100 * np.finfo(dtype).eps, f"{name}: relative error {err:.1e} vs the textbook"
 
 
 def test_fallback_columns_mix_with_the_fast_ones():

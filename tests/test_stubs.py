@@ -19,7 +19,7 @@ import pytest
 
 from graders import autograde, calls, checks, course, demo, sandbox, wire
 from graders.child import BOOTSTRAP
-from graders.stubs import EQUIVALENTS, build_stub, stubbed
+from graders.stubs import BUILDING_BLOCKS, EQUIVALENTS, build_stub, stubbed
 
 RNNLIB = Path(__file__).resolve().parents[1] / "rnnlib"
 ASSIGNMENTS = {
@@ -136,8 +136,45 @@ def test_calls_holds_no_reference_or_mistake():
 def test_stubbed_names_each_function_after_the_exercise_it_answers():
     why = stubbed(["rnn_backward", "bptt", "rnn_cell_backward"])
     assert why["bptt"] == "bptt" and why["rnn_backward"] == "rnn_backward", why
-    assert why["bptt_stepwise"] == "bptt" and why["backprop_norms"] == "rnn_backward", why
+    assert why["input_weight_gradient"] == "bptt" and why["backprop_norms"] == "rnn_backward", why
     assert set(stubbed([])) == set(), "nothing graded, nothing stubbed"
+
+
+def _rnnlib_functions_called(fn) -> set[str]:
+    """The rnnlib functions ``fn`` calls by name, and those they call, transitively."""
+    import inspect
+    import textwrap
+
+    seen, todo = set(), [inspect.unwrap(fn)]
+    while todo:
+        f = todo.pop()
+        func = ast.parse(textwrap.dedent(inspect.getsource(f))).body[0]
+        func.decorator_list = []  # the contract checks the arguments; it computes nothing
+        for node in ast.walk(func):
+            target = f.__globals__.get(node.id) if isinstance(node, ast.Name) else None
+            if (
+                inspect.isfunction(target)
+                and target.__module__.startswith("rnnlib")
+                and target.__name__ != f.__name__
+                and (target.__module__, target.__name__) not in seen
+            ):
+                seen.add((target.__module__, target.__name__))
+                todo.append(inspect.unwrap(target))
+    return {name for _, name in seen}
+
+
+def test_every_helper_of_either_bptt_is_stubbed_or_a_building_block():
+    """While bptt is graded, nothing in rnnlib that computes part of its answer can be called:
+    not the engine's bptt, nor any function the textbook or the engine bptt calls."""
+    from rnnlib import engine
+    from rnnlib.bptt import bptt as textbook
+
+    helpers = _rnnlib_functions_called(textbook) | _rnnlib_functions_called(engine.bptt)
+    assert "backward_through_time" in helpers and "input_weight_gradient" in helpers, helpers
+    callable_while_graded = sorted(helpers - set(stubbed(["bptt"])) - set(BUILDING_BLOCKS))
+    assert not callable_while_graded, (
+        f"rnnlib's bptt calls {callable_while_graded}, which stay callable while bptt is graded"
+    )
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)

@@ -473,7 +473,7 @@ def reference_answer(name: str, source_cell_text: str) -> str:
     import rnnlib
 
     sys.path.insert(0, str(ROOT / "tools"))
-    import sync_notebooks
+    import notebooks
 
-    text = sync_notebooks.solution_source(name) if name in rnnlib.__all__ else source_cell_text
+    text = notebooks.solution_source(name) if name in rnnlib.__all__ else source_cell_text
     return "\n".join(line for line in text.splitlines() if line.strip() not in MARKERS)

@@ -95,6 +95,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         jobs=args.jobs,
         assignments=args.assignments or None,
         cold=args.cold,
+        dask=args.dask,
     )
 
 
@@ -235,6 +236,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also grade the class with cold kernels (no zygote) and print the speed-up "
         "(default: warm kernels only)",
+    )
+    p.add_argument(
+        "--dask",
+        action="store_true",
+        help="grade the class on Dask clusters of 1 and 2 `dask worker` processes instead and "
+        "print the scaling (default: the local process pool)",
     )
     p.set_defaults(func=_cmd_bench)
     p = sub.add_parser("export", help="grades for the LMS (Canvas) or per exercise, as CSV")

@@ -53,9 +53,18 @@ def build(folder: Path, students: int, assignments: list[str]) -> tuple[Path, Pa
 
 
 def main(
-    students: int = 30, jobs: int = 2, assignments: list[str] | None = None, cold: bool = False
+    students: int = 30,
+    jobs: int = 2,
+    assignments: list[str] | None = None,
+    cold: bool = False,
+    dask: bool = False,
 ) -> int:
-    """Build, grade with ``jobs`` workers, print the rate. Returns an exit status."""
+    """Build, grade with ``jobs`` workers, print the rate. Returns an exit status. ``dask``:
+    grade on Dask clusters of 1 and 2 worker processes instead (graders/cluster.py)."""
+    if dask:
+        from graders import cluster
+
+        return cluster.scaling(students, assignments)
     names = assignments or list(course.assignments(course.NOTEBOOKS))
     folder = Path(tempfile.mkdtemp(prefix="rnn-bench-"))
     try:

@@ -114,3 +114,74 @@ def run(setup: Any, tasks: list, where: str, bar: Any) -> list:
         if cluster is not None:
             cluster.close()
     return results
+
+
+def scaling(students: int = 12, assignments: list[str] | None = None, workers=(1, 2)) -> int:
+    """Grade one generated class on Dask clusters of ``workers`` separate ``dask worker``
+    processes (one thread, no nanny, on this machine); print each rate and the efficiency
+    against the first (rate / (workers x the first's rate per worker))."""
+    import json
+    import shutil
+    import subprocess
+    import sys
+    import tempfile
+    import time
+
+    from graders import autograde, bench, course
+
+    names = assignments or list(course.assignments(course.NOTEBOOKS))
+    folder = Path(tempfile.mkdtemp(prefix="rnn-dask-bench-"))
+    bindir = Path(sys.executable).parent
+    env = {**os.environ, "PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}"}
+    rates: dict[int, float] = {}
+    try:
+        root, submitted = bench.build(folder, students, names)
+        for n in workers:
+            sched = folder / f"scheduler-{n}.json"
+            cmd = [str(bindir / "dask"), "scheduler", "--scheduler-file", str(sched)]
+            procs = [
+                subprocess.Popen(
+                    [*cmd, "--port", "0", "--no-dashboard"],
+                    env=env,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            ]
+            try:
+                while not sched.exists():
+                    time.sleep(0.1)
+                for i in range(n):
+                    worker = [str(bindir / "dask"), "worker", "--scheduler-file", str(sched)]
+                    worker += ["--nthreads", "1", "--no-nanny", "--name", f"w{i}"]
+                    procs.append(
+                        subprocess.Popen(
+                            [*worker, "--no-dashboard"],
+                            env=env,
+                            stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL,
+                        )
+                    )
+                address = json.loads(sched.read_text())["address"]
+                from distributed import Client
+
+                with Client(address, timeout=60) as client:
+                    client.wait_for_workers(n, timeout=120)
+                start = time.perf_counter()
+                results = autograde.autograde(
+                    submitted, out=folder / f"out-{n}", root=root, cluster=address, progress=False
+                )
+                elapsed = time.perf_counter() - start
+            finally:
+                for proc in procs:
+                    proc.kill()
+                    proc.wait()
+            rates[n] = 60 * len(results) / elapsed
+            first = workers[0]
+            efficiency = rates[n] / (n / first * rates[first])
+            print(
+                f"{n} Dask worker(s): {len(results)} notebook-submissions in {elapsed:.1f} s, "
+                f"{rates[n]:.1f} per minute, efficiency {efficiency:.0%} against {first}"
+            )
+        return 0
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

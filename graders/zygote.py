@@ -46,7 +46,8 @@ PRELOAD = (
     "IPython.extensions.storemagic",
     "sqlite3",
     "faulthandler",
-    "matplotlib_inline.backend_inline",  # the inline backend, whose figures feedback shows
+    # not matplotlib_inline.backend_inline: importing it hooks figures into the IPython shell
+    # that exists at import time, and there is none yet in the zygote
     "rnnlib",
     "graders.checks",
     "graders.jail",

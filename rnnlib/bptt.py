@@ -130,8 +130,9 @@ def check_bptt(
     dtype = parameters_dtype(parameters)
     check_choice("hidden_activation", hidden_activation, HIDDEN_ACTIVATIONS)
     check_choice("output_activation", output_activation, OUTPUT_ACTIVATIONS)
-    a0 = check_state("a0", a0, ("n_a", "m"), dims, dtype)
+    # the data sets m and T_x first: a state of the wrong shape is then the one blamed
     x = check_input("x", x, dims, ("n_x", "m", "T_x"), dtype, wrap_ids=False)
+    a0 = check_state("a0", a0, ("n_a", "m"), dims, dtype)
     y = check_labels("y", y, dims, output_activation, time=True)
     check_truncate(truncate)
     check_nonempty(dims)

@@ -57,16 +57,17 @@ def activation_derivative(name: str, a: np.ndarray) -> np.ndarray:
 def check_rnn_cell_forward(
     xt, a_prev, parameters, hidden_activation, output_activation, *, names=("n_x", "m")
 ) -> dict[str, Any]:
-    """rnn_cell_forward's contract: the parameters, the activations, a_prev (n_a, m), then xt
-    one-hot (n_x, m) or token ids (m,) (wrapped as a OneHot). Also rnn_forward's, for a sequence."""
+    """rnn_cell_forward's contract: the parameters, the activations, xt one-hot (n_x, m) or token
+    ids (m,) (wrapped as a OneHot), then a_prev (n_a, m): the data sets m, so a state of the wrong
+    shape is the one blamed. Also rnn_forward's, for a sequence."""
     dims = Dims()
     parameters = check_parameters(parameters, dims)
     dtype = parameters_dtype(parameters)
     check_choice("hidden_activation", hidden_activation, HIDDEN_ACTIVATIONS)
     check_choice("output_activation", output_activation, OUTPUT_ACTIVATIONS)
     state, inputs = ("a_prev", "xt") if len(names) == 2 else ("a0", "x")
-    a_prev = check_state(state, a_prev, ("n_a", "m"), dims, dtype)
     xt = check_input(inputs, xt, dims, names, dtype)
+    a_prev = check_state(state, a_prev, ("n_a", "m"), dims, dtype)
     check_nonempty(dims)
     return {
         inputs: xt,

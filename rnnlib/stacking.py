@@ -123,8 +123,8 @@ def check_rnn_cell_forward_stacked(
         expect_shape(key, rest[key], names, dims)
     check_choice("hidden_activation", hidden_activation, HIDDEN_ACTIVATIONS)
     check_choice("output_activation", output_activation, OUTPUT_ACTIVATIONS)
+    xt = check_input("xt", xt, dims, ("n_x", "m"), Wa.dtype)  # the data sets m first
     a_prev = check_state("a_prev", a_prev, ("n_a", "m"), dims, Wa.dtype)
-    xt = check_input("xt", xt, dims, ("n_x", "m"), Wa.dtype)
     check_nonempty(dims)
     return {
         "xt": xt,

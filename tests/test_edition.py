@@ -73,7 +73,7 @@ def test_an_open_exercise_raises_and_names_its_notebook(built, call, notebook):
 def test_a_function_computing_an_open_exercise_is_gone_too(built):
     run = _run(
         built,
-        "import numpy as np\nfrom rnnlib.loss import output_loss\n"
+        "import numpy as np\nfrom rnnlib.engine import output_loss\n"
         "try:\n    output_loss(np.zeros((2, 1)), np.eye(2)[:, :1], 1, 'softmax')\n"
         "except NotImplementedError as exc:\n    print('NIE', exc)\n",
     )

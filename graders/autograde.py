@@ -1431,7 +1431,10 @@ def autograde(
             [str(p) for p in policy.distribution_dirs([Path(np.__file__).parent])],
             child_timeout,
             uid_base,
-            sandbox.matplotlib_font_cache(base / "matplotlib"),
+            {
+                **sandbox.matplotlib_font_cache(base / "matplotlib"),
+                **sandbox.kernel_ipython_config(base / "ipython"),
+            },
             zygote,
             notebook_timeout,
         )

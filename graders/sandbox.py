@@ -267,6 +267,19 @@ def matplotlib_font_cache(folder: Path) -> dict[str, str]:
     return {f".cache/matplotlib/{p.name}": str(p) for p in folder.glob("fontlist-*.json")}
 
 
+# The grading kernel's figures (inline PNGs, shown in the feedback) at IPython's old inline
+# resolution: drawing them is most of what the inline backend adds to grading a notebook.
+KERNEL_IPYTHON_CONFIG = 'c.InlineBackend.rc = {"figure.dpi": 72}\n'
+
+
+def kernel_ipython_config(folder: Path) -> dict[str, str]:
+    """The jail ``seed`` that puts the grading kernel's IPython configuration in its HOME."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "ipython_kernel_config.py"
+    path.write_text(KERNEL_IPYTHON_CONFIG)
+    return {".ipython/profile_default/ipython_kernel_config.py": str(path)}
+
+
 def kill_uid(uid: int | None) -> None:
     """Kill every process left running as ``uid`` (a jailed student's strays), when root."""
     if uid is None or os.geteuid() != 0:

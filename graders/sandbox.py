@@ -268,8 +268,14 @@ def matplotlib_font_cache(folder: Path) -> dict[str, str]:
 
 
 # The grading kernel's figures (inline PNGs, shown in the feedback) at IPython's old inline
-# resolution: drawing them is most of what the inline backend adds to grading a notebook.
-KERNEL_IPYTHON_CONFIG = 'c.InlineBackend.rc = {"figure.dpi": 72}\n'
+# resolution and without the "tight" bounding box (which draws each figure twice): drawing them
+# is most of what the inline backend adds to grading a notebook (measured on the six solutions'
+# graded cells: 5.6 s with the tight box, 4.1 s without; 3.7 s with no figures at all). The
+# course's figures keep their labels inside the canvas, so none is cut.
+KERNEL_IPYTHON_CONFIG = (
+    'c.InlineBackend.rc = {"figure.dpi": 72}\n'
+    'c.InlineBackend.print_figure_kwargs = {"bbox_inches": None}\n'
+)
 
 
 def kernel_ipython_config(folder: Path) -> dict[str, str]:

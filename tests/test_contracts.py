@@ -15,7 +15,7 @@ import inspect
 
 import numpy as np
 import pytest
-from conftest import random_problem
+from problems import random_problem
 
 import rnnlib
 from rnnlib import _checks

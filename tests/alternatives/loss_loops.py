@@ -17,7 +17,7 @@ def cross_entropy(y_pred, y):
     m = y_pred.shape[1]
     tiny = np.finfo(np.float64).tiny  # a zero probability costs a large, finite loss
     total = 0.0
-    if y.dtype.kind in "iu":
+    if y.ndim == y_pred.ndim - 1:  # labels: one axis fewer than y_pred (the docstring)
         labels = y.reshape(m, -1)
         probs = y_pred.reshape(y_pred.shape[0], m, -1)
         for j in range(m):

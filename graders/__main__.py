@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from pathlib import Path
 
 from graders import course
@@ -48,7 +49,7 @@ def _cmd_release(args: argparse.Namespace) -> int:
 
 
 def _cmd_autograde(args: argparse.Namespace) -> int:
-    from graders import autograde
+    from graders import autograde, progress
 
     if not os.path.isdir(args.submissions):
         print(
@@ -56,6 +57,7 @@ def _cmd_autograde(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    started = time.monotonic()
     try:
         results = autograde.autograde(
             args.submissions,
@@ -66,6 +68,7 @@ def _cmd_autograde(args: argparse.Namespace) -> int:
             timeout=args.timeout,
             notebook_timeout=args.notebook_timeout,
             cluster=args.scheduler or args.cluster,
+            progress="quiet" if args.quiet else ("json" if args.progress_json else "bar"),
         )
     except autograde.GradebookError as exc:
         print(f"autograde: {exc}", file=sys.stderr)
@@ -73,10 +76,13 @@ def _cmd_autograde(args: argparse.Namespace) -> int:
     except autograde.NothingToGradeError as exc:
         print(f"autograde: {exc}", file=sys.stderr)
         return 2
-    print(autograde.score_table(results))
+    if not args.quiet:
+        print(autograde.score_table(results))
+        print()
+    print(progress.summary([r.status for r in results], time.monotonic() - started))
     out = args.out or autograde.course.course_root(args.root)
     print(
-        f"\nwrote {os.path.join(out, 'grades.csv')} and feedback under {os.path.join(out, 'feedback')}"
+        f"wrote {os.path.join(out, 'grades.csv')} and feedback under {os.path.join(out, 'feedback')}"
     )
     return 0
 
@@ -184,6 +190,19 @@ def build_parser() -> argparse.ArgumentParser:
         default=300,
         help="wall-clock seconds one notebook may run in the student's kernel "
         "(default: %(default)s)",
+    )
+    shown = p.add_mutually_exclusive_group()
+    shown.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no progress bar and no table: only the summary line and where the files went "
+        "(default: a progress bar on stderr, then the table)",
+    )
+    shown.add_argument(
+        "--progress-json",
+        action="store_true",
+        help="progress as JSON lines on stderr, one per student's assignment, then a summary "
+        "line (graders/progress.py; default: a progress bar)",
     )
     where = p.add_mutually_exclusive_group()
     where.add_argument(

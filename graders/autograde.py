@@ -45,6 +45,7 @@ import nbformat
 import numpy as np
 
 from graders import course, demo, gradebook, jail, policy, sandbox, sanitize, static, stubs, wire
+from graders import progress as progress_report
 from graders.child import BOOTSTRAP
 from graders.preprocessors import limit_output_bytes, one_line_error, strip_hidden
 
@@ -1353,7 +1354,7 @@ def autograde(
     root: str | os.PathLike | None = None,
     source: str | os.PathLike | None = None,
     timeout: int = course.CELL_TIMEOUT,
-    progress: bool = True,
+    progress: bool | str = True,
     child_timeout: int = CHILD_TIMEOUT,
     zygote: bool = True,
     notebook_timeout: int = NOTEBOOK_TIMEOUT,
@@ -1361,6 +1362,8 @@ def autograde(
 ) -> list[NotebookResult]:
     """Grade every <student>/<assignment>/<notebook>.ipynb under ``submissions``.
 
+    ``progress`` is a mode of graders/progress.py (``bar``, ``json``, ``quiet``; True is ``bar``,
+    False ``quiet``).
     ``cluster`` grades on Dask instead of ``jobs`` local processes: ``local:N`` (a LocalCluster)
     or a scheduler's address (graders/cluster.py).
 
@@ -1438,9 +1441,11 @@ def autograde(
             zygote,
             notebook_timeout,
         )
-        if progress:
+        mode = progress if isinstance(progress, str) else ("bar" if progress else "quiet")
+        if mode == "bar":
             print(f"isolation: {describe_isolation(isolation)}", file=sys.stderr)
-        results = _run_tasks(setup, tasks, jobs, progress, cluster)
+        bar = progress_report.Progress(len(tasks), mode)
+        results = _run_tasks(setup, tasks, jobs, bar, cluster)
     finally:
         shutil.rmtree(base, ignore_errors=True)
     # the CSV and results.json first: whatever happens to the gradebook, the grades are kept
@@ -1480,16 +1485,21 @@ def describe_isolation(probe: dict) -> str:
 
 
 def _run_tasks(
-    setup: Setup, tasks: list[Task], jobs: int, progress: bool, cluster: str | None = None
+    setup: Setup,
+    tasks: list[Task],
+    jobs: int,
+    bar: progress_report.Progress,
+    cluster: str | None = None,
 ) -> list[NotebookResult]:
-    from tqdm import tqdm
-
     results: list[NotebookResult] = []
-    bar = tqdm(total=len(tasks), unit="submission", disable=not progress, desc="autograde")
+
+    def done(task: Task, rows: list[NotebookResult]) -> None:
+        results.extend(rows)
+        bar.update(f"{task.student}/{task.assignment}", [r.status for r in rows])
+
     # a submission that cannot be graded at all gets its rows here: no worker reads it
     for task in [t for t in tasks if t.problem]:
-        results.extend(unreadable_rows(task, setup.source, task.problem))
-        bar.update()
+        done(task, unreadable_rows(task, setup.source, task.problem))
     tasks = [t for t in tasks if not t.problem]
     jobs = max(1, min(jobs, sandbox.UID_BLOCK // 2 - 1))
     if not tasks:
@@ -1497,13 +1507,12 @@ def _run_tasks(
     elif cluster:
         from graders import cluster as dask_cluster
 
-        results.extend(dask_cluster.run(setup, tasks, cluster, bar))
+        dask_cluster.run(setup, tasks, cluster, done)
     elif jobs <= 1:
         init_worker(setup, None)
         try:
             for task in tasks:
-                results.extend(grade_task(task))
-                bar.update()
+                done(task, grade_task(task))
         finally:
             stop_worker()
             _W.clear()
@@ -1519,12 +1528,12 @@ def _run_tasks(
             for fut in as_completed(futures):
                 task = futures[fut]
                 try:
-                    results.extend(fut.result())
+                    rows = fut.result()
                 except Exception as exc:  # noqa: BLE001 - a grader crash must not stop the batch
                     # (a worker that died breaks the pool: each task left gets its row here)
                     reason = f"the grader failed ({type(exc).__name__}: {exc})"
-                    results.extend(unreadable_rows(task, setup.source, reason))
-                bar.update()
+                    rows = unreadable_rows(task, setup.source, reason)
+                done(task, rows)
     bar.close()
     return results
 

@@ -80,14 +80,13 @@ def client_for(where: str):
     return Client(where, timeout=30)
 
 
-def run(setup: Any, tasks: list, where: str, bar: Any) -> list:
-    """Grade ``tasks`` on the cluster at ``where``; returns their rows (one list per task, in
-    the order they finish). A task whose worker died is rescheduled by Dask itself."""
+def run(setup: Any, tasks: list, where: str, done: Any) -> None:
+    """Grade ``tasks`` on the cluster at ``where``, calling ``done(task, rows)`` as each one
+    finishes. A task whose worker died is rescheduled by Dask itself."""
     from distributed import as_completed
 
     from graders import autograde
 
-    results: list = []
     client = client_for(where)
     try:
         futures = {
@@ -103,17 +102,16 @@ def run(setup: Any, tasks: list, where: str, bar: Any) -> list:
         for future in as_completed(futures):
             task = futures[future]
             try:
-                results.extend(future.result())
+                rows = future.result()
             except Exception as exc:  # noqa: BLE001 - a lost task is a row, not a lost batch
                 reason = f"the grader failed on the cluster ({type(exc).__name__}: {exc})"
-                results.extend(autograde.unreadable_rows(task, setup.source, reason))
-            bar.update()
+                rows = autograde.unreadable_rows(task, setup.source, reason)
+            done(task, rows)
     finally:
         cluster = getattr(client, "cluster", None)
         client.close()
         if cluster is not None:
             cluster.close()
-    return results
 
 
 def scaling(students: int = 12, assignments: list[str] | None = None, workers=(1, 2)) -> int:

@@ -21,8 +21,10 @@ the grader keeps one result per task, so the submission is in the CSV once.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -114,14 +116,57 @@ def run(setup: Any, tasks: list, where: str, done: Any) -> None:
             cluster.close()
 
 
-def scaling(students: int = 12, assignments: list[str] | None = None, workers=(1, 2)) -> int:
-    """Grade one generated class on Dask clusters of ``workers`` separate ``dask worker``
-    processes (one thread, no nanny, on this machine); print each rate and the efficiency
-    against the first (rate / (workers x the first's rate per worker))."""
+@contextlib.contextmanager
+def processes(folder: Path, workers: int, timeout: float = 120) -> Iterator[str]:
+    """A Dask scheduler and ``workers`` separate ``dask worker`` processes on this machine (one
+    thread each, no nanny: a killed worker stays dead), all stopped on exit; yields the
+    scheduler's address once every worker has joined."""
     import json
-    import shutil
     import subprocess
     import sys
+    import time
+
+    from distributed import Client
+
+    bindir = Path(sys.executable).parent
+    env = {**os.environ, "PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}"}
+    sched = Path(folder) / "scheduler.json"
+    sched.unlink(missing_ok=True)
+
+    def start(*args: str) -> subprocess.Popen:
+        return subprocess.Popen(
+            [str(bindir / "dask"), *args, "--scheduler-file", str(sched), "--no-dashboard"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    procs = [start("scheduler", "--port", "0")]
+    try:
+        deadline = time.monotonic() + timeout
+        while not sched.exists():
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the Dask scheduler did not start in {timeout} s")
+            time.sleep(0.1)
+        procs += [
+            start("worker", "--nthreads", "1", "--no-nanny", "--name", f"w{i}")
+            for i in range(workers)
+        ]
+        address = json.loads(sched.read_text())["address"]
+        with Client(address, timeout=60) as client:
+            client.wait_for_workers(workers, timeout=timeout)
+        yield address
+    finally:
+        for proc in procs:
+            proc.kill()
+            proc.wait()
+
+
+def scaling(students: int = 12, assignments: list[str] | None = None, workers=(1, 2)) -> int:
+    """Grade one generated class on Dask clusters of ``workers`` separate ``dask worker``
+    processes (:func:`processes`); print each rate and the efficiency against the first
+    (rate / (workers x the first's rate per worker))."""
+    import shutil
     import tempfile
     import time
 
@@ -129,50 +174,16 @@ def scaling(students: int = 12, assignments: list[str] | None = None, workers=(1
 
     names = assignments or list(course.assignments(course.NOTEBOOKS))
     folder = Path(tempfile.mkdtemp(prefix="rnn-dask-bench-"))
-    bindir = Path(sys.executable).parent
-    env = {**os.environ, "PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}"}
     rates: dict[int, float] = {}
     try:
         root, submitted = bench.build(folder, students, names)
         for n in workers:
-            sched = folder / f"scheduler-{n}.json"
-            cmd = [str(bindir / "dask"), "scheduler", "--scheduler-file", str(sched)]
-            procs = [
-                subprocess.Popen(
-                    [*cmd, "--port", "0", "--no-dashboard"],
-                    env=env,
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                )
-            ]
-            try:
-                while not sched.exists():
-                    time.sleep(0.1)
-                for i in range(n):
-                    worker = [str(bindir / "dask"), "worker", "--scheduler-file", str(sched)]
-                    worker += ["--nthreads", "1", "--no-nanny", "--name", f"w{i}"]
-                    procs.append(
-                        subprocess.Popen(
-                            [*worker, "--no-dashboard"],
-                            env=env,
-                            stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL,
-                        )
-                    )
-                address = json.loads(sched.read_text())["address"]
-                from distributed import Client
-
-                with Client(address, timeout=60) as client:
-                    client.wait_for_workers(n, timeout=120)
+            with processes(folder, n) as address:
                 start = time.perf_counter()
                 results = autograde.autograde(
                     submitted, out=folder / f"out-{n}", root=root, cluster=address, progress=False
                 )
                 elapsed = time.perf_counter() - start
-            finally:
-                for proc in procs:
-                    proc.kill()
-                    proc.wait()
             rates[n] = 60 * len(results) / elapsed
             first = workers[0]
             efficiency = rates[n] / (n / first * rates[first])

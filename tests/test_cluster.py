@@ -16,7 +16,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
@@ -38,42 +37,15 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
-    """A Dask scheduler and two one-thread workers without nannies; yields the scheduler file."""
-    folder = tmp_path_factory.mktemp("dask")
-    sched_file = folder / "scheduler.json"
-    bindir = Path(sys.executable).parent
-    env = {**os.environ, "PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}"}
-    procs = [
-        subprocess.Popen(
-            [bindir / "dask", "scheduler", "--scheduler-file", sched_file, "--port", "0"]
-            + ["--no-dashboard"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-    ]
-    deadline = time.monotonic() + 60
-    while not sched_file.exists() and time.monotonic() < deadline:
-        time.sleep(0.2)
-    for name in ("w1", "w2"):
-        procs.append(
-            subprocess.Popen(
-                [bindir / "dask", "worker", "--scheduler-file", sched_file, "--nthreads", "1"]
-                + ["--no-nanny", "--name", name, "--no-dashboard"],
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-        )
-    client = distributed.Client(scheduler_file=str(sched_file), timeout=60)
-    client.wait_for_workers(2, timeout=60)
-    try:
-        yield {"client": client, "address": json.loads(sched_file.read_text())["address"]}
-    finally:
-        client.close()
-        for proc in procs:
-            proc.kill()
-            proc.wait()
+    """A Dask scheduler and two one-thread workers without nannies (graders.cluster.processes)."""
+    from graders import cluster as dask_cluster
+
+    with dask_cluster.processes(tmp_path_factory.mktemp("dask"), 2) as address:
+        client = distributed.Client(address, timeout=60)
+        try:
+            yield {"client": client, "address": address}
+        finally:
+            client.close()
 
 
 @pytest.fixture(scope="module")

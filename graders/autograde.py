@@ -1338,6 +1338,14 @@ def score_table(results: list[NotebookResult], width: int = 60) -> str:
     return "\n".join(lines)
 
 
+def _site_dirs() -> list[str]:
+    import site
+
+    dirs = [*site.getsitepackages()]
+    user = site.getusersitepackages() if site.ENABLE_USER_SITE else None
+    return [d for d in [*dirs, user] if d and os.path.isdir(d)]
+
+
 def autograde(
     submissions: str | os.PathLike,
     out: str | os.PathLike | None = None,

@@ -55,9 +55,10 @@ MAX_CELLS = 2000
 MAX_CELL_SOURCE_BYTES = 2**20  # one cell's source
 MAX_CELL_OUTPUT_BYTES = 5 * 2**20  # one cell's stored outputs and attachments
 NOTEBOOK_TIMEOUT = 300  # wall-clock seconds for the student's kernel to run one notebook
-CHILD_TIMEOUT = 120  # wall-clock seconds for the whole outside check of one notebook
+# wall-clock seconds for the whole outside check of one notebook: the kernel's bound, so that a
+# notebook whose definitions the kernel ran in time is not failed by the outside check alone
+CHILD_TIMEOUT = NOTEBOOK_TIMEOUT
 PER_CALL_SECONDS = 10  # one call of a student's function on a hidden case (they are small)
-PER_CELL_SECONDS = 5  # one cell in the child: definitions only, no demos
 CSV_COLUMNS = ("student", "assignment", "notebook", "score", "max_score", "status")
 _TIMEOUT_ERRORS = ("CellTimeoutError", "TimeoutError")
 
@@ -642,6 +643,19 @@ def _definition(node: Any) -> bool:
     return False
 
 
+def child_spec(
+    names: list[str], cells: list[tuple[str, str]], cell_seconds: float = course.CELL_TIMEOUT
+) -> dict[str, Any]:
+    """What graders/child.py reads: the exercises, the cells to run, and its time limits. A cell
+    gets ``cell_seconds``, the time it gets in the kernel (it runs the same definitions there)."""
+    return {
+        "exercises": names,
+        "cells": cells,
+        "per_call_seconds": PER_CALL_SECONDS,
+        "per_cell_seconds": cell_seconds,
+    }
+
+
 def _start_child(task: Task, notebook: str, nb: nbformat.NotebookNode):
     """Draw the cases, write them with graders.wire and start the jailed child (not waiting)."""
     from graders import checks, wire
@@ -660,12 +674,7 @@ def _start_child(task: Task, notebook: str, nb: nbformat.NotebookNode):
         rng = np.random.default_rng(_seed(submission, task.assignment, notebook, name))
         cases[name] = checks.make_cases(name, rng)
         wire.dump(cases[name], work / f"cases_{name}.npz")
-    spec = {
-        "exercises": names,
-        "cells": cells,
-        "per_call_seconds": PER_CALL_SECONDS,
-        "per_cell_seconds": PER_CELL_SECONDS,
-    }
+    spec = child_spec(names, cells, min(setup.timeout, setup.child_timeout))
     (work / "spec.json").write_text(json.dumps(spec))
     uid = _W["child_uid"]
     if uid is not None:
@@ -1212,13 +1221,15 @@ class _Highlighted(str):
     it, so sanitising it again (bleach, a tenth of a second a cell) changes nothing."""
 
 
-_NOT_MATH = re.compile(r"(<(code|pre)\b.*?</\2>)", re.S)  # code keeps its dollars
+# what keeps its dollars: a code block whole, and every tag (its attributes: alt, title, href)
+_NOT_MATH = re.compile(r"<(code|pre)\b.*?</\1\s*>|<[^>]*>", re.S)
 _MATH = re.compile(r"\$\$(.+?)\$\$|\$([^$]+?)\$", re.S)
 
 
 def math_to_mathml(body: str) -> str:
-    """``$...$`` and ``$$...$$`` in rendered course markdown as MathML, which browsers typeset
-    without MathJax's CDN (feedback is read offline too). TeX that does not convert stays TeX."""
+    """``$...$`` and ``$$...$$`` in the text of rendered course markdown as MathML, which
+    browsers typeset without MathJax's CDN (feedback is read offline too). Code, tags and their
+    attributes are left alone; TeX that does not convert stays TeX."""
     from latex2mathml.converter import convert
 
     def typeset(match: re.Match) -> str:
@@ -1229,12 +1240,12 @@ def math_to_mathml(body: str) -> str:
         except Exception:  # noqa: BLE001 - an unsupported command: leave the TeX readable
             return match.group(0)
 
-    parts = _NOT_MATH.split(body)
-    # split keeps both groups: [text, code-block, tag-name, text, ...]
-    return "".join(
-        _MATH.sub(typeset, part) if i % 3 == 0 else (part if i % 3 == 1 else "")
-        for i, part in enumerate(parts)
-    )
+    out, last = [], 0
+    for kept in _NOT_MATH.finditer(body):
+        out += [_MATH.sub(typeset, body[last : kept.start()]), kept.group(0)]
+        last = kept.end()
+    out.append(_MATH.sub(typeset, body[last:]))
+    return "".join(out)
 
 
 _FOCUSABLE = re.compile(

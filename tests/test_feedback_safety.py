@@ -8,16 +8,20 @@ exporter; one end-to-end test grades a tiny hostile 03-loss class with autograde
 
 from __future__ import annotations
 
+import base64
+import codecs
 import html
 import json
+import lzma
 import re
+import zlib
 from html.parser import HTMLParser
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from graders import autograde, course, demo, release
+from graders import autograde, course, demo, release, sanitize
 
 ASSIGNMENT, NOTEBOOK = "03-loss", "loss"
 HIDDEN_LINE = 'run_hidden_checks("softmax", softmax)'
@@ -290,7 +294,25 @@ def _hidden_history(style: str) -> str:
         return repr(["", "import numpy as np", source])
     if style == "json":
         return json.dumps({"In": ["", source]})
+    if style in ENCODINGS:
+        return ENCODINGS[style](source)
     raise ValueError(style)
+
+
+# how a kernel might print the history to get it past a plain-text search
+ENCODINGS = {
+    "base64": lambda s: base64.b64encode(s.encode()).decode(),
+    "base64 in lines": lambda s: base64.encodebytes(("history: " + s).encode()).decode(),
+    "url-safe base64 reversed": lambda s: base64.urlsafe_b64encode(s.encode()).decode()[::-1],
+    "reversed": lambda s: s[::-1],
+    "rot13": lambda s: codecs.encode(s, "rot13"),
+    "hex": lambda s: s.encode().hex(),
+    "zlib then base64": lambda s: base64.b64encode(zlib.compress(s.encode())).decode(),
+    "xz then hex": lambda s: lzma.compress(s.encode()).hex(),
+    "base64 of base64": lambda s: base64.b64encode(base64.b64encode(s.encode())).decode(),
+    "percent-escaped": lambda s: "".join(f"%{b:02x}" for b in s.encode()),
+    "unicode escapes": lambda s: "".join(f"\\u{ord(c):04x}" for c in s),
+}
 
 
 HIDDEN_OUTPUTS = {
@@ -303,7 +325,7 @@ HIDDEN_OUTPUTS = {
 }
 
 
-@pytest.mark.parametrize("style", ["raw", "repr", "json"])
+@pytest.mark.parametrize("style", ["raw", "repr", "json", *ENCODINGS])
 @pytest.mark.parametrize("kind", sorted(HIDDEN_OUTPUTS))
 @pytest.mark.parametrize("graded", [False, True], ids=["student cell", "test cell"])
 def test_hidden_test_text_printed_by_the_kernel_is_removed(style, kind, graded):
@@ -385,3 +407,31 @@ def test_a_hostile_student_graded_end_to_end_gets_a_safe_page(tmp_path: Path):
     for line in autograde.hidden_lines(source_nb):
         assert line not in text, f"the page shows the hidden test line {line!r}"
     assert "(hidden test text removed)" in text, "the history the kernel printed was not removed"
+
+
+def test_outputs_past_what_the_grader_checks_are_not_shown():
+    """Decoding costs time, so a notebook's outputs are checked up to a budget; past it an output
+    is not shown at all rather than shown unchecked."""
+    found = sanitize.HiddenText([HIDDEN_LINE], budget=100)
+    outputs = [nbformat.v4.new_output("stream", name="stdout", text=c * 60) for c in "ab"]
+    kept = found.scrub_outputs(outputs)
+    assert kept[0] == outputs[0], "an output within the budget should be kept as it is"
+    assert sanitize.NOT_CHECKED in kept[1]["text"], (
+        f"an output past the budget was shown unchecked: {kept[1]}"
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "## 4.6 One loss worked through: $E_3$ in $U, V, W$",  # the heading's id holds the TeX
+        'See [the state $a$](https://example.org "the state $a$") and ![the plot $y$](x.png)',
+    ],
+)
+def test_math_is_typeset_in_text_and_left_alone_in_attributes(text):
+    page = render(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(text)]), {text})
+    collector = _Collector()
+    collector.feed(page)
+    broken = [(tag, a) for tag, attrs in collector.tags for a in attrs if "<" in (a[1] or "")]
+    assert not broken, f"MathML was written into attributes: {broken}"
+    assert "<math" in page, "the math in the text should still be MathML"

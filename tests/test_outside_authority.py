@@ -212,6 +212,10 @@ def cross_entropy(probs, labels):
     lq = np.log(np.maximum(1 - probs, eps))
     return float(-(labels * lp + (1 - labels) * lq).sum() / count)
 """
+# a correct answer whose cell takes SLOW_CELL seconds to run (a table built at definition time):
+# longer than the outside check's old 5 s per cell, shorter than the kernel's 10 s (see _grade)
+SLOW_CELL = 6
+SLOW_DEFINITION = f"import time\n\ntime.sleep({SLOW_CELL})  # builds a table, say\n\n"
 PATCH = "import numpy as np\nnp.allclose = lambda *args, **kwargs: True"
 EXEMPTING = {  # metadata a student may put on a cell of theirs, hoping it is skipped
     "locked_answer_cell": {"locked": True},  # on the softmax answer cell, beside the answer
@@ -284,6 +288,9 @@ def graded(tmp_path_factory):
         "renamed_copy": demo.make_submission(
             release_nb, {**solution, "cross_entropy": RENAMED_COPY}
         ),
+        "slow_definition": demo.make_submission(
+            release_nb, {**solution, "softmax": SLOW_DEFINITION + solution["softmax"]}
+        ),
     }
     for student in EXEMPTING:
         first[student] = _exempting(release_nb, solution, student)
@@ -305,6 +312,15 @@ def test_the_honest_control_gets_full_marks(graded):
     row = graded["run1"]["honest"]
     assert (row["score"], row["status"]) == (row["max_score"], "ok"), (
         f"the honest submission was not graded ok: {row['status']}"
+    )
+
+
+def test_a_cell_the_kernel_ran_in_time_is_given_that_time_outside(graded):
+    row = graded["run1"]["slow_definition"]
+    softmax = _softmax(row)
+    assert softmax["outside_passed"] and softmax["score"] == softmax["points"], (
+        f"a correct softmax whose cell takes {SLOW_CELL} s (the kernel allows 10 s a cell) failed "
+        f"the outside check: {softmax['outside_message']}"
     )
 
 

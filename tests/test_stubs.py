@@ -241,12 +241,7 @@ def test_solutions_pass_through_the_child(assignment, stub_of, tmp_path):
     for name in names:  # as autograde._start_child writes them
         cases[name] = checks.make_cases(name, np.random.default_rng(7))
         wire.dump(cases[name], tmp_path / f"cases_{name}.npz")
-    spec = {
-        "exercises": names,
-        "cells": autograde.child_cells(nb, set(names)),
-        "per_call_seconds": autograde.PER_CALL_SECONDS,
-        "per_cell_seconds": autograde.PER_CELL_SECONDS,
-    }
+    spec = autograde.child_spec(names, autograde.child_cells(nb, set(names)))
     (tmp_path / "spec.json").write_text(json.dumps(spec))
     path = ":".join([str(stub_of(assignment)), *autograde._site_dirs()])
     proc = _child_python(BOOTSTRAP, str(tmp_path / "spec.json"), path, cwd=tmp_path)

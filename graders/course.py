@@ -185,6 +185,21 @@ def assignments(source: str | os.PathLike | None = None) -> dict[str, list[str]]
     return out
 
 
+def solution_answers(source_nb: nbformat.NotebookNode) -> dict[str, str]:
+    """grade_id -> the answer cell's solution code (the source cell without the markers)."""
+    answers = {}
+    for cell in source_nb.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if cell.cell_type == "code" and meta.get("solution"):
+            lines = [
+                ln
+                for ln in cell.source.splitlines()
+                if SOLUTION_BEGIN not in ln and SOLUTION_END not in ln
+            ]
+            answers[meta["grade_id"]] = "\n".join(lines)
+    return answers
+
+
 def read_notebook(path: str | os.PathLike) -> nbformat.NotebookNode:
     """Read a notebook as nbformat v4."""
     return nbformat.read(str(path), as_version=4)

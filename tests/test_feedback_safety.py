@@ -2,7 +2,7 @@
 metadata, markdown, exception text) puts a script, an event handler or a ``javascript:`` URL
 into the page, and no output shows the hidden tests, however the kernel printed them.
 
-The unit tests render crafted notebooks with autograde.feedback_notebook and the feedback
+The unit tests render crafted notebooks with feedback.feedback_notebook and the feedback
 exporter; one end-to-end test grades a tiny hostile 03-loss class with autograde.autograde.
 """
 
@@ -21,7 +21,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from graders import autograde, course, demo, release, sanitize
+from graders import autograde, classroom, course, feedback, release, results, sanitize
 
 ASSIGNMENT, NOTEBOOK = "03-loss", "loss"
 HIDDEN_LINE = 'run_hidden_checks("softmax", softmax)'
@@ -77,11 +77,11 @@ def unsafe_markup(page: str, *, whole_page: bool = False) -> list[str]:
 
 
 def render(nb: nbformat.NotebookNode, trusted: set[str] = frozenset(), **kw) -> str:
-    res = kw.pop("res", None) or autograde.NotebookResult(
+    res = kw.pop("res", None) or results.NotebookResult(
         "student", ASSIGNMENT, NOTEBOOK, 0.0, 5.0, "ok"
     )
-    page, _ = autograde.feedback_exporter().from_notebook_node(
-        autograde.feedback_notebook(res, nb, trusted, **kw)
+    page, _ = feedback.feedback_exporter().from_notebook_node(
+        feedback.feedback_notebook(res, nb, trusted, **kw)
     )
     return page
 
@@ -246,8 +246,8 @@ def test_the_page_has_no_trace_of_mathjax():
 )
 def test_the_graders_messages_are_escaped(field):
     payload = "[click](javascript:alert(1)) <img src=x onerror=alert(1)> ![i](javascript:x)"
-    ex = autograde.ExerciseResult("softmax", 2.0, 0.0, False, "wrong")
-    res = autograde.NotebookResult("student", ASSIGNMENT, NOTEBOOK, 0.0, 5.0, "failed: x")
+    ex = results.ExerciseResult("softmax", 2.0, 0.0, False, "wrong")
+    res = results.NotebookResult("student", ASSIGNMENT, NOTEBOOK, 0.0, 5.0, "failed: x")
     res.exercises.append(ex)
     if field in ("outside_message", "reason"):
         setattr(ex, field, payload)
@@ -337,7 +337,7 @@ def test_hidden_test_text_printed_by_the_kernel_is_removed(style, kind, graded):
             code([nbformat.v4.new_output("stream", name="stdout", text="my own output\n")]),
         ]
     )
-    page = render(nb, hidden=autograde.hidden_lines(src))
+    page = render(nb, hidden=sanitize.hidden_lines(src))
     text = html.unescape(page).replace('\\"', '"')
     assert HIDDEN_LINE not in text, f"{kind} ({style}) shows the hidden test: {HIDDEN_LINE}"
     assert course.HIDDEN_BEGIN not in text, f"{kind} ({style}) shows the hidden block's marker"
@@ -347,7 +347,7 @@ def test_hidden_test_text_printed_by_the_kernel_is_removed(style, kind, graded):
 
 def test_hidden_lines_are_the_hidden_blocks_non_trivial_lines():
     src = course.read_notebook(course.NOTEBOOKS / ASSIGNMENT / f"{NOTEBOOK}.ipynb")
-    lines = autograde.hidden_lines(src)
+    lines = sanitize.hidden_lines(src)
     assert HIDDEN_LINE in lines and 'run_hidden_checks("cross_entropy", cross_entropy)' in lines
     assert "" not in lines and all(len(line.strip()) >= 8 for line in lines), lines
 
@@ -389,9 +389,9 @@ def test_a_hostile_student_graded_end_to_end_gets_a_safe_page(tmp_path: Path):
     assert not release.release([ASSIGNMENT], root=str(root)), "release failed"
     release_nb = course.read_notebook(root / "release" / ASSIGNMENT / f"{NOTEBOOK}.ipynb")
     source_nb = course.read_notebook(course.NOTEBOOKS / ASSIGNMENT / f"{NOTEBOOK}.ipynb")
-    solution = demo.solution_answers(source_nb)
+    solution = course.solution_answers(source_nb)
     answer = solution["softmax"] + "\n" + HOSTILE_ANSWER.replace("@PNG@", PNG)
-    nb = demo.make_submission(release_nb, {**solution, "softmax": answer})
+    nb = classroom.make_submission(release_nb, {**solution, "softmax": answer})
     path = submitted / "mallory" / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
     path.parent.mkdir(parents=True)
     nbformat.write(nb, path)
@@ -404,7 +404,7 @@ def test_a_hostile_student_graded_end_to_end_gets_a_safe_page(tmp_path: Path):
     assert not re.search(r"<[^>]*\son\w+=", page, re.I), "the page has an on*= attribute"
     assert "javascript:" not in page.lower(), "the page has a javascript: URL"
     text = html.unescape(page).replace('\\"', '"')
-    for line in autograde.hidden_lines(source_nb):
+    for line in sanitize.hidden_lines(source_nb):
         assert line not in text, f"the page shows the hidden test line {line!r}"
     assert "(hidden test text removed)" in text, "the history the kernel printed was not removed"
 

@@ -3,7 +3,7 @@
 For every assignment, the folder built by build_stub holds graders' child modules without
 checks.py, imports alone in a fresh ``python -I -S``, has an rnnlib whose graded functions and their
 EQUIVALENTS raise, and still lets the notebook's own solutions score full marks through
-graders/child.py (run here without the jail, on a spec built as autograde._start_child does).
+graders/child.py (run here without the jail, on a spec built as autograde.Worker._start_child does).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from graders import autograde, calls, checks, course, demo, sandbox, wire
+from graders import autograde, calls, checks, course, sandbox, wire
 from graders.child import BOOTSTRAP
 from graders.stubs import BUILDING_BLOCKS, EQUIVALENTS, build_stub, stubbed
 
@@ -224,7 +224,7 @@ def test_no_helper_of_the_solutions_is_stubbed(assignment):
     notebook, names = ASSIGNMENTS[assignment]
     nb = course.read_notebook(course.NOTEBOOKS / assignment / f"{notebook}.ipynb")
     used, defined = set(), set()
-    for source in demo.solution_answers(nb).values():
+    for source in course.solution_answers(nb).values():
         tree = ast.parse(source)
         defined |= {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
         used |= {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
@@ -238,7 +238,7 @@ def test_solutions_pass_through_the_child(assignment, stub_of, tmp_path):
     notebook, names = ASSIGNMENTS[assignment]
     nb = course.read_notebook(course.NOTEBOOKS / assignment / f"{notebook}.ipynb")
     cases = {}
-    for name in names:  # as autograde._start_child writes them
+    for name in names:  # as autograde.Worker._start_child writes them
         cases[name] = checks.make_cases(name, np.random.default_rng(7))
         wire.dump(cases[name], tmp_path / f"cases_{name}.npz")
     spec = autograde.child_spec(names, autograde.child_cells(nb, set(names)))

@@ -74,23 +74,44 @@ _TIMEOUT_ERRORS = ("CellTimeoutError", "TimeoutError")
 
 
 @dataclass
-class Setup:
-    """What every grading worker needs to know (plain data: it crosses into worker processes)."""
+class RunPaths:
+    """Where a grading run reads and writes."""
 
     base: str  # private staging folder of this run
     source: str  # the source notebooks (assignment folders)
     template_db: str  # a gradebook holding the assignments, copied into each worker
     root: str  # the course root (gradebook, autograded/)
     out: str  # where grades.csv and feedback/ go
-    timeout: int  # seconds per cell in the student's kernel
-    secret: str  # salts the outside check's random cases (stable per course, unknown to students)
+
+
+@dataclass
+class Limits:
+    """How long a submission may run (seconds)."""
+
+    timeout: int  # one cell in the student's kernel (and in the outside check's child)
+    notebook_timeout: int = NOTEBOOK_TIMEOUT  # one notebook in the kernel, wall clock
+    child_timeout: int = CHILD_TIMEOUT  # the whole outside check of one notebook
+
+
+@dataclass
+class Isolation:
+    """How the jails are made (graders/policy.py decides what each one holds)."""
+
     use_uids: bool  # the jails run under uids of their own
     child_packages: list[str]  # the package folders the child may import (numpy's)
-    child_timeout: int = CHILD_TIMEOUT
     uid_base: int = sandbox.UID_BASE  # this run's block of uids (see sandbox.run_uid_base)
     seed: dict[str, str] = field(default_factory=dict)  # files put in each kernel's HOME
     zygote: bool = True  # kernels fork from a warm zygote (False: each starts cold)
-    notebook_timeout: int = NOTEBOOK_TIMEOUT  # wall-clock seconds per notebook in the kernel
+
+
+@dataclass
+class Setup:
+    """What every grading worker needs to know (plain data: it crosses into worker processes)."""
+
+    paths: RunPaths
+    limits: Limits
+    isolation: Isolation
+    secret: str  # salts the outside check's random cases (stable per course, unknown to students)
 
 
 # ------------------------------------------------------------------------------------------
@@ -279,13 +300,18 @@ class Worker:
         if zygote is not None and zygote.poll() is None:
             return
         os.environ.pop(sandbox.ZYGOTE_ENV, None)
-        if not setup.zygote or self.zygote_starts >= 3:  # off, or it keeps failing: start cold
+        if (
+            not setup.isolation.zygote or self.zygote_starts >= 3
+        ):  # off, or it keeps failing: start cold
             return
         self.zygote_starts += 1
         folder = self.root / "zygote"
         # PATH: autograde() put this interpreter's folder first already; clean_env keeps it
         env = sandbox.clean_env(
-            {"MPLCONFIGDIR": str(Path(setup.base) / "matplotlib"), "MPLBACKEND": KERNEL_MPLBACKEND}
+            {
+                "MPLCONFIGDIR": str(Path(setup.paths.base) / "matplotlib"),
+                "MPLBACKEND": KERNEL_MPLBACKEND,
+            }
         )
         self.zygote = zygote = sandbox.start_zygote(folder, env)
         if zygote is not None:
@@ -305,12 +331,12 @@ class Worker:
         """Grade one student's assignment in this worker. A failure of the grader itself becomes a
         'needs review' row per notebook instead of stopping the batch."""
         if task.problem:  # nothing of it is read or run
-            return unreadable_rows(task, self.setup.source, task.problem)
+            return unreadable_rows(task, self.setup.paths.source, task.problem)
         try:
             return self._grade(task)
         except Exception as exc:  # noqa: BLE001 - one broken submission must not stop the class
             reason = f"the grader failed on this submission ({type(exc).__name__}: {exc})"
-            return unreadable_rows(task, self.setup.source, reason)
+            return unreadable_rows(task, self.setup.paths.source, reason)
         finally:
             for d in ("submitted", "autograded"):
                 shutil.rmtree(self.root / d / task.student, ignore_errors=True)
@@ -320,7 +346,7 @@ class Worker:
         self._ensure_scratch()
         setup = self.setup
         root: Path = self.root
-        source_nbs = course.assignments(setup.source)[task.assignment]
+        source_nbs = course.assignments(setup.paths.source)[task.assignment]
         sub_dir = root / "submitted" / task.student / task.assignment
         auto_dir = root / "autograded" / task.student / task.assignment
         for d in (root / "submitted" / task.student, root / "autograded" / task.student):
@@ -354,7 +380,7 @@ class Worker:
             log, overran = self._run_nbgrader(task, auto_dir, len(valid))
         outside = {name: self._finish_child(*child) for name, child in children.items()}
         if overran:
-            limit = self.setup.notebook_timeout
+            limit = self.setup.limits.notebook_timeout
             for name in valid:
                 results[name].problems.append(
                     f"the notebook ran over its {limit} s wall-clock limit: its kernel was stopped"
@@ -370,7 +396,7 @@ class Worker:
                 data = wire.read_regular(folder / extra, 10_000)
             except (OSError, wire.WireError):
                 continue
-            dest = Path(setup.out) / "feedback" / task.student / task.assignment / extra
+            dest = Path(setup.paths.out) / "feedback" / task.student / task.assignment / extra
             dest.parent.mkdir(parents=True, exist_ok=True)
             dest.write_bytes(data)
         for d in (root / "submitted" / task.student, root / "autograded" / task.student):
@@ -381,7 +407,7 @@ class Worker:
         """The course's source notebook, read once per worker (callers only read it)."""
         key = (assignment, notebook)
         if key not in self.sources:
-            path = Path(self.setup.source) / assignment / f"{notebook}.ipynb"
+            path = Path(self.setup.paths.source) / assignment / f"{notebook}.ipynb"
             self.sources[key] = course.read_notebook(path)
         return self.sources[key]
 
@@ -410,12 +436,12 @@ class Worker:
                 }
             ),
             quiet=True,
-            seed=self.setup.seed,
+            seed=self.setup.isolation.seed,
         )
         os.environ[sandbox.JAIL_ENV] = str(config)
         os.environ[sandbox.IPC_ENV] = str(ipc)
         self._ensure_zygote()
-        limit = self.setup.notebook_timeout * max(1, notebooks)
+        limit = self.setup.limits.notebook_timeout * max(1, notebooks)
         done, overran = threading.Event(), threading.Event()
 
         def watchdog() -> None:
@@ -489,7 +515,7 @@ class Worker:
             rng = np.random.default_rng(self._seed(submission, task.assignment, notebook, name))
             cases[name] = checks.make_cases(name, rng)
             wire.dump(cases[name], work / f"cases_{name}.npz")
-        spec = child_spec(names, cells, min(setup.timeout, setup.child_timeout))
+        spec = child_spec(names, cells, min(setup.limits.timeout, setup.limits.child_timeout))
         (work / "spec.json").write_text(json.dumps(spec))
         uid = self.child_uid
         if uid is not None:
@@ -499,7 +525,7 @@ class Worker:
         # this folder; no network, no other process, nothing else of the machine
         command = policy.child_argv(
             policy.current_interpreter(),
-            [Path(p) for p in setup.child_packages],
+            [Path(p) for p in setup.isolation.child_packages],
             stub,
             work,
             uid,
@@ -526,7 +552,7 @@ class Worker:
         timed_out = False
         try:
             _, err = proc.communicate(
-                timeout=max(1.0, setup.child_timeout - (time.monotonic() - started))
+                timeout=max(1.0, setup.limits.child_timeout - (time.monotonic() - started))
             )
         except subprocess.TimeoutExpired:
             timed_out = True
@@ -676,7 +702,7 @@ class Worker:
             with contextlib.suppress(Exception):
                 graded_nb = course.read_notebook(autograded)
         if nb is not None:
-            res.problems.extend(kernel_problems(log, graded_nb, setup.timeout))
+            res.problems.extend(kernel_problems(log, graded_nb, setup.limits.timeout))
             if outside and outside["timed_out"] and not res.problems:
                 res.problems.append("the student's code ran over the outside check's time limit")
         for ex in exercises:
@@ -734,7 +760,13 @@ class Worker:
         src = self._source_notebook(res.assignment, res.notebook)
         trusted = {c.source.strip() for c in src.cells if c.cell_type == "markdown"}
         body = feedback.render_feedback(res, nb, trusted, sanitize.hidden_lines(src), self.exporter)
-        path = Path(setup.out) / "feedback" / res.student / res.assignment / f"{res.notebook}.html"
+        path = (
+            Path(setup.paths.out)
+            / "feedback"
+            / res.student
+            / res.assignment
+            / f"{res.notebook}.html"
+        )
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(body, encoding="utf-8")
         return str(path)
@@ -742,7 +774,7 @@ class Worker:
     def _publish_autograded(self, res: NotebookResult, autograded: Path) -> None:
         """Copy the autograded notebook into the course root, where formgrader shows it."""
         dest = (
-            Path(self.setup.root)
+            Path(self.setup.paths.root)
             / "autograded"
             / res.student
             / res.assignment
@@ -762,14 +794,14 @@ def init_worker(setup: Setup, slots: Any, slot: int | None = None) -> Worker:
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
 
-    root = Path(setup.base) / f"w{slot}"
+    root = Path(setup.paths.base) / f"w{slot}"
     root.mkdir(parents=True, exist_ok=True)
-    shutil.copy(setup.template_db, root / "gradebook.db")
+    shutil.copy(setup.paths.template_db, root / "gradebook.db")
     config = course.make_config(
         root=root,
-        source=setup.source,
+        source=setup.paths.source,
         url=f"sqlite:///{root / 'gradebook.db'}",
-        timeout=setup.timeout,
+        timeout=setup.limits.timeout,
     )
     config.Execute.kernel_manager_class = "graders.sandbox.JailedKernelManager"
     # every output is in once the last cell has replied: kill the kernel, do not wait on it
@@ -783,8 +815,8 @@ def init_worker(setup: Setup, slots: Any, slot: int | None = None) -> Worker:
         root=root,
         api=api,
         exporter=feedback.feedback_exporter(),
-        kernel_uid=setup.uid_base + 2 * slot if setup.use_uids else None,
-        child_uid=setup.uid_base + 2 * slot + 1 if setup.use_uids else None,
+        kernel_uid=setup.isolation.uid_base + 2 * slot if setup.isolation.use_uids else None,
+        child_uid=setup.isolation.uid_base + 2 * slot + 1 if setup.isolation.use_uids else None,
     )
     return _worker
 
@@ -1148,23 +1180,25 @@ def autograde(
         if use_uids and isolation.get("uid") != probe_uid:
             use_uids = False
         setup = Setup(
-            str(base),
-            str(source_dir),
-            str(template / "gradebook.db"),
-            str(course_root),
-            str(out_dir),
-            timeout,
+            RunPaths(
+                str(base),
+                str(source_dir),
+                str(template / "gradebook.db"),
+                str(course_root),
+                str(out_dir),
+            ),
+            Limits(timeout, notebook_timeout, child_timeout),
+            Isolation(
+                use_uids,
+                [str(p) for p in policy.distribution_dirs([Path(np.__file__).parent])],
+                uid_base,
+                {
+                    **sandbox.matplotlib_font_cache(base / "matplotlib"),
+                    **sandbox.kernel_ipython_config(base / "ipython"),
+                },
+                zygote,
+            ),
             _secret(course_root),
-            use_uids,
-            [str(p) for p in policy.distribution_dirs([Path(np.__file__).parent])],
-            child_timeout,
-            uid_base,
-            {
-                **sandbox.matplotlib_font_cache(base / "matplotlib"),
-                **sandbox.kernel_ipython_config(base / "ipython"),
-            },
-            zygote,
-            notebook_timeout,
         )
         mode = progress if isinstance(progress, str) else ("bar" if progress else "quiet")
         if mode == "bar":
@@ -1224,7 +1258,7 @@ def _run_tasks(
 
     # a submission that cannot be graded at all gets its rows here: no worker reads it
     for task in [t for t in tasks if t.problem]:
-        done(task, unreadable_rows(task, setup.source, task.problem))
+        done(task, unreadable_rows(task, setup.paths.source, task.problem))
     tasks = [t for t in tasks if not t.problem]
     jobs = max(1, min(jobs, sandbox.UID_BLOCK // 2 - 1))
     if not tasks:
@@ -1256,7 +1290,7 @@ def _run_tasks(
                 except Exception as exc:  # noqa: BLE001 - a grader crash must not stop the batch
                     # (a worker that died breaks the pool: each task left gets its row here)
                     reason = f"the grader failed ({type(exc).__name__}: {exc})"
-                    rows = unreadable_rows(task, setup.source, reason)
+                    rows = unreadable_rows(task, setup.paths.source, reason)
                 done(task, rows)
     bar.close()
     return results

@@ -36,10 +36,10 @@ def grade_on_worker(setup: Any, task: Any) -> list:
     from graders import autograde
 
     worker = autograde._worker
-    if worker is None or worker.setup.base != setup.base:
+    if worker is None or worker.setup.paths.base != setup.paths.base:
         if worker is not None:  # a worker kept from an earlier run
             autograde.stop_worker()
-        slot, lock = _claim_slot(Path(setup.base))
+        slot, lock = _claim_slot(Path(setup.paths.base))
         autograde.init_worker(setup, None, slot=slot).slot_lock = lock
     return autograde.grade_task(task)
 
@@ -106,7 +106,7 @@ def run(setup: Any, tasks: list, where: str, done: Any) -> None:
                 rows = future.result()
             except Exception as exc:  # noqa: BLE001 - a lost task is a row, not a lost batch
                 reason = f"the grader failed on the cluster ({type(exc).__name__}: {exc})"
-                rows = autograde.unreadable_rows(task, setup.source, reason)
+                rows = autograde.unreadable_rows(task, setup.paths.source, reason)
             done(task, rows)
     finally:
         cluster = getattr(client, "cluster", None)

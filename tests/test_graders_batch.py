@@ -310,7 +310,7 @@ def test_finish_child_does_not_follow_or_hang_on_its_results(
         (work / "out_softmax.npz").symlink_to(dump)
     proc = subprocess.Popen(["true"], stderr=subprocess.PIPE)
     worker = autograde.Worker(
-        setup=SimpleNamespace(child_timeout=5),
+        setup=SimpleNamespace(limits=SimpleNamespace(child_timeout=5)),
         slot=0,
         root=tmp_path,
         api=None,

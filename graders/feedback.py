@@ -215,6 +215,10 @@ def feedback_exporter() -> Any:
 
     class FeedbackExporter(HTMLExporter):
         def from_notebook_node(self, nb, resources=None, **kw):
+            # HTMLExporter.from_notebook_node's own first steps, through its private
+            # _init_resources and _nb_metadata: nbconvert has no public hook that renders without
+            # its last BeautifulSoup pass (see above); tests/test_feedback_safety.py and
+            # test_feedback_figures.py render real pages, so an nbconvert that changes them fails
             resources = self._init_resources(resources)
             self.register_filter("highlight_code", self.filters["highlight_code"])
             self.register_filter(

@@ -113,6 +113,13 @@ MUTANTS = (
         "norms in reverse order",
         lessons.vanishing.norms_reversed,
     ),
+    Mutant(
+        "kim_cell_not_carried",
+        "07-lstm",
+        "lstm_forward",
+        "the cell state reset to 0 at every step",
+        lessons.lstm.forward_c_reset,
+    ),
 )
 
 # Cheating attempts: (student, assignment, answers to replace, extra cells at the top)

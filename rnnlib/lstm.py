@@ -390,9 +390,17 @@ def lstm_bptt(
     - gradients: dict with the ten d-names (shapes of the parameters) and da0 (n_a, m)
     - a_last: the last hidden state a<T_x>, shape (n_a, m)
     """
-    forward, backward = lstm_forward.__wrapped__, lstm_cell_backward.__wrapped__
-    a, y_pred, _c, caches = forward(x, a0, parameters)
-    n_a, m, T_x = a.shape
+    cell, backward = lstm_cell_forward.__wrapped__, lstm_cell_backward.__wrapped__  # checked once
+    n_a, m = a0.shape
+    T_x = x.shape[2]
+    a = np.zeros((n_a, m, T_x), dtype=a0.dtype)
+    y_pred = np.zeros((parameters["Wy"].shape[0], m, T_x), dtype=a0.dtype)
+    caches = []
+    a_t, c_t = a0, np.zeros_like(a0)
+    for t in range(T_x):
+        a_t, c_t, y_pred[:, :, t], cache = cell(x[:, :, t], a_t, c_t, parameters)
+        a[:, :, t] = a_t
+        caches.append(cache)
     cols = np.arange(m)
     loss = 0.0
     dWy, dby = np.zeros_like(parameters["Wy"]), np.zeros_like(parameters["by"])

@@ -5,7 +5,6 @@ import numpy as np
 
 
 def lstm_cell_forward(xt, a_prev, c_prev, parameters):
-    n_a = a_prev.shape[0]
     W = np.vstack([parameters["Wf"], parameters["Wi"], parameters["Wc"], parameters["Wo"]])
     b = np.vstack([parameters["bf"], parameters["bi"], parameters["bc"], parameters["bo"]])
     z = np.dot(W, np.vstack([a_prev, xt])) + b  # (4 n_a, m)

@@ -13,6 +13,8 @@ One module per lesson of the course (notebooks/):
 - vanishing: backprop_norms, with_spectral_radius                    (06-vanishing)
 - lstm:      lstm_cell_forward, lstm_forward, lstm_cell_backward, lstm_backward, lstm_bptt,
              lstm_backprop_norms, initialize_lstm_parameters          (07-lstm)
+- gru:       gru_cell_forward, gru_forward, gru_cell_backward, gru_backward,
+             initialize_gru_parameters                               (08-gru)
 - data, charmodel: the shipped corpora and a character-level language model
 
 Shapes: column vectors, the minibatch on axis 1 and time last: x (n_x, m, T_x), a (n_a, m, T_x),
@@ -32,6 +34,13 @@ from rnnlib.bptt import (
 from rnnlib.charmodel import CharModel, train_char_model
 from rnnlib.data import Vocabulary, load_corpus
 from rnnlib.forward import relu, rnn_cell_forward, rnn_forward, sigmoid, tanh
+from rnnlib.gru import (
+    gru_backward,
+    gru_cell_backward,
+    gru_cell_forward,
+    gru_forward,
+    initialize_gru_parameters,
+)
 from rnnlib.loss import cross_entropy, softmax
 from rnnlib.lstm import (
     initialize_lstm_parameters,
@@ -93,4 +102,10 @@ __all__ = [
     "lstm_cell_backward",
     "lstm_cell_forward",
     "lstm_forward",
+    # lesson 8, the GRU
+    "gru_backward",
+    "gru_cell_backward",
+    "gru_cell_forward",
+    "gru_forward",
+    "initialize_gru_parameters",
 ]

@@ -51,33 +51,39 @@ _LSTM_SHAPES = {
 def check_lstm_parameters(parameters: Any, dims: Dims, name: str = "parameters") -> dict:
     """The LSTM's parameter dict: exactly the ten keys, consistent shapes, finite floats of one
     dtype; learns n_a, n_x (from the gate weights' n_a + n_x columns) and n_y."""
+    return check_gate_parameters(parameters, dims, LSTM_PARAMETER_NAMES, _LSTM_SHAPES, name)
+
+
+def check_gate_parameters(
+    parameters: Any, dims: Dims, names: tuple[str, ...], shapes: dict, name: str = "parameters"
+) -> dict:
+    """A gated cell's parameter dict: exactly the keys ``names`` with the symbolic ``shapes``,
+    finite floats of one dtype; learns n_a, n_x (from the n_a + n_x columns) and n_y."""
     if not isinstance(parameters, Mapping):
         raise ValueError(
-            f"{name}: expected a dict with keys {LSTM_PARAMETER_NAMES}, "
-            f"got {type(parameters).__name__}"
+            f"{name}: expected a dict with keys {names}, got {type(parameters).__name__}"
         )
-    for key in LSTM_PARAMETER_NAMES:
+    for key in names:
         if key not in parameters:
-            raise KeyError(f"{name}: missing key {key!r}; expected the keys {LSTM_PARAMETER_NAMES}")
-    extra = sorted(set(parameters) - set(LSTM_PARAMETER_NAMES), key=str)
+            raise KeyError(f"{name}: missing key {key!r}; expected the keys {names}")
+    extra = sorted(set(parameters) - set(names), key=str)
     if extra:
-        raise ValueError(
-            f"{name}: unexpected keys {extra}; expected exactly {LSTM_PARAMETER_NAMES}"
-        )
+        raise ValueError(f"{name}: unexpected keys {extra}; expected exactly {names}")
     dims.setdefault("1", 1)
     checked_params = {}
-    for key in LSTM_PARAMETER_NAMES:
+    for key in names:
         value = as_float_array(f"{name}[{key!r}]", parameters[key])
-        expect_shape(f"{name}[{key!r}]", value, _LSTM_SHAPES[key], dims)
+        expect_shape(f"{name}[{key!r}]", value, shapes[key], dims)
         checked_params[key] = value
     n_x = dims["n_a + n_x"] - dims["n_a"]
+    first = names[0]
     if n_x < 1:
         raise ValueError(
-            f"{name}['Wf']: expected shape (n_a, n_a + n_x) with n_x >= 1, "
-            f"got {checked_params['Wf'].shape}"
+            f"{name}[{first!r}]: expected shape (n_a, n_a + n_x) with n_x >= 1, "
+            f"got {checked_params[first].shape}"
         )
     dims["n_x"] = n_x
-    dims.sources["n_x"] = f"{name}['Wf'] (n_a + n_x columns)"
+    dims.sources["n_x"] = f"{name}[{first!r}] (n_a + n_x columns)"
     dtype = np.result_type(*checked_params.values())
     return {k: v.astype(dtype, copy=False) for k, v in checked_params.items()}
 

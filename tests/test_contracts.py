@@ -141,6 +141,15 @@ def lstm_cases() -> list[tuple[str, str, tuple, dict]]:
             ("lstm_bptt", f"{tag} int one-hot, truncate=2", (x_int, y, a0, p, 2), {}),
             ("lstm_backprop_norms", tag, (da[:, :, -1], caches), {}),
         ]
+        g = {k: v.astype(dtype) for k, v in rnnlib.initialize_gru_parameters(4, 3, 3).items()}
+        _, _, gru_caches = rnnlib.gru_forward(x, a0, g)
+        out += [  # lesson 8, the GRU
+            ("gru_cell_forward", tag, (x[:, :, 0], a0, g), {}),
+            ("gru_cell_forward", f"{tag} int one-hot", (x_int[:, :, 0], a0, g), {}),
+            ("gru_forward", tag, (x, a0, g), {}),
+            ("gru_cell_backward", tag, (da[:, :, 0], gru_caches[0]), {}),
+            ("gru_backward", tag, (da, gru_caches), {}),
+        ]
     return out
 
 

@@ -269,6 +269,28 @@ READERS.update(  # lesson 7, the LSTM
 )
 
 
+def _read_gru_forward(result: Any, case: Case, name: str) -> Outputs:
+    a, y, caches = _as_sequence(result, name, 3)
+    T_x = case["dims"]["T_x"]
+    if type(caches) not in (list, tuple) or len(caches) != T_x:
+        got = len(caches) if type(caches) in (list, tuple) else _tname(caches)
+        raise OutputError(
+            f"caches should be a list of T_x = {T_x} caches (one per step), got {got}"
+        )
+    return {"a": _as_array(a, "a"), "y": _as_array(y, "y")}
+
+
+GRU_GATE_GRADS = ("dWr", "dbr", "dWu", "dbu", "dWc", "dbc")
+READERS.update(  # lesson 8, the GRU
+    {
+        "gru_cell_forward": _read_cell,
+        "gru_forward": _read_gru_forward,
+        "gru_cell_backward": _reader_dict(("dxt", "da_prev", *GRU_GATE_GRADS)),
+        "gru_backward": _reader_dict(("dx", "da0", *GRU_GATE_GRADS)),
+    }
+)
+
+
 # ---------------------------------------------------------------------------------------------
 # Calling the student's function
 # ---------------------------------------------------------------------------------------------

@@ -75,6 +75,11 @@ EQUIVALENTS: dict[str, tuple[str, ...]] = {
     "lstm_forward": (),
     "lstm_cell_backward": (),
     "lstm_backward": (),
+    # lesson 8
+    "gru_cell_forward": (),
+    "gru_forward": (),
+    "gru_cell_backward": (),
+    "gru_backward": (),
 }
 
 

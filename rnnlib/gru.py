@@ -33,7 +33,6 @@ _GRU_SHAPES = {
     "Wy": ("n_y", "n_a"),
     "by": ("n_y", "1"),
 }
-_GATE_GRADIENTS = ("dWr", "dbr", "dWu", "dbu", "dWc", "dbc")
 
 
 def check_gru_cell_forward(xt, a_prev, parameters) -> dict[str, Any]:
@@ -227,7 +226,7 @@ def gru_backward(da: np.ndarray, caches: list[tuple[Any, ...]]) -> dict[str, np.
             gradients[name] += step[name]  # shared weights: sum over time
         da_prevt = step["da_prev"]
     gradients["da0"] = da_prevt
-    return {k: gradients[k] for k in ("dx", "da0", *_GATE_GRADIENTS)}
+    return {k: gradients[k] for k in ("dx", "da0", "dWr", "dbr", "dWu", "dbu", "dWc", "dbc")}
 
 
 def initialize_gru_parameters(n_a: int, n_x: int, n_y: int, seed: int = 0) -> dict[str, np.ndarray]:

@@ -40,8 +40,8 @@ def returning(name: str, change):
 # --- the table and the references ------------------------------------------------------------
 
 
-def test_the_table_covers_the_twenty_exercises_of_the_seven_notebooks():
-    assert len(NAMES) == 20, f"expected 20 exercises, got {NAMES}"
+def test_the_table_covers_the_twenty_four_exercises_of_the_eight_notebooks():
+    assert len(NAMES) == 24, f"expected 24 exercises, got {NAMES}"
     assignments = {ex.assignment for ex in checks.EXERCISES.values()}
     assert assignments == {
         "01-forward",
@@ -51,6 +51,7 @@ def test_the_table_covers_the_twenty_exercises_of_the_seven_notebooks():
         "05-training",
         "06-vanishing",
         "07-lstm",
+        "08-gru",
     }, f"unexpected assignments {assignments}"
     for name, ex in checks.EXERCISES.items():
         assert callable(ex.reference), f"{name}: no rnnlib reference"

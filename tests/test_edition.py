@@ -147,6 +147,7 @@ def test_open_assignments_are_the_released_and_every_later_one():
         "05-training",
         "06-vanishing",
         "07-lstm",
+        "08-gru",
     ]
     assert edition.later_assignments(["06-vanishing", "02-stacking"])[0] == "02-stacking"
     assert edition.later_assignments(["99-nothing"]) == []

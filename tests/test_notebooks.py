@@ -39,6 +39,7 @@ COURSE = {
         "lstm_cell_backward",
         "lstm_backward",
     ],
+    "08-gru/gru.ipynb": ["gru_cell_forward", "gru_forward", "gru_cell_backward", "gru_backward"],
 }
 
 

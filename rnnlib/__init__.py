@@ -13,7 +13,7 @@ One module per lesson of the course (notebooks/):
 - vanishing: backprop_norms, with_spectral_radius                    (06-vanishing)
 - lstm:      lstm_cell_forward, lstm_forward, lstm_cell_backward, lstm_backward, lstm_bptt,
              lstm_backprop_norms, initialize_lstm_parameters          (07-lstm)
-- gru:       gru_cell_forward, gru_forward, gru_cell_backward, gru_backward,
+- gru:       gru_cell_forward, gru_forward, gru_cell_backward, gru_backward, gru_bptt,
              initialize_gru_parameters                               (08-gru)
 - data, charmodel: the shipped corpora and a character-level language model
 
@@ -36,6 +36,7 @@ from rnnlib.data import Vocabulary, load_corpus
 from rnnlib.forward import relu, rnn_cell_forward, rnn_forward, sigmoid, tanh
 from rnnlib.gru import (
     gru_backward,
+    gru_bptt,
     gru_cell_backward,
     gru_cell_forward,
     gru_forward,
@@ -104,6 +105,7 @@ __all__ = [
     "lstm_forward",
     # lesson 8, the GRU
     "gru_backward",
+    "gru_bptt",
     "gru_cell_backward",
     "gru_cell_forward",
     "gru_forward",

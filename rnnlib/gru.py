@@ -21,12 +21,13 @@ from typing import Any
 
 import numpy as np
 
-from rnnlib._checks import Dims, check_nonempty, check_state, checked
+from rnnlib._checks import Dims, check_labels, check_nonempty, check_state, check_truncate, checked
 from rnnlib.forward import sigmoid
 from rnnlib.loss import softmax
 from rnnlib.lstm import _dense_input, check_gate_parameters
 
 GRU_PARAMETER_NAMES = ("Wr", "br", "Wu", "bu", "Wc", "bc", "Wy", "by")
+GRU_GRADIENT_NAMES = tuple("d" + name for name in GRU_PARAMETER_NAMES)
 _GRU_SHAPES = {
     **{w: ("n_a", "n_a + n_x") for w in ("Wr", "Wu", "Wc")},
     **{b: ("n_a", "1") for b in ("br", "bu", "bc")},
@@ -244,3 +245,85 @@ def initialize_gru_parameters(n_a: int, n_x: int, n_y: int, seed: int = 0) -> di
     parameters["Wy"] = rng.normal(0, 1 / np.sqrt(n_a), (n_y, n_a))
     parameters["by"] = np.zeros((n_y, 1))
     return {k: parameters[k] for k in GRU_PARAMETER_NAMES}
+
+
+def check_gru_bptt(x, y, a0, parameters, truncate) -> dict[str, Any]:
+    """gru_bptt's contract: the parameters, x (n_x, m, T_x) one-hot or ids (m, T_x), a0 (n_a, m),
+    labels y (m, T_x) in [0, n_y), truncate None or an integer >= 0."""
+    dims = Dims()
+    parameters = check_gate_parameters(parameters, dims, GRU_PARAMETER_NAMES, _GRU_SHAPES)
+    dtype = parameters["Wr"].dtype
+    x = _dense_input("x", x, dims, ("n_x", "m", "T_x"), dtype)
+    a0 = check_state("a0", a0, ("n_a", "m"), dims, dtype)
+    y = check_labels("y", y, dims, "softmax", time=True)
+    check_truncate(truncate)
+    check_nonempty(dims)
+    return {"x": x, "y": y, "a0": a0, "parameters": parameters, "truncate": truncate}
+
+
+@checked(check_gru_bptt)
+def gru_bptt(
+    x: np.ndarray,
+    y: np.ndarray,
+    a0: np.ndarray,
+    parameters: dict[str, np.ndarray],
+    truncate: int | None = None,
+) -> tuple[float, dict[str, np.ndarray], np.ndarray]:
+    """The loss L = Σ_t L<t> (cross-entropy, averaged over m) and its exact gradients, by
+    (truncated) BPTT through the GRU; with truncate=k the loss at step t is walked back on its
+    own through at most k earlier steps (a<t-k-1> held constant).
+
+    Inputs:
+    - x: one-hot inputs, shape (n_x, m, T_x), or token ids (m, T_x)
+    - y: labels, shape (m, T_x)
+    - a0: initial hidden state a<0>, shape (n_a, m)
+    - parameters: the GRU's eight parameters (see gru_cell_forward)
+    - truncate: None for full BPTT, or k: the loss at step t reaches a<t>, ..., a<t-k>
+
+    Returns a tuple of:
+    - loss: float
+    - gradients: dict with the eight d-names (shapes of the parameters) and da0 (n_a, m)
+    - a_last: the last hidden state a<T_x>, shape (n_a, m)
+    """
+    cell, backward = gru_cell_forward.__wrapped__, gru_cell_backward.__wrapped__  # checked once
+    n_a, m = a0.shape
+    T_x = x.shape[2]
+    a = np.zeros((n_a, m, T_x), dtype=a0.dtype)
+    y_pred = np.zeros((parameters["Wy"].shape[0], m, T_x), dtype=a0.dtype)
+    caches = []
+    a_t = a0
+    for t in range(T_x):
+        a_t, y_pred[:, :, t], cache = cell(x[:, :, t], a_t, parameters)
+        a[:, :, t] = a_t
+        caches.append(cache)
+    cols = np.arange(m)
+    loss = 0.0
+    dWy, dby = np.zeros_like(parameters["Wy"]), np.zeros_like(parameters["by"])
+    da = np.zeros_like(a)  # ∂L<t>/∂a<t> from step t's output
+    for t in range(T_x):
+        p = y_pred[:, :, t]
+        loss -= np.log(p[y[:, t], cols]).sum() / m
+        do = p.copy()
+        do[y[:, t], cols] -= 1
+        do /= m
+        dWy += do @ a[:, :, t].T
+        dby += do.sum(axis=1, keepdims=True)
+        da[:, :, t] = parameters["Wy"].T @ do
+    gate_names = ("dWr", "dbr", "dWu", "dbu", "dWc", "dbc")
+    gradients = {name: np.zeros_like(parameters[name[1:]]) for name in gate_names}
+    da0 = np.zeros_like(a0)
+    walks = [(T_x - 1, None)] if truncate is None else [(t, t - truncate) for t in range(T_x)]
+    for last, stop in walks:
+        da_next = np.zeros_like(a0)
+        for s in range(last, -1, -1):
+            upstream = da[:, :, s] if truncate is None or s == last else 0
+            step = backward(upstream + da_next, caches[s])
+            for name in gate_names:
+                gradients[name] += step[name]
+            if s == stop:  # a<s-1> is outside the window: a constant
+                break
+            da_next = step["da_prev"]
+        else:
+            da0 += da_next
+    gradients.update(dWy=dWy, dby=dby, da0=da0)
+    return float(loss), {k: gradients[k] for k in (*GRU_GRADIENT_NAMES, "da0")}, a_t.copy()

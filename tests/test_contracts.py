@@ -149,6 +149,8 @@ def lstm_cases() -> list[tuple[str, str, tuple, dict]]:
             ("gru_forward", tag, (x, a0, g), {}),
             ("gru_cell_backward", tag, (da[:, :, 0], gru_caches[0]), {}),
             ("gru_backward", tag, (da, gru_caches), {}),
+            ("gru_bptt", tag, (x, y, a0, g), {}),
+            ("gru_bptt", f"{tag} int one-hot, truncate=1", (x_int, y, a0, g, 1), {}),
         ]
     return out
 

@@ -116,6 +116,45 @@ def test_sequence_backward_matches_centred_differences():
         assert err < BOUND, f"{name}: relative error {err:.2e}"
 
 
+def reference_loss(x, y, a0, p, truncate=None, frozen=None):
+    """Σ_t cross-entropy of step t (averaged over m); with truncate=k the loss at step t starts
+    from the unperturbed state frozen[t-k-1] where the window does not reach a<0>."""
+    m, T_x = a0.shape[1], x.shape[2]
+    total = 0.0
+    for t in range(1, T_x + 1):
+        if truncate is None or t - truncate - 1 < 0:
+            start, a = 0, a0
+        else:
+            start = t - truncate - 1
+            a = frozen[start]
+        for s in range(start + 1, t + 1):
+            a, yt = reference_step(x[:, :, s - 1], a, p)
+        total -= sum(np.log(yt[y[j, t - 1], j]) for j in range(m))
+    return total / m
+
+
+@pytest.mark.parametrize("truncate", [None, 0, 2, 10])
+def test_gru_bptt_matches_centred_differences(truncate):
+    P = gru_problem(seed=3, T_x=6)
+    x, a0, p = P["x"], P["a0"], P["parameters"]
+    y = np.random.default_rng(12).integers(0, 3, (2, 6))
+    frozen = [a0]
+    for t in range(6):
+        frozen.append(reference_step(x[:, :, t], frozen[-1], p)[0])
+    loss, got, a_last = rnnlib.gru_bptt(x, y, a0, p, truncate)
+    assert np.isclose(loss, reference_loss(x, y, a0, p)), "the loss is not Σ_t L<t> / m"
+    np.testing.assert_allclose(a_last, frozen[-1], rtol=1e-12, err_msg="a_last")
+    numeric = {"da0": centred(lambda v: reference_loss(x, y, v, p, truncate, frozen), a0)}
+    for name in p:
+        numeric["d" + name] = centred(
+            lambda v, name=name: reference_loss(x, y, a0, {**p, name: v}, truncate, frozen), p[name]
+        )
+    assert set(got) == set(numeric), f"keys {sorted(got)}"
+    for name, want in numeric.items():
+        err = rnnlib.relative_error(got[name], want)
+        assert err < BOUND, f"{name} (truncate={truncate}): relative error {err:.2e}"
+
+
 small = st.integers(1, 4)
 
 

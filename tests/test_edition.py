@@ -56,6 +56,11 @@ def test_the_edition_is_the_rnnlib_imported(built):
             "rnnlib.initialize_lstm_parameters(3, 4, 4))",
             "07-lstm",
         ),
+        (
+            "rnnlib.gru_forward(np.zeros((4, 1, 2)), np.zeros((3, 1)), "
+            "rnnlib.initialize_gru_parameters(3, 4, 4))",
+            "08-gru",
+        ),
     ],
 )
 def test_an_open_exercise_raises_and_names_its_notebook(built, call, notebook):

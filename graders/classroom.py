@@ -91,6 +91,20 @@ MUTANTS = (
         "norms in reverse order",
         lessons.vanishing.norms_reversed,
     ),
+    Mutant(
+        "kim_cell_not_carried",
+        "07-lstm",
+        "lstm_forward",
+        "the cell state reset to 0 at every step",
+        lessons.lstm.forward_c_reset,
+    ),
+    Mutant(
+        "lena_reset_after_product",
+        "08-gru",
+        "gru_cell_forward",
+        "the reset gate applied after the product (PyTorch's GRU, not the lesson's)",
+        lessons.gru.cell_reset_after_product,
+    ),
 )
 
 # Cheating attempts: (student, assignment, answers to replace, extra cells at the top)

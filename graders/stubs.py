@@ -70,6 +70,16 @@ EQUIVALENTS: dict[str, tuple[str, ...]] = {
     "clip_by_global_norm": (),
     "sample": (),  # CharModel.sample calls sample
     "backprop_norms": ("rnn_cell_backward", "backward_through_time"),  # the gradients it measures
+    # lesson 7: lstm_bptt and lstm_backprop_norms reach the cells only by calling them
+    "lstm_cell_forward": (),
+    "lstm_forward": (),
+    "lstm_cell_backward": (),
+    "lstm_backward": (),
+    # lesson 8
+    "gru_cell_forward": (),
+    "gru_forward": (),
+    "gru_cell_backward": (),
+    "gru_backward": (),
 }
 
 

@@ -11,6 +11,10 @@ One module per lesson of the course (notebooks/):
 - training:  initialize_parameters, sgd_step, clip_by_global_norm, clip_by_value, sample,
              perplexity                                              (05-training)
 - vanishing: backprop_norms, with_spectral_radius                    (06-vanishing)
+- lstm:      lstm_cell_forward, lstm_forward, lstm_cell_backward, lstm_backward, lstm_bptt,
+             lstm_backprop_norms, initialize_lstm_parameters          (07-lstm)
+- gru:       gru_cell_forward, gru_forward, gru_cell_backward, gru_backward, gru_bptt,
+             initialize_gru_parameters                               (08-gru)
 - data, charmodel: the shipped corpora and a character-level language model
 
 Shapes: column vectors, the minibatch on axis 1 and time last: x (n_x, m, T_x), a (n_a, m, T_x),
@@ -30,7 +34,24 @@ from rnnlib.bptt import (
 from rnnlib.charmodel import CharModel, train_char_model
 from rnnlib.data import Vocabulary, load_corpus
 from rnnlib.forward import relu, rnn_cell_forward, rnn_forward, sigmoid, tanh
+from rnnlib.gru import (
+    gru_backward,
+    gru_bptt,
+    gru_cell_backward,
+    gru_cell_forward,
+    gru_forward,
+    initialize_gru_parameters,
+)
 from rnnlib.loss import cross_entropy, softmax
+from rnnlib.lstm import (
+    initialize_lstm_parameters,
+    lstm_backprop_norms,
+    lstm_backward,
+    lstm_bptt,
+    lstm_cell_backward,
+    lstm_cell_forward,
+    lstm_forward,
+)
 from rnnlib.stacking import rnn_cell_forward_stacked, split_weights, stack_inputs, stack_weights
 from rnnlib.training import (
     clip_by_global_norm,
@@ -74,4 +95,19 @@ __all__ = [
     "tanh",
     "train_char_model",
     "with_spectral_radius",
+    # lesson 7, the LSTM
+    "initialize_lstm_parameters",
+    "lstm_backprop_norms",
+    "lstm_backward",
+    "lstm_bptt",
+    "lstm_cell_backward",
+    "lstm_cell_forward",
+    "lstm_forward",
+    # lesson 8, the GRU
+    "gru_backward",
+    "gru_bptt",
+    "gru_cell_backward",
+    "gru_cell_forward",
+    "gru_forward",
+    "initialize_gru_parameters",
 ]

@@ -33,6 +33,13 @@ COURSE = {
     "04-bptt/bptt.ipynb": ["rnn_cell_backward", "rnn_backward", "numerical_gradient", "bptt"],
     "05-training/training.ipynb": ["sgd_step", "clip_by_global_norm", "sample"],
     "06-vanishing/vanishing.ipynb": ["backprop_norms"],
+    "07-lstm/lstm.ipynb": [
+        "lstm_cell_forward",
+        "lstm_forward",
+        "lstm_cell_backward",
+        "lstm_backward",
+    ],
+    "08-gru/gru.ipynb": ["gru_cell_forward", "gru_forward", "gru_cell_backward", "gru_backward"],
 }
 
 
@@ -44,7 +51,7 @@ def _meta(cell) -> dict:
     return cell.get("metadata", {}).get("nbgrader", {})
 
 
-def test_course_has_exactly_the_six_notebooks_in_order_each_from_its_md():
+def test_course_has_exactly_its_notebooks_in_order_each_from_its_md():
     sources = [p.relative_to(ROOT / "notebooks").as_posix() for p in notebooks.course_sources()]
     assert sources == [rel.replace(".ipynb", ".md") for rel in COURSE], (
         f"notebooks/ holds the sources {sources}, the course is {list(COURSE)}"

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def released(tmp_path_factory) -> Path:
-    """All six assignments released into a temporary course root; the release must be clean."""
+    """All the assignments released into a temporary course root; the release must be clean."""
     root = tmp_path_factory.mktemp("course")
     problems = release.release(root=str(root))
     assert problems == [], f"the release leaks or failed: {problems}"

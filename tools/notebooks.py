@@ -1,7 +1,7 @@
 """The course's notebooks: each is written as MyST Markdown, notebooks/<NN-topic>/<topic>.md, and
 built into the .ipynb beside it that nbgrader, nbval and JupyterLab read.
 
-    python tools/notebooks.py build [NAME ...]   # .md -> executed .ipynb (all six, or e.g. 04-bptt)
+    python tools/notebooks.py build [NAME ...]   # .md -> executed .ipynb (all, or e.g. 04-bptt)
     python tools/notebooks.py check              # exit 1 naming every .ipynb that differs from its .md
 
 In the .md a code cell's options say what nbgrader must know, and this tool expands them:

@@ -30,7 +30,14 @@ COURSE = {
         "rnn_cell_forward_stacked",
     ],
     "03-loss/loss.ipynb": ["softmax", "cross_entropy"],
-    "04-bptt/bptt.ipynb": ["rnn_cell_backward", "rnn_backward", "numerical_gradient", "bptt"],
+    "04-bptt/bptt.ipynb": [
+        "rnn_cell_backward",
+        "rnn_backward",
+        "numerical_gradient",
+        "rnn_backward_truncated",
+        "output_layer_backward",
+        "bptt",
+    ],
     "05-training/training.ipynb": ["sgd_step", "clip_by_global_norm", "sample"],
     "06-vanishing/vanishing.ipynb": ["backprop_norms"],
 }

@@ -230,6 +230,8 @@ READERS: dict[str, Reader] = {
     "rnn_cell_backward": _reader_dict(("dxt", "da_prev", "dWax", "dWaa", "dba")),
     "rnn_backward": _reader_dict(("dx", "da0", "dWax", "dWaa", "dba")),
     "numerical_gradient": _reader_array("grad"),
+    "rnn_backward_truncated": _reader_dict(("dx", "da0", "dWax", "dWaa", "dba")),
+    "output_layer_backward": _reader_dict(("dWya", "dby", "da")),
     "bptt": _read_bptt,
     "sgd_step": _reader_dict(PARAMS),
     "clip_by_global_norm": _read_clip,

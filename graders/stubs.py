@@ -57,6 +57,8 @@ EQUIVALENTS: dict[str, tuple[str, ...]] = {
     "rnn_cell_backward": _BACKWARD,
     "rnn_backward": _BACKWARD,
     "numerical_gradient": (),  # gradient_check calls numerical_gradient
+    "rnn_backward_truncated": _BACKWARD,  # the engine's recurrence takes truncate too
+    "output_layer_backward": ("output_layer", "softmax_output_layer", "output_loss"),
     "bptt": (  # the engine's bptt is stubbed by its name; and every helper of either bptt:
         "backward_through_time",  # the engine's recurrence: dZ and da0
         "input_weight_gradient",  # the engine's dWax = Σ_t dz<t> x<t>ᵀ

@@ -5,7 +5,8 @@ One module per lesson of the course (notebooks/):
 - forward:   rnn_cell_forward, rnn_forward                          (01-forward)
 - stacking:  stack_weights, split_weights, stack_inputs, rnn_cell_forward_stacked  (02-stacking)
 - loss:      softmax, cross_entropy                                  (03-loss)
-- bptt:      rnn_cell_backward, rnn_backward, bptt, numerical_gradient, gradient_check  (04-bptt)
+- bptt:      rnn_cell_backward, rnn_backward, numerical_gradient, rnn_backward_truncated,
+             output_layer_backward, bptt, gradient_check                  (04-bptt)
 - engine:    the fast path of bptt (token-id gather and scatter, the batched output layer, the
              time-major recurrence): rnnlib.bptt on token ids, the character model, the benchmark
 - training:  initialize_parameters, sgd_step, clip_by_global_norm, clip_by_value, sample,
@@ -27,8 +28,10 @@ from rnnlib.bptt import (
     bptt,
     gradient_check,
     numerical_gradient,
+    output_layer_backward,
     relative_error,
     rnn_backward,
+    rnn_backward_truncated,
     rnn_cell_backward,
 )
 from rnnlib.charmodel import CharModel, train_char_model
@@ -77,10 +80,12 @@ __all__ = [
     "initialize_parameters",
     "load_corpus",
     "numerical_gradient",
+    "output_layer_backward",
     "perplexity",
     "relative_error",
     "relu",
     "rnn_backward",
+    "rnn_backward_truncated",
     "rnn_cell_backward",
     "rnn_cell_forward",
     "rnn_cell_forward_stacked",

@@ -97,7 +97,7 @@ def cases() -> list[tuple[str, str, tuple, dict]]:
                 ("gradient_check", tag, (x_int, y, a0, params), {"truncate": 1, "num_checks": 2})
             )
         a, y_pred, caches = rnnlib.rnn_forward(x, a0, params)
-        _, s_pred, _ = rnnlib.rnn_forward(S["x"], S["a0"], S["parameters"], "tanh", "sigmoid")
+        S_a, s_pred, _ = rnnlib.rnn_forward(S["x"], S["a0"], S["parameters"], "tanh", "sigmoid")
         rng = np.random.default_rng(3)
         da = rng.standard_normal(a.shape).astype(dtype)
         out += [
@@ -107,6 +107,15 @@ def cases() -> list[tuple[str, str, tuple, dict]]:
             ("cross_entropy", f"{tag} 0/1 integer targets", (s_pred, S["y"].astype(np.int64)), {}),
             ("rnn_cell_backward", f"{tag}", (da[:, :, 0], caches[0]), {}),
             ("rnn_backward", f"{tag}", (da, caches), {}),
+            ("rnn_backward_truncated", f"{tag} truncate=0", (da, caches, 0), {}),
+            ("rnn_backward_truncated", f"{tag} truncate=2", (da, caches, np.int64(2)), {}),
+            ("output_layer_backward", f"{tag} labels", (y_pred, y, a, params), {}),
+            (
+                "output_layer_backward",
+                f"{tag} 0/1 integer targets",
+                (s_pred, S["y"].astype(np.int64), S_a, S["parameters"]),
+                {},
+            ),
             ("backprop_norms", f"{tag}", (da[:, :, -1], caches), {}),
         ]
         _, grads, _ = rnnlib.bptt(x, y, a0, params)

@@ -38,6 +38,8 @@ VALIDATE_TIMEOUTS = {
     "04-bptt": 60,
     "05-training": 120,
     "06-vanishing": 60,
+    "07-lstm": 60,
+    "08-gru": 60,
 }
 VALIDATE_TIMEOUT_DEFAULT = 120
 VALIDATE_CONFIG = "nbgrader_config.py"  # the file name nbgrader's Validate button looks for

@@ -207,15 +207,16 @@ class HubCourse:
         self.exchange.chmod(0o777)
         # the instructor's course root, in their home, configured by graders/course.py
         self.course = teacher.home / "course"
-        teacher.write(
-            "course/nbgrader_config.py",
+        config = (
             "import sys\n"
             f"sys.path.insert(0, {str(ROOT)!r})\n"
             "from graders.course import apply_config  # noqa: E402\n"
             "c = get_config()  # noqa: F821\n"
             f"apply_config(c, root={str(self.course)!r})\n"
-            f"c.Exchange.root = {str(self.exchange)!r}\n",
+            f"c.Exchange.root = {str(self.exchange)!r}\n"
         )
+        teacher.write("course/nbgrader_config.py", config)  # nbgrader's commands, run in course/
+        teacher.write(".jupyter/nbgrader_config.py", config)  # the Formgrader in their server
         # what every single-user server reads (JUPYTER_CONFIG_PATH): the course and its exchange
         self.etc = self.tmp / "etc" / "jupyter"
         self.etc.mkdir(parents=True)

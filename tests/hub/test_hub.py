@@ -90,8 +90,8 @@ def browser(tmp_path_factory):
         pw.stop()
 
 
-class Student:
-    """One student's browser (its own cookies) on the hub."""
+class Session:
+    """One hub user's browser session (its own cookies)."""
 
     def __init__(self, browser, hub: HubCourse, name: str):
         self.name = name
@@ -198,7 +198,10 @@ def test_two_students_take_the_course_on_jupyterhub_and_cannot_read_each_other(h
     teacher, course = hub.instructor, hub.course
     nbgrader = Path(sys.executable).with_name("nbgrader")
 
-    # the instructor (a Unix and hub user) generates the checked student version and releases it
+    # the instructor, a Unix and hub user, logs in; in their terminal they generate the checked
+    # student version and release it
+    instructor = Session(browser, hub, INSTRUCTOR)
+    instructor.log_in()
     teacher.run(sys.executable, "-m", "graders", "--root", course, "release", assignment)
     teacher.run(nbgrader, "release_assignment", assignment, cwd=course)
     outbound = hub.exchange / COURSE_ID / "outbound" / assignment
@@ -206,7 +209,7 @@ def test_two_students_take_the_course_on_jupyterhub_and_cannot_read_each_other(h
         f"the exchange's outbound/{assignment} holds {sorted(os.listdir(outbound))}"
     )
 
-    students = {name: Student(browser, hub, name) for name in (ALICE, BOB)}
+    students = {name: Session(browser, hub, name) for name in (ALICE, BOB)}
     unanswered: dict[str, list[str]] = {}
     for name, student in students.items():
         student.log_in()
@@ -308,6 +311,23 @@ def test_two_students_take_the_course_on_jupyterhub_and_cannot_read_each_other(h
     assert 0 < scores[BOB][0] < scores[BOB][1], (
         f"bob left {unanswered[BOB]} out: expected partial credit, got {scores[BOB]}"
     )
+    # the instructor's Formgrader (their own server, on the same course) shows both submissions
+    # (opened as its own page: inside JupyterLab's tab, Chromium showed it as refused)
+    page = instructor.page
+    page.goto(f"{hub.url}{instructor.base}/formgrader")
+    row = page.locator("tbody tr", has_text=assignment).first
+    try:
+        row.wait_for(timeout=60_000)
+    except Exception as error:
+        instructor.screenshot("formgrader-failed")
+        body = page.locator("body").inner_text(timeout=5_000)
+        raise AssertionError(
+            f"the Formgrader at {page.url} lists no {assignment}:\n{body}"
+        ) from error
+    cells = [t.strip() for t in row.locator("td").all_inner_texts()]
+    instructor.screenshot("formgrader")
+    assert "2" in cells, f"the Formgrader's row for {assignment} shows no 2 submissions: {cells}"
+    instructor.context.close()
     teacher.run(nbgrader, "release_feedback", assignment, cwd=course)
 
     # each student fetches their own feedback from the Assignment List

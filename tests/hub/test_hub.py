@@ -329,6 +329,15 @@ def test_two_students_take_the_course_on_jupyterhub_and_cannot_read_each_other(h
     assert "2" in cells, f"the Formgrader's row for {assignment} shows no 2 submissions: {cells}"
     instructor.context.close()
     teacher.run(nbgrader, "release_feedback", assignment, cwd=course)
+    # the released feedback is found by a hash of each student's own notebook: nobody can list it
+    released = hub.exchange / COURSE_ID / "feedback"
+    got = students[BOB].run_in_kernel(
+        PROBE % {"list the exchange's feedback folder": f"os.listdir({str(released)!r})"}
+    )
+    assert got == {
+        "uid": hub.users[BOB].uid,
+        "list the exchange's feedback folder": "PermissionError",
+    }, f"bob's attempt on the released feedback: {got}"
 
     # each student fetches their own feedback from the Assignment List
     for name, student in students.items():

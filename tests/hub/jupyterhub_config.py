@@ -21,10 +21,11 @@ c = get_config()  # noqa: F821 - provided by jupyterhub
 
 c.JupyterHub.ip = deployment["ip"]
 c.JupyterHub.port = deployment["port"]
-c.JupyterHub.hub_ip = deployment["ip"]
+# the hub's API and the proxy's stay on the loopback: only the proxy's public port is served
+c.JupyterHub.hub_ip = "127.0.0.1"
 c.JupyterHub.hub_port = deployment["hub_port"]
 c.ConfigurableHTTPProxy.command = [deployment["proxy"]]
-c.ConfigurableHTTPProxy.api_url = f"http://{deployment['ip']}:{deployment['api_port']}"
+c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{deployment['api_port']}"
 c.ConfigurableHTTPProxy.pid_file = os.path.join(state, "proxy.pid")
 c.JupyterHub.db_url = f"sqlite:///{os.path.join(state, 'jupyterhub.sqlite')}"
 c.JupyterHub.cookie_secret_file = os.path.join(state, "jupyterhub_cookie_secret")

@@ -56,15 +56,13 @@ def first_assignment() -> tuple[str, list[str]]:
 
 @pytest.fixture(scope="module")
 def hub():
-    reason = hub_missing()
+    from browser_harness import browser_missing
+
+    reason = hub_missing() or browser_missing()
     if reason and os.environ.get("RNN_REQUIRE_HUB") == "1":
         pytest.fail(f"RNN_REQUIRE_HUB=1 but {reason}", pytrace=False)
     if reason:
         pytest.skip(reason)
-    from browser_harness import browser_missing
-
-    if why := browser_missing():
-        pytest.skip(why)
     course = HubCourse(INSTRUCTOR, [ALICE, BOB])
     try:
         yield course.start()

@@ -118,7 +118,7 @@ class UnixUser:
         os.chown(path, self.uid, self.gid)
         return path
 
-    def env(self, cwd: Path | None = None) -> dict:
+    def env(self) -> dict:
         return {
             "HOME": str(self.home),
             "USER": self.name,

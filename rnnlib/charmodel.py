@@ -2,11 +2,15 @@
 
 Training reads random windows of T_x + 1 characters from the corpus: x is the first T_x, y the
 next character at each step (y<t> = x<t+1>). Every batch starts from a<0> = 0.
+
+With ``stateful=True`` the windows are contiguous instead (:func:`stream_batches`): the text is
+cut into m tracks read in order, and each window starts from the last state a<T_x> of the one
+before it on its track, held constant (the windowed form of truncated BPTT).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -92,6 +96,40 @@ def batches(ids: np.ndarray, m: int, T_x: int, rng: np.random.Generator):
         yield window[:, :-1], window[:, 1:]
 
 
+def tracks(ids: np.ndarray, m: int, T_x: int, name: str = "ids") -> np.ndarray:
+    """``ids`` cut into m contiguous tracks of equal length L = len(ids) // m (the tail dropped),
+    shape (m, L); an error naming ``name`` unless each track holds a window of T_x + 1 tokens."""
+    need = m * (T_x + 1)
+    if len(ids) < need:
+        raise ValueError(
+            f"{name}: got {len(ids)} tokens, expected at least m·(T_x + 1) = {m}·{T_x + 1} = "
+            f"{need}: one window of T_x + 1 = {T_x + 1} tokens for each of the m = {m} tracks"
+        )
+    L = len(ids) // m
+    return np.asarray(ids[: m * L]).reshape(m, L)
+
+
+def stream_batches(
+    ids: np.ndarray, m: int, T_x: int, name: str = "ids"
+) -> Iterator[tuple[np.ndarray, np.ndarray, bool]]:
+    """Endless contiguous minibatches: row j of every window continues row j of the one before.
+
+    Inputs:
+    - ids: the corpus's token ids, shape (N,); m: the tracks; T_x: steps per window
+    - name: the argument to name in the error for a corpus shorter than one window per track
+
+    Yields (x, y, fresh):
+    - x, y: token ids of shape (m, T_x), y<t> = x<t+1>
+    - fresh: True for the first window of a pass over the tracks (the state starts at 0 there)
+    """
+    rows = tracks(ids, m, T_x, name)
+    starts = range(0, rows.shape[1] - T_x, T_x)  # full windows of T_x + 1 tokens only
+    while True:
+        for k, start in enumerate(starts):
+            window = rows[:, start : start + T_x + 1]
+            yield window[:, :-1], window[:, 1:], k == 0
+
+
 def train_char_model(
     text: str | None = None,
     steps: int = 500,
@@ -105,6 +143,7 @@ def train_char_model(
     dtype: type = np.float64,
     callback: Callable[[int, float], None] | None = None,
     model: CharModel | None = None,
+    stateful: bool = False,
 ) -> CharModel:
     """Train (or continue training) a character model with SGD and global-norm clipping.
 
@@ -114,6 +153,8 @@ def train_char_model(
     - learning_rate: η; max_norm: the clipping threshold; seed: makes the run reproducible
     - callback: called as callback(step, loss) after every step (a progress bar, say)
     - model: a model to continue from (its vocabulary must cover the text)
+    - stateful: contiguous windows, each starting from the last state of the one before
+      (:func:`stream_batches`), instead of random windows from a<0> = 0
 
     Returns:
     - the CharModel, its ``losses`` holding the loss of every step
@@ -127,11 +168,19 @@ def train_char_model(
     rng = np.random.default_rng(seed + 1)
     n_a = model.parameters["Waa"].shape[0]
     a0 = np.zeros((n_a, m), dtype=model.parameters["Waa"].dtype)
-    stream = batches(ids, m, T_x, rng)
+    if stateful:
+        stream = stream_batches(ids, m, T_x, "text")
+    else:
+        stream = ((x, y, True) for x, y in batches(ids, m, T_x, rng))
+    a_last = a0
     for step in range(steps):
-        x, y = next(stream)
-        loss, gradients, _ = bptt(
-            x, y, a0, model.parameters, hidden_activation=model.hidden_activation
+        x, y, fresh = next(stream)
+        loss, gradients, a_last = bptt(
+            x,
+            y,
+            a0 if fresh else a_last,
+            model.parameters,
+            hidden_activation=model.hidden_activation,
         )
         gradients = clip_by_global_norm(gradients, max_norm)
         model.parameters = sgd_step(model.parameters, gradients, learning_rate)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -138,3 +142,35 @@ def test_word_model_saves_loads_and_samples_reproducibly(small_words, tmp_path):
         np.testing.assert_array_equal(again.parameters[name], value, err_msg=name)
     assert again.sample(seed=3) == model.sample(seed=3), "the same seed gives another sample"
     assert isinstance(model.sample(seed=3), str)
+
+
+def test_command_line_trains_the_word_model_reports_perplexities_saves_and_samples(tmp_path):
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+    train = [sys.executable, "-m", "rnnlib", "train", "--corpus", "docstrings", "--level", "word"]
+    options = ["--steps", "3", "--float32", "--samples", "1", "--save", "w", "--no-progress"]
+    result = subprocess.run(
+        [*train, *options], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr
+    for fragment in (
+        "vocabulary 10,000",
+        "unigram perplexity",
+        "bigram",
+        "ms per step",
+        "training perplexity",
+        "validation perplexity",
+        "saved to",
+        "1 samples",
+    ):
+        assert fragment in result.stdout, f"no {fragment!r} in:\n{result.stdout}"
+    model = WordModel.load(tmp_path / "w.npz")
+    assert model.parameters["Wax"].shape == (100, 10_000), "not the seed's sizes"
+    sampled = subprocess.run(
+        [sys.executable, "-m", "rnnlib", "sample", "w.npz", "-n", "2"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert sampled.returncode == 0 and "2 samples" in sampled.stdout, sampled.stderr

@@ -17,8 +17,11 @@ from __future__ import annotations
 
 import ast
 import functools
+import hashlib
+import json
 import os
 import re
+import sys
 import sysconfig
 import zlib
 from collections import Counter
@@ -104,22 +107,52 @@ def docstrings(source: str) -> list[str]:
     return [doc for doc in found if doc]
 
 
+def cache_file(files: list[tuple[str, Path]]) -> Path:
+    """Where :func:`load_docstrings` keeps what it extracted from these files: the user's cache
+    folder, under a name that changes with the interpreter and with any file's size or time."""
+    key = hashlib.sha256(sys.version.encode())
+    for name, path in files:
+        info = path.stat()
+        key.update(f"{name}\0{path}\0{info.st_size}\0{info.st_mtime_ns}\n".encode())
+    folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "rnnlib"
+    return folder / f"docstrings-{key.hexdigest()[:16]}.json"
+
+
 @functools.lru_cache(maxsize=4)
-def load_docstrings(root: str | None = None) -> dict[str, tuple[str, ...]]:
-    """Every standard-library module's docstrings, read from its source file (a few seconds).
+def load_docstrings(root: str | None = None, cache: bool = True) -> dict[str, tuple[str, ...]]:
+    """Every standard-library module's docstrings, read from its source file.
+
+    Parsing the 12 MB of source takes seconds, so the result is kept in the user's cache folder
+    (:func:`cache_file`) and read from there while the source files are unchanged.
 
     Inputs:
     - root: the standard library's folder (default: the running interpreter's)
+    - cache: read and write the cache file (False: always parse, write nothing)
 
     Returns:
     - module name -> its docstrings (a tuple of str), modules sorted by name, those without
       docstrings left out
     """
+    files = stdlib_files(root)
+    cached = cache_file(files)
+    if cache:
+        try:
+            return {k: tuple(v) for k, v in json.loads(cached.read_text("utf-8")).items()}
+        except (OSError, ValueError, AttributeError):
+            pass  # no cache yet, or unreadable: parse
     corpus = {}
-    for name, path in stdlib_files(root):
+    for name, path in files:
         found = docstrings(path.read_text(encoding="utf-8", errors="replace"))
         if found:
             corpus[name] = tuple(found)
+    if cache:
+        try:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            partial = cached.with_suffix(f".{os.getpid()}.tmp")
+            partial.write_text(json.dumps(corpus), "utf-8")
+            partial.replace(cached)  # whole or not at all, even with two writers
+        except OSError:
+            pass  # a read-only home: parse again next time
     return corpus
 
 

@@ -118,3 +118,12 @@ def test_vocabulary_size_below_two_is_an_error_naming_max_size(max_size):
     with pytest.raises(ValueError, match=r"max_size: expected an integer >= 2.*got") as info:
         WordVocabulary.from_tokens(["a", "b"], max_size)
     assert repr(max_size) in str(info.value) or str(max_size) in str(info.value)
+
+
+def test_the_cache_gives_what_parsing_gives(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    parsed = load_docstrings.__wrapped__(cache=False)
+    written = load_docstrings.__wrapped__()  # parses, writes the cache in tmp_path
+    assert list(tmp_path.glob("rnnlib/docstrings-*.json")), "no cache file written"
+    read = load_docstrings.__wrapped__()  # reads the cache
+    assert parsed == written == read, "the cached corpus differs from the parsed one"

@@ -33,6 +33,7 @@ COURSE = {
     "04-bptt/bptt.ipynb": ["rnn_cell_backward", "rnn_backward", "numerical_gradient", "bptt"],
     "05-training/training.ipynb": ["sgd_step", "clip_by_global_norm", "sample"],
     "06-vanishing/vanishing.ipynb": ["backprop_norms"],
+    "09-words/words.ipynb": [],
 }
 
 

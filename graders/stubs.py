@@ -70,6 +70,8 @@ EQUIVALENTS: dict[str, tuple[str, ...]] = {
     "clip_by_global_norm": (),
     "sample": (),  # CharModel.sample calls sample
     "backprop_norms": ("rnn_cell_backward", "backward_through_time"),  # the gradients it measures
+    "many_to_one_forward": (),  # predict and train_classifier call it by name
+    "many_to_one_backward": (),
 }
 
 

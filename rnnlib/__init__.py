@@ -11,6 +11,8 @@ One module per lesson of the course (notebooks/):
 - training:  initialize_parameters, sgd_step, clip_by_global_norm, clip_by_value, sample,
              perplexity                                              (05-training)
 - vanishing: backprop_norms, with_spectral_radius                    (06-vanishing)
+- corpus, wordmodel: the standard library's docstrings and a word model (09-words)
+- classify:  many_to_one_forward, many_to_one_backward              (10-classify)
 - data, charmodel: the shipped corpora and a character-level language model
 
 Shapes: column vectors, the minibatch on axis 1 and time last: x (n_x, m, T_x), a (n_a, m, T_x),
@@ -28,6 +30,7 @@ from rnnlib.bptt import (
     rnn_cell_backward,
 )
 from rnnlib.charmodel import CharModel, train_char_model
+from rnnlib.classify import many_to_one_backward, many_to_one_forward
 from rnnlib.data import Vocabulary, load_corpus
 from rnnlib.forward import relu, rnn_cell_forward, rnn_forward, sigmoid, tanh
 from rnnlib.loss import cross_entropy, softmax
@@ -55,6 +58,8 @@ __all__ = [
     "gradient_check",
     "initialize_parameters",
     "load_corpus",
+    "many_to_one_backward",
+    "many_to_one_forward",
     "numerical_gradient",
     "perplexity",
     "relative_error",

@@ -113,6 +113,13 @@ MUTANTS = (
         "norms in reverse order",
         lessons.vanishing.norms_reversed,
     ),
+    Mutant(
+        "judy_last_step_only",
+        "10-classify",
+        "many_to_one_backward",
+        "gradient not carried back before the last step",
+        lessons.classify.backward_last_step_only,
+    ),
 )
 
 # Cheating attempts: (student, assignment, answers to replace, extra cells at the top)

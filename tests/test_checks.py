@@ -40,8 +40,8 @@ def returning(name: str, change):
 # --- the table and the references ------------------------------------------------------------
 
 
-def test_the_table_covers_the_sixteen_exercises_of_the_six_notebooks():
-    assert len(NAMES) == 16, f"expected 16 exercises, got {NAMES}"
+def test_the_table_covers_the_eighteen_exercises_of_the_seven_graded_notebooks():
+    assert len(NAMES) == 18, f"expected 18 exercises, got {NAMES}"
     assignments = {ex.assignment for ex in checks.EXERCISES.values()}
     assert assignments == {
         "01-forward",
@@ -50,6 +50,7 @@ def test_the_table_covers_the_sixteen_exercises_of_the_six_notebooks():
         "04-bptt",
         "05-training",
         "06-vanishing",
+        "10-classify",
     }, f"unexpected assignments {assignments}"
     for name, ex in checks.EXERCISES.items():
         assert callable(ex.reference), f"{name}: no rnnlib reference"

@@ -51,6 +51,7 @@ def test_the_edition_is_the_rnnlib_imported(built):
         ),
         ("rnnlib.sgd_step(p, {'d' + k: v for k, v in p.items()}, 0.1)", "05-training"),
         ("rnnlib.backprop_norms(np.zeros((3, 2)), caches)", "06-vanishing"),
+        ("rnnlib.many_to_one_backward((0, 0, 0, 0, 0, 0))", "10-classify"),
     ],
 )
 def test_an_open_exercise_raises_and_names_its_notebook(built, call, notebook):

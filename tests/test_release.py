@@ -44,6 +44,9 @@ def test_student_version_fails_only_with_not_implemented_error(released, rel):
     # validate_all: every code cell that errors counts as failed, not only the graded ones
     results = Validator(validate_all=True).validate(str(student))
     failed = results.get("failed", [])
+    if not COURSE[rel]:  # a lesson without exercises runs as released
+        assert not failed, f"{rel} has no exercises, yet its release fails: {failed[:1]}"
+        return
     assert failed, f"nbgrader validate passes the unanswered {rel}: its tests check nothing"
     for cell in failed:
         error = cell["raw_error"]

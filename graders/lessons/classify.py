@@ -14,8 +14,8 @@ def _problem(rng: np.random.Generator, g1: str, special: str = ""):
     m = 1 if special == "m=1" else m
     T_x = 1 if special == "T=1" else int(rng.integers(3, 8))
     p = parameters(rng, n_a, n_x, 1)
-    if special == "large logits":  # |o| of tens: log σ(o) of a rounded σ is -inf
-        p["Wya"] = p["Wya"] * 60
+    if special == "large logits":  # o ≈ 80: σ(o) rounds to 1, and log(1 - σ(o)) for y = 0 is -inf
+        p["by"] = np.array([[80.0]])
     x = onehot(rng.integers(0, n_x, (m, T_x)), n_x)
     y = rng.integers(0, 2, m).astype(np.float64)
     if special != "m=1":

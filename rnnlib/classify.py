@@ -100,7 +100,6 @@ def many_to_one_forward(
     - cache: (a, x, y, y_pred, parameters, hidden_activation), a of shape (n_a, m, T_x + 1)
       holding a<0>..a<T_x>
     """
-    ### BEGIN SOLUTION
     Waa, Wax, Wya, ba, by = (parameters[k] for k in ("Waa", "Wax", "Wya", "ba", "by"))
     g1 = ACTIVATIONS[hidden_activation]
     n_a, m = a0.shape
@@ -114,7 +113,6 @@ def many_to_one_forward(
     # -[y log σ(o) + (1 - y) log(1 - σ(o))] = log(1 + e^o) - y o, finite for any o
     loss = float(np.sum(np.logaddexp(0, o) - y * o) / m)
     cache = (a, x, y, y_pred, parameters, hidden_activation)
-    ### END SOLUTION
     return loss, y_pred, cache
 
 
@@ -141,7 +139,6 @@ def many_to_one_backward(cache: tuple[Any, ...]) -> dict[str, np.ndarray]:
     Returns a dict of the loss's gradients:
     - dWaa (n_a, n_a), dWax (n_a, n_x), dWya (1, n_a), dba (n_a, 1), dby (1, 1), da0 (n_a, m)
     """
-    ### BEGIN SOLUTION
     a, x, y, y_pred, parameters, hidden_activation = cache
     Waa, Wax, Wya = parameters["Waa"], parameters["Wax"], parameters["Wya"]
     m, T_x = a.shape[1], a.shape[2] - 1
@@ -157,7 +154,6 @@ def many_to_one_backward(cache: tuple[Any, ...]) -> dict[str, np.ndarray]:
         dba += dz.sum(axis=1, keepdims=True)
         da = Waa.T @ dz  # ∂L/∂a<t-1>
     gradients = {"dWaa": dWaa, "dWax": dWax, "dWya": dWya, "dba": dba, "dby": dby, "da0": da}
-    ### END SOLUTION
     return gradients
 
 

@@ -138,7 +138,8 @@ def test_no_open_function_keeps_code_of_its_own(built, tmp_path):
 
 
 def test_open_assignments_are_the_released_and_every_later_one():
-    assert edition.later_assignments(["04-bptt"]) == ["04-bptt", "05-training", "06-vanishing"]
+    assert edition.later_assignments(["04-bptt"])[:3] == ["04-bptt", "05-training", "06-vanishing"]
+    assert edition.later_assignments(["09-words"]) == ["09-words", "10-classify"]
     assert edition.later_assignments(["06-vanishing", "02-stacking"])[0] == "02-stacking"
     assert edition.later_assignments(["99-nothing"]) == []
 

@@ -174,3 +174,17 @@ def test_command_line_trains_the_word_model_reports_perplexities_saves_and_sampl
         timeout=300,
     )
     assert sampled.returncode == 0 and "2 samples" in sampled.stdout, sampled.stderr
+
+
+def test_command_line_trains_the_character_model_statefully(tmp_path):
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+    command = [sys.executable, "-m", "rnnlib", "train", "--steps", "5", "--stateful"]
+    result = subprocess.run(
+        [*command, "--samples", "0", "--no-progress"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0 and "after 5 steps" in result.stdout, result.stderr

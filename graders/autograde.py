@@ -17,7 +17,6 @@ import contextlib
 import csv
 import functools
 import hashlib
-import html
 import inspect
 import io
 import json
@@ -35,19 +34,30 @@ import textwrap
 import threading
 import time
 import warnings
-from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import nbformat
 import numpy as np
 
-from graders import course, demo, gradebook, jail, policy, sandbox, sanitize, static, stubs, wire
+from graders import (
+    course,
+    feedback,
+    gradebook,
+    jail,
+    policy,
+    sandbox,
+    sanitize,
+    static,
+    stubs,
+    wire,
+)
 from graders import progress as progress_report
 from graders.child import BOOTSTRAP
-from graders.preprocessors import limit_output_bytes, one_line_error, strip_hidden
+from graders.preprocessors import strip_hidden
+from graders.results import ExerciseResult, NotebookResult, result_dict
 
 MAX_SUBMISSION_BYTES = 64 * 2**20
 # Checked on the notebook's JSON before nbformat, the static checks or the highlighter see it.
@@ -55,62 +65,53 @@ MAX_CELLS = 2000
 MAX_CELL_SOURCE_BYTES = 2**20  # one cell's source
 MAX_CELL_OUTPUT_BYTES = 5 * 2**20  # one cell's stored outputs and attachments
 NOTEBOOK_TIMEOUT = 300  # wall-clock seconds for the student's kernel to run one notebook
-CHILD_TIMEOUT = 120  # wall-clock seconds for the whole outside check of one notebook
+# wall-clock seconds for the whole outside check of one notebook: the kernel's bound, so that a
+# notebook whose definitions the kernel ran in time is not failed by the outside check alone
+CHILD_TIMEOUT = NOTEBOOK_TIMEOUT
 PER_CALL_SECONDS = 10  # one call of a student's function on a hidden case (they are small)
-PER_CELL_SECONDS = 5  # one cell in the child: definitions only, no demos
 CSV_COLUMNS = ("student", "assignment", "notebook", "score", "max_score", "status")
 _TIMEOUT_ERRORS = ("CellTimeoutError", "TimeoutError")
 
 
 @dataclass
-class Setup:
-    """What every grading worker needs to know (plain data: it crosses into worker processes)."""
+class RunPaths:
+    """Where a grading run reads and writes."""
 
     base: str  # private staging folder of this run
     source: str  # the source notebooks (assignment folders)
     template_db: str  # a gradebook holding the assignments, copied into each worker
     root: str  # the course root (gradebook, autograded/)
     out: str  # where grades.csv and feedback/ go
-    timeout: int  # seconds per cell in the student's kernel
-    secret: str  # salts the outside check's random cases (stable per course, unknown to students)
+
+
+@dataclass
+class Limits:
+    """How long a submission may run (seconds)."""
+
+    timeout: int  # one cell in the student's kernel (and in the outside check's child)
+    notebook_timeout: int = NOTEBOOK_TIMEOUT  # one notebook in the kernel, wall clock
+    child_timeout: int = CHILD_TIMEOUT  # the whole outside check of one notebook
+
+
+@dataclass
+class Isolation:
+    """How the jails are made (graders/policy.py decides what each one holds)."""
+
     use_uids: bool  # the jails run under uids of their own
     child_packages: list[str]  # the package folders the child may import (numpy's)
-    child_timeout: int = CHILD_TIMEOUT
     uid_base: int = sandbox.UID_BASE  # this run's block of uids (see sandbox.run_uid_base)
     seed: dict[str, str] = field(default_factory=dict)  # files put in each kernel's HOME
     zygote: bool = True  # kernels fork from a warm zygote (False: each starts cold)
-    notebook_timeout: int = NOTEBOOK_TIMEOUT  # wall-clock seconds per notebook in the kernel
 
 
 @dataclass
-class ExerciseResult:
-    """One exercise of one submission."""
+class Setup:
+    """What every grading worker needs to know (plain data: it crosses into worker processes)."""
 
-    name: str
-    points: float
-    in_kernel: float | None  # nbgrader's auto score of test_<name> (None: not graded)
-    outside_passed: bool
-    outside_message: str
-    flags: list[str] = field(default_factory=list)
-    score: float = 0.0
-    reason: str = ""
-
-
-@dataclass
-class NotebookResult:
-    """One row of grades.csv, with what the gradebook and the feedback need."""
-
-    student: str
-    assignment: str
-    notebook: str
-    score: float
-    max_score: float
-    status: str
-    exercises: list[ExerciseResult] = field(default_factory=list)
-    graded: bool = False  # nbgrader put it in the staging gradebook
-    problems: list[str] = field(default_factory=list)  # needs-review reasons
-    failures: list[str] = field(default_factory=list)  # failed reasons
-    feedback: str = ""
+    paths: RunPaths
+    limits: Limits
+    isolation: Isolation
+    secret: str  # salts the outside check's random cases (stable per course, unknown to students)
 
 
 # ------------------------------------------------------------------------------------------
@@ -249,190 +250,596 @@ def unreadable_rows(task: Task, source: str, reason: str) -> list[NotebookResult
 # The worker: one process grades one submission at a time in its own staging course
 # ------------------------------------------------------------------------------------------
 
-_W: dict[str, Any] = {}
-
 
 def _quiet() -> None:
     warnings.filterwarnings("ignore")
     logging.getLogger("sqlalchemy").setLevel(logging.CRITICAL)
 
 
-def init_worker(setup: Setup, slots: Any, slot: int | None = None) -> None:
-    """Set up this worker's staging course (a copy of the template gradebook) and its uids: the
-    worker's number is ``slot``, else taken from the queue ``slots``, else 0."""
+# this process's worker: a process pool's initializer (init_worker) sets it, as a pool needs
+_worker: Worker | None = None
+
+
+@dataclass
+class Worker:
+    """One grading worker's state and its stages: a process of the pool (or the one thread a Dask
+    worker grades in) grades one submission at a time in its own staging course. Each stage is a
+    method; what it reads of the run is here, nothing in module globals but :data:`_worker`."""
+
+    setup: Setup
+    slot: int  # this worker's number: its staging folder w<slot> and its uids
+    root: Path  # its staging course (a copy of the template gradebook)
+    api: Any  # nbgrader's NbGraderAPI on that course
+    exporter: Any  # the feedback page's HTML exporter (graders/feedback.py), reused
+    kernel_uid: int | None  # the uids its jails run under (None: no uids of their own)
+    child_uid: int | None
+    stubs: dict = field(default_factory=dict)  # the stub packages made, by exercise set
+    sources: dict = field(default_factory=dict)  # the source notebooks read
+    references: dict = field(default_factory=dict)  # rnnlib's and the course's solution texts
+    zygote: Any = None  # the zygote process its kernels fork from
+    zygote_starts: int = 0
+    scratch: int | None = None  # the thread whose mount namespace has the children's tmpfs
+    slot_lock: int | None = None  # a Dask worker's lock on its number (graders/cluster.py)
+
+    def _ensure_scratch(self) -> None:
+        """The outside check's children write to a size-limited tmpfs, not the real disk: mount it
+        once in the mount namespace of the thread that grades (a pool's worker process, or the one
+        thread a Dask worker runs its tasks in), before it starts a child or a zygote."""
+        me = threading.get_ident()
+        if self.scratch == me:
+            return
+        if jail.scratch_tmpfs(str(self.root / "child"), sandbox.CHILD_SCRATCH_BYTES):
+            self.scratch = me
+
+    def _ensure_zygote(self) -> None:
+        """This worker's kernels fork from a zygote that has the imports done (graders/zygote.py).
+        Start it before the worker's first kernel, or again if it died; if it cannot start, kernels
+        start cold."""
+        setup = self.setup
+        zygote = self.zygote
+        if zygote is not None and zygote.poll() is None:
+            return
+        os.environ.pop(sandbox.ZYGOTE_ENV, None)
+        if (
+            not setup.isolation.zygote or self.zygote_starts >= 3
+        ):  # off, or it keeps failing: start cold
+            return
+        self.zygote_starts += 1
+        folder = self.root / "zygote"
+        # PATH: autograde() put this interpreter's folder first already; clean_env keeps it
+        env = sandbox.clean_env(
+            {
+                "MPLCONFIGDIR": str(Path(setup.paths.base) / "matplotlib"),
+                "MPLBACKEND": KERNEL_MPLBACKEND,
+            }
+        )
+        self.zygote = zygote = sandbox.start_zygote(folder, env)
+        if zygote is not None:
+            os.environ[sandbox.ZYGOTE_ENV] = str(folder / "kernels.sock")
+
+    def stop(self) -> None:
+        """End this worker's zygote (a pool's workers end theirs by dying: PR_SET_PDEATHSIG)."""
+        zygote = self.zygote
+        if zygote is not None:
+            zygote.kill()
+            zygote.wait()
+        os.environ.pop(sandbox.ZYGOTE_ENV, None)
+        if self.scratch == threading.get_ident():
+            jail.release_scratch(str(self.root / "child"))
+
+    def grade(self, task: Task) -> list[NotebookResult]:
+        """Grade one student's assignment in this worker. A failure of the grader itself becomes a
+        'needs review' row per notebook instead of stopping the batch."""
+        if task.problem:  # nothing of it is read or run
+            return unreadable_rows(task, self.setup.paths.source, task.problem)
+        try:
+            return self._grade(task)
+        except Exception as exc:  # noqa: BLE001 - one broken submission must not stop the class
+            reason = f"the grader failed on this submission ({type(exc).__name__}: {exc})"
+            return unreadable_rows(task, self.setup.paths.source, reason)
+        finally:
+            for d in ("submitted", "autograded"):
+                shutil.rmtree(self.root / d / task.student, ignore_errors=True)
+
+    def _grade(self, task: Task) -> list[NotebookResult]:
+        """Grade one student's assignment: nbgrader, the outside check, feedback."""
+        self._ensure_scratch()
+        setup = self.setup
+        root: Path = self.root
+        source_nbs = course.assignments(setup.paths.source)[task.assignment]
+        sub_dir = root / "submitted" / task.student / task.assignment
+        auto_dir = root / "autograded" / task.student / task.assignment
+        for d in (root / "submitted" / task.student, root / "autograded" / task.student):
+            shutil.rmtree(d, ignore_errors=True)
+        sub_dir.mkdir(parents=True)
+        results: dict[str, NotebookResult] = {}
+        valid: dict[str, nbformat.NotebookNode] = {}
+        folder = Path(task.folder)
+        for name in source_nbs:
+            src_nb = self._source_notebook(task.assignment, name)
+            max_score = sum(e.points for e in course.exercises_of(src_nb))
+            res = results[name] = NotebookResult(
+                task.student, task.assignment, name, 0.0, max_score, ""
+            )
+            path = folder / f"{name}.ipynb"
+            problem = _readable(path)
+            if problem is None:
+                problem, nb, data = _read_notebook(path)
+                if nb is not None:
+                    valid[name] = nb
+                    # the bytes checked, not the path again: nbgrader reads what was checked
+                    (sub_dir / f"{name}.ipynb").write_bytes(data)
+            if problem:
+                res.problems.append(problem)
+        stamp = folder / "timestamp.txt"
+        with contextlib.suppress(OSError, wire.WireError):
+            (sub_dir / "timestamp.txt").write_bytes(wire.read_regular(stamp, 10_000))
+        children = {name: self._start_child(task, name, nb) for name, nb in valid.items()}
+        log, overran = "", False
+        if valid:
+            log, overran = self._run_nbgrader(task, auto_dir, len(valid))
+        outside = {name: self._finish_child(*child) for name, child in children.items()}
+        if overran:
+            limit = self.setup.limits.notebook_timeout
+            for name in valid:
+                results[name].problems.append(
+                    f"the notebook ran over its {limit} s wall-clock limit: its kernel was stopped"
+                )
+        for name, res in results.items():
+            nb = valid.get(name)
+            self._combine(res, nb, outside.get(name), log, auto_dir / f"{name}.ipynb")
+            res.feedback = self._write_feedback(res, nb, auto_dir / f"{name}.ipynb")
+            self._publish_autograded(res, auto_dir / f"{name}.ipynb")
+        # nbgrader release_feedback reads these two beside the feedback (the exchange's submission ids)
+        for extra in ("timestamp.txt", "submission_secret.txt"):
+            try:
+                data = wire.read_regular(folder / extra, 10_000)
+            except (OSError, wire.WireError):
+                continue
+            dest = Path(setup.paths.out) / "feedback" / task.student / task.assignment / extra
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_bytes(data)
+        for d in (root / "submitted" / task.student, root / "autograded" / task.student):
+            shutil.rmtree(d, ignore_errors=True)
+        return [results[n] for n in source_nbs]
+
+    def _source_notebook(self, assignment: str, notebook: str) -> nbformat.NotebookNode:
+        """The course's source notebook, read once per worker (callers only read it)."""
+        key = (assignment, notebook)
+        if key not in self.sources:
+            path = Path(self.setup.paths.source) / assignment / f"{notebook}.ipynb"
+            self.sources[key] = course.read_notebook(path)
+        return self.sources[key]
+
+    def _run_nbgrader(self, task: Task, auto_dir: Path, notebooks: int = 1) -> tuple[str, bool]:
+        """nbgrader autograde of this submission in the staging course: (its log on failure, whether
+        the kernel was stopped for running over the wall-clock limit of ``notebooks`` notebooks)."""
+        ipc = self.root / "ipc"  # the kernel's sockets: its only way in or out
+        shutil.rmtree(ipc, ignore_errors=True)
+        ipc.mkdir(mode=0o700)
+        if self.kernel_uid is not None:
+            os.chown(ipc, self.kernel_uid, self.kernel_uid)
+        config = sandbox.jail_config(
+            self.root / "kernel-jail.json",
+            uid=self.kernel_uid,
+            # no folder of the real disk is writable: the kernel works in its private, size-limited
+            # /tmp (its outputs reach nbgrader over the sockets, not through files)
+            keep={"ipc": str(ipc)},
+            chdir="/tmp",
+            limits=sandbox.KERNEL_LIMITS,
+            net=True,
+            env=sandbox.clean_env(
+                {
+                    "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
+                    "NBGRADER_EXECUTION": "autograde",
+                    "MPLBACKEND": KERNEL_MPLBACKEND,
+                }
+            ),
+            quiet=True,
+            seed=self.setup.isolation.seed,
+        )
+        os.environ[sandbox.JAIL_ENV] = str(config)
+        os.environ[sandbox.IPC_ENV] = str(ipc)
+        self._ensure_zygote()
+        limit = self.setup.limits.notebook_timeout * max(1, notebooks)
+        done, overran = threading.Event(), threading.Event()
+
+        def watchdog() -> None:
+            # per-cell limits do not bound a notebook of many slow cells: past the notebook's limit
+            # kill the kernel's uid (nbclient then reports a dead kernel and nbgrader returns), and
+            # keep killing until it does, in case something starts again
+            if done.wait(limit):
+                return
+            overran.set()
+            while not done.is_set():
+                sandbox.kill_uid(self.kernel_uid)
+                done.wait(0.5)
+
+        # without uids of its own (not root) the kernel cannot be told apart: only the cell limit holds
+        guard = threading.Thread(target=watchdog, daemon=True) if self.kernel_uid else None
+        if guard is not None:
+            guard.start()
+        try:
+            with (
+                contextlib.redirect_stderr(io.StringIO()),
+                contextlib.redirect_stdout(io.StringIO()),
+            ):
+                result = self.api.autograde(task.assignment, task.student, force=True, create=True)
+        finally:
+            done.set()
+            if guard is not None:
+                guard.join()
+            os.environ.pop(sandbox.JAIL_ENV, None)
+            os.environ.pop(sandbox.IPC_ENV, None)
+            sandbox.kill_uid(self.kernel_uid)
+        if os.environ.get("RNN_GRADE_DEBUG"):  # a folder: keep nbgrader's log of every submission
+            Path(os.environ["RNN_GRADE_DEBUG"], f"{task.student}-{task.assignment}.log").write_text(
+                (result.get("log") or "") + "\n" + (result.get("error") or "")
+            )
+        if result.get("success"):
+            return "", overran.is_set()
+        return (result.get("log") or "") + "\n" + (result.get("error") or ""), overran.is_set()
+
+    def _stub_dir(self, assignment: str, notebook: str, graded: list[str]) -> Path:
+        """The child's folder for this notebook (graders/stubs.py), built once per worker."""
+        key = f"{assignment}-{notebook}"
+        if key not in self.stubs:
+            stub = self.root / "stub" / key
+            stubs.build_stub(stub, graded)
+            self.stubs[key] = stub
+        return self.stubs[key]
+
+    def _seed(self, submission: str, *parts: str) -> int:
+        """The seed of one exercise's hidden cases: the course's secret (students never see it) and
+        ``submission``, the static.code_digest of the code the child runs, so that the same
+        submission is graded on the same cases twice and an edited one on fresh cases; a student
+        who collects the inputs from one grading cannot hard-code them into the next."""
+        key = "\x00".join((self.setup.secret, submission, *parts))
+        return int(hashlib.sha256(key.encode()).hexdigest()[:16], 16)
+
+    def _start_child(self, task: Task, notebook: str, nb: nbformat.NotebookNode):
+        """Draw the cases, write them with graders.wire and start the jailed child (not waiting)."""
+        from graders import checks, wire
+
+        setup = self.setup
+        src = self._source_notebook(task.assignment, notebook)
+        names = [e.name for e in course.exercises_of(src) if e.name in checks.EXERCISES]
+        work = self.root / "child" / f"{task.assignment}-{notebook}"
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(parents=True)
+        cells = child_cells(nb, set(names))
+        # keyed by the code the child runs, not by who handed it in (see _seed)
+        submission = static.code_digest([source for _, source in cells])
+        cases = {}
+        for name in names:
+            rng = np.random.default_rng(self._seed(submission, task.assignment, notebook, name))
+            cases[name] = checks.make_cases(name, rng)
+            wire.dump(cases[name], work / f"cases_{name}.npz")
+        spec = child_spec(names, cells, min(setup.limits.timeout, setup.limits.child_timeout))
+        (work / "spec.json").write_text(json.dumps(spec))
+        uid = self.child_uid
+        if uid is not None:
+            os.chown(work, uid, uid)
+        stub = self._stub_dir(task.assignment, notebook, names)
+        # an allow-list sandbox (graders/policy.py): the interpreter, numpy, the stub package and
+        # this folder; no network, no other process, nothing else of the machine
+        command = policy.child_argv(
+            policy.current_interpreter(),
+            [Path(p) for p in setup.isolation.child_packages],
+            stub,
+            work,
+            uid,
+            BOOTSTRAP,
+            sandbox.clean_env(),
+        )
+        proc = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+            preexec_fn=functools.partial(jail.set_limits, sandbox.CHILD_LIMITS),
+        )
+        return proc, work, names, cases, time.monotonic()
+
+    def _finish_child(
+        self, proc, work: Path, names: list[str], cases: dict, started: float
+    ) -> dict[str, Any]:
+        """Wait for the child; read what it wrote (never unpickling) and compare against rnnlib."""
+        from graders import calls, checks, wire
+
+        setup = self.setup
+        timed_out = False
+        try:
+            _, err = proc.communicate(
+                timeout=max(1.0, setup.limits.child_timeout - (time.monotonic() - started))
+            )
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, 9)
+            err = b""
+            proc.wait()
+        sandbox.kill_uid(self.child_uid)
+        ended = (
+            "the outside check ran over its time limit"
+            if timed_out
+            else (f"the outside check's process ended early (exit code {proc.returncode})")
+        )
+        cell_errors = []
+        with contextlib.suppress(Exception):  # missing, a FIFO, a symlink, too big, not JSON: none
+            report = json.loads(wire.read_regular(work / "cells.json", 1_000_000).decode("utf-8"))
+            cell_errors = [
+                {"cell": calls.bounded(str(c.get("cell")), 80), "error": calls.bounded(c["error"])}
+                for c in report
+                if type(c) is dict and c.get("error")
+            ]
+        verdicts = {}
+        for name in names:
+            out = work / f"out_{name}.npz"
+            try:
+                outputs = wire.load(out)
+            except FileNotFoundError:
+                verdicts[name] = checks.Verdict(False, f"{name} was not checked: {ended}")
+                continue
+            except Exception as exc:  # noqa: BLE001 - a corrupt or oversized result is a failure
+                verdicts[name] = checks.Verdict(
+                    False,
+                    # the grader's own folder names stay out of the message
+                    f"{name}: the outside check's results were unreadable "
+                    f"({calls.bounded(str(exc).replace(str(work), 'job'))})",
+                )
+                continue
+            try:
+                # the mutation verdict is made here from the arguments the child sent back
+                judged = checks.judge_mutation(name, cases[name], outputs)
+                verdicts[name] = checks.check(name, cases[name], judged)
+            except Exception as exc:  # noqa: BLE001 - outputs the comparison cannot handle
+                verdicts[name] = checks.Verdict(
+                    False, f"{name}: results of the wrong kind ({type(exc).__name__})"
+                )
+        shutil.rmtree(work, ignore_errors=True)
+        return {
+            "verdicts": verdicts,
+            "cell_errors": cell_errors,
+            "timed_out": timed_out,
+            "stderr": (err or b"").decode("utf-8", "replace")[-2000:],
+        }
+
+    def _in_kernel_scores(self, res: NotebookResult) -> dict[str, float | None]:
+        """grade_id -> nbgrader's auto score in the staging gradebook (None: not graded)."""
+        from nbgrader.api import Gradebook, MissingEntry
+
+        scores: dict[str, float | None] = {}
+        with Gradebook(f"sqlite:///{self.root / 'gradebook.db'}") as gb:
+            try:
+                sub = gb.find_submission_notebook(res.notebook, res.assignment, res.student)
+            except MissingEntry:
+                return scores
+            res.graded = True
+            for grade in sub.grades:
+                scores[grade.name] = grade.auto_score
+        return scores
+
+    def _references(self, assignment: str, notebook: str) -> tuple[dict[str, str], dict[str, str]]:
+        """({exercise: rnnlib's source of it}, {grade_id: the course's solution text}) of one
+        notebook, read once per worker (rnnlib and the source notebooks do not change in a run)."""
+        import rnnlib
+
+        cache = self.references
+        if (assignment, notebook) in cache:
+            return cache[assignment, notebook]
+        src = self._source_notebook(assignment, notebook)
+        references = {
+            e.name: inspect.getsource(inspect.unwrap(getattr(rnnlib, e.name)))
+            for e in course.exercises_of(src)
+            if callable(getattr(rnnlib, e.name, None))
+        }
+        cache[assignment, notebook] = references, course.solution_answers(src)
+        return cache[assignment, notebook]
+
+    def _combine(
+        self,
+        res: NotebookResult,
+        nb: nbformat.NotebookNode | None,
+        outside: dict | None,
+        log: str,
+        autograded: Path,
+    ) -> None:
+        """Per exercise: the in-kernel score if the outside check passes, else 0 with the reason."""
+        setup = self.setup
+        src = self._source_notebook(res.assignment, res.notebook)
+        exercises = course.exercises_of(src)
+        graded_names = {e.name for e in exercises}
+        flags: list[static.Flag] = []
+        if nb is not None:
+            # the course's own cells (demos may call rnnlib's reference) are not the student's doing
+            # (a test cell as the student got it: its hidden part stripped)
+            provided = {
+                "\n".join(_normal(text))
+                for c in src.cells
+                if c.cell_type == "code"
+                for text in (c.source, strip_hidden(c.source))
+            }
+            # an answer cell is one of the course's, once: a "solution" flag the student put on
+            # another cell does not make it one
+            answers = {
+                c.metadata.nbgrader.grade_id
+                for c in src.cells
+                if c.get("metadata", {}).get("nbgrader", {}).get("solution")
+                and c.metadata.nbgrader.get("grade_id")
+            }
+            student_cells = []
+            for i, cell in enumerate(nb.cells):
+                meta = cell.get("metadata", {}).get("nbgrader", {})
+                if "\n".join(_normal(cell.source)) in provided and not meta.get("solution"):
+                    continue
+                # metadata is the student's to write: neither a "locked" nor a "grade" flag exempts
+                # a cell (only the course's own cell text, above, does)
+                if cell.cell_type == "code":
+                    name = meta.get("grade_id") if meta.get("solution") else None
+                    if name not in answers:
+                        name = None
+                    else:
+                        answers.discard(name)
+                    student_cells.append((meta.get("grade_id") or f"cell {i}", cell.source, name))
+            flags = static.scan_notebook(student_cells, graded_names)
+        if nb is not None:
+            res.problems.extend(tampered_cells(src, nb))
+            # an answer that is rnnlib's function with its names changed is for a person to judge
+            references, solutions = self._references(res.assignment, res.notebook)
+            theirs = [
+                (c.metadata.nbgrader.grade_id, c.source)
+                for c in nb.cells
+                if c.cell_type == "code"
+                and c.get("metadata", {}).get("nbgrader", {}).get("solution")
+                and c.metadata.nbgrader.get("grade_id") in references
+            ]
+            res.problems.extend(static.reference_copies(theirs, references, solutions))
+        scores = self._in_kernel_scores(res) if nb is not None else {}
+        graded_nb = None
+        if autograded.is_file():
+            with contextlib.suppress(Exception):
+                graded_nb = course.read_notebook(autograded)
+        if nb is not None:
+            res.problems.extend(kernel_problems(log, graded_nb, setup.limits.timeout))
+            if outside and outside["timed_out"] and not res.problems:
+                res.problems.append("the student's code ran over the outside check's time limit")
+        for ex in exercises:
+            in_kernel = scores.get(f"test_{ex.name}")
+            verdict = (outside or {}).get("verdicts", {}).get(ex.name)
+            passed = bool(verdict and verdict.passed)
+            message = verdict.message if verdict else "not checked: the notebook could not be run"
+            mine = [f.text() for f in flags if f.exercise in (None, ex.name)]
+            er = ExerciseResult(ex.name, ex.points, in_kernel, passed, message, mine)
+            earned = float(in_kernel or 0.0)
+            if passed and not mine:
+                er.score = earned
+            else:
+                er.score = 0.0
+                er.reason = (
+                    ("static check: " + "; ".join(mine)) if mine else f"outside check: {message}"
+                )
+                if earned > 0:
+                    res.failures.append(f"{ex.name}: in-kernel tests passed but {er.reason}")
+            if (
+                passed
+                and not mine
+                and in_kernel is not None
+                and earned < ex.points
+                and not res.problems
+            ):
+                er.reason = "the outside check passed but the in-kernel tests did not"
+                res.problems.append(f"{ex.name}: {er.reason}")
+            res.exercises.append(er)
+        for f in flags:
+            if not any(f.text() in r for r in res.failures):
+                res.failures.append(f"static check: {f.text()}")
+        res.score = round(sum(e.score for e in res.exercises), 4)
+        if res.problems:
+            res.status = "needs review: " + "; ".join(dict.fromkeys(res.problems))
+        elif res.failures:
+            res.status = "failed: " + "; ".join(dict.fromkeys(res.failures))
+        else:
+            res.status = "ok"
+
+    def _write_feedback(
+        self, res: NotebookResult, submitted: nbformat.NotebookNode | None, autograded: Path
+    ) -> str:
+        """Write DIR/feedback/<student>/<assignment>/<notebook>.html; returns its path."""
+        setup = self.setup
+        nb = None
+        if autograded.is_file():
+            with contextlib.suppress(Exception):
+                nb = course.read_notebook(autograded)
+        if nb is None:
+            nb = submitted if submitted is not None else nbformat.v4.new_notebook()
+            for cell in nb.cells:
+                if cell.cell_type == "code":
+                    cell.outputs = []  # the student's own stored outputs are not evidence of anything
+        src = self._source_notebook(res.assignment, res.notebook)
+        trusted = {c.source.strip() for c in src.cells if c.cell_type == "markdown"}
+        body = feedback.render_feedback(res, nb, trusted, sanitize.hidden_lines(src), self.exporter)
+        path = (
+            Path(setup.paths.out)
+            / "feedback"
+            / res.student
+            / res.assignment
+            / f"{res.notebook}.html"
+        )
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(body, encoding="utf-8")
+        return str(path)
+
+    def _publish_autograded(self, res: NotebookResult, autograded: Path) -> None:
+        """Copy the autograded notebook into the course root, where formgrader shows it."""
+        dest = (
+            Path(self.setup.paths.root)
+            / "autograded"
+            / res.student
+            / res.assignment
+            / f"{res.notebook}.ipynb"
+        )
+        if autograded.is_file() and not autograded.is_symlink():
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(autograded, dest)
+
+
+def init_worker(setup: Setup, slots: Any, slot: int | None = None) -> Worker:
+    """Make this process's worker: its staging course (a copy of the template gradebook) and its
+    uids. The worker's number is ``slot``, else taken from the queue ``slots``, else 0."""
     _quiet()
     if slot is None:
         slot = slots.get() if slots is not None else 0
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
 
-    root = Path(setup.base) / f"w{slot}"
+    root = Path(setup.paths.base) / f"w{slot}"
     root.mkdir(parents=True, exist_ok=True)
-    shutil.copy(setup.template_db, root / "gradebook.db")
+    shutil.copy(setup.paths.template_db, root / "gradebook.db")
     config = course.make_config(
         root=root,
-        source=setup.source,
+        source=setup.paths.source,
         url=f"sqlite:///{root / 'gradebook.db'}",
-        timeout=setup.timeout,
+        timeout=setup.limits.timeout,
     )
     config.Execute.kernel_manager_class = "graders.sandbox.JailedKernelManager"
     # every output is in once the last cell has replied: kill the kernel, do not wait on it
     config.Execute.shutdown_kernel = "immediate"
     config.Execute.record_timing = False  # no per-cell timestamps in graded notebooks
     api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
-    exporter = feedback_exporter()
-    _W.update(
+    global _worker
+    _worker = Worker(
         setup=setup,
         slot=slot,
         root=root,
         api=api,
-        config=config,
-        exporter=exporter,
-        kernel_uid=setup.uid_base + 2 * slot if setup.use_uids else None,
-        child_uid=setup.uid_base + 2 * slot + 1 if setup.use_uids else None,
-        stubs={},
-        sources={},
-        zygote=None,
-        zygote_starts=0,
-        scratch=None,  # the thread whose mount namespace has the children's tmpfs
+        exporter=feedback.feedback_exporter(),
+        kernel_uid=setup.isolation.uid_base + 2 * slot if setup.isolation.use_uids else None,
+        child_uid=setup.isolation.uid_base + 2 * slot + 1 if setup.isolation.use_uids else None,
     )
+    return _worker
 
 
-def _ensure_scratch() -> None:
-    """The outside check's children write to a size-limited tmpfs, not the real disk: mount it
-    once in the mount namespace of the thread that grades (a pool's worker process, or the one
-    thread a Dask worker runs its tasks in), before it starts a child or a zygote."""
-    me = threading.get_ident()
-    if _W.get("scratch") == me:
-        return
-    if jail.scratch_tmpfs(str(_W["root"] / "child"), sandbox.CHILD_SCRATCH_BYTES):
-        _W["scratch"] = me
+def grade_task(task: Task) -> list[NotebookResult]:
+    """Grade one student's assignment in this process's worker (what the pool runs)."""
+    if _worker is None:
+        raise RuntimeError("grade_task before init_worker: this process has no grading worker")
+    return _worker.grade(task)
+
+
+def stop_worker() -> None:
+    """End this process's worker (its zygote, its scratch tmpfs), if it has one."""
+    global _worker
+    if _worker is not None:
+        _worker.stop()
+    _worker = None
 
 
 # The grading kernel draws figures as Jupyter does (PNG outputs, so the feedback shows them);
 # sandbox.clean_env's Agg stays for every other process. The zygote imports matplotlib before it
 # forks a kernel, so it needs the same backend.
 KERNEL_MPLBACKEND = "module://matplotlib_inline.backend_inline"
-
-
-def _ensure_zygote() -> None:
-    """This worker's kernels fork from a zygote that has the imports done (graders/zygote.py).
-    Start it before the worker's first kernel, or again if it died; if it cannot start, kernels
-    start cold."""
-    setup: Setup = _W["setup"]
-    zygote = _W.get("zygote")
-    if zygote is not None and zygote.poll() is None:
-        return
-    os.environ.pop(sandbox.ZYGOTE_ENV, None)
-    if not setup.zygote or _W["zygote_starts"] >= 3:  # off, or it keeps failing: start cold
-        return
-    _W["zygote_starts"] += 1
-    folder = _W["root"] / "zygote"
-    # PATH: autograde() put this interpreter's folder first already; clean_env keeps it
-    env = sandbox.clean_env(
-        {"MPLCONFIGDIR": str(Path(setup.base) / "matplotlib"), "MPLBACKEND": KERNEL_MPLBACKEND}
-    )
-    _W["zygote"] = zygote = sandbox.start_zygote(folder, env)
-    if zygote is not None:
-        os.environ[sandbox.ZYGOTE_ENV] = str(folder / "kernels.sock")
-
-
-def stop_worker() -> None:
-    """End this worker's zygote (a pool's workers end theirs by dying: PR_SET_PDEATHSIG)."""
-    zygote = _W.get("zygote")
-    if zygote is not None:
-        zygote.kill()
-        zygote.wait()
-    os.environ.pop(sandbox.ZYGOTE_ENV, None)
-    if _W.get("scratch") == threading.get_ident():
-        jail.release_scratch(str(_W["root"] / "child"))
-
-
-def grade_task(task: Task) -> list[NotebookResult]:
-    """Grade one student's assignment in this worker. A failure of the grader itself becomes a
-    'needs review' row per notebook instead of stopping the batch."""
-    if task.problem:  # nothing of it is read or run
-        return unreadable_rows(task, _W["setup"].source, task.problem)
-    try:
-        return _grade_task(task)
-    except Exception as exc:  # noqa: BLE001 - one broken submission must not stop the class
-        reason = f"the grader failed on this submission ({type(exc).__name__}: {exc})"
-        return unreadable_rows(task, _W["setup"].source, reason)
-    finally:
-        for d in ("submitted", "autograded"):
-            shutil.rmtree(_W["root"] / d / task.student, ignore_errors=True)
-
-
-def _grade_task(task: Task) -> list[NotebookResult]:
-    """Grade one student's assignment: nbgrader, the outside check, feedback."""
-    _ensure_scratch()
-    setup: Setup = _W["setup"]
-    root: Path = _W["root"]
-    source_nbs = course.assignments(setup.source)[task.assignment]
-    sub_dir = root / "submitted" / task.student / task.assignment
-    auto_dir = root / "autograded" / task.student / task.assignment
-    for d in (root / "submitted" / task.student, root / "autograded" / task.student):
-        shutil.rmtree(d, ignore_errors=True)
-    sub_dir.mkdir(parents=True)
-    results: dict[str, NotebookResult] = {}
-    valid: dict[str, nbformat.NotebookNode] = {}
-    folder = Path(task.folder)
-    for name in source_nbs:
-        src_nb = _source_notebook(task.assignment, name)
-        max_score = sum(e.points for e in course.exercises_of(src_nb))
-        res = results[name] = NotebookResult(
-            task.student, task.assignment, name, 0.0, max_score, ""
-        )
-        path = folder / f"{name}.ipynb"
-        problem = _readable(path)
-        if problem is None:
-            problem, nb, data = _read_notebook(path)
-            if nb is not None:
-                valid[name] = nb
-                # the bytes checked, not the path again: nbgrader reads what was checked
-                (sub_dir / f"{name}.ipynb").write_bytes(data)
-        if problem:
-            res.problems.append(problem)
-    stamp = folder / "timestamp.txt"
-    with contextlib.suppress(OSError, wire.WireError):
-        (sub_dir / "timestamp.txt").write_bytes(wire.read_regular(stamp, 10_000))
-    children = {name: _start_child(task, name, nb) for name, nb in valid.items()}
-    log, overran = "", False
-    if valid:
-        log, overran = _run_nbgrader(task, auto_dir, len(valid))
-    outside = {name: _finish_child(*child) for name, child in children.items()}
-    if overran:
-        limit = _W["setup"].notebook_timeout
-        for name in valid:
-            results[name].problems.append(
-                f"the notebook ran over its {limit} s wall-clock limit: its kernel was stopped"
-            )
-    for name, res in results.items():
-        nb = valid.get(name)
-        _combine(res, nb, outside.get(name), log, auto_dir / f"{name}.ipynb")
-        res.feedback = _write_feedback(res, nb, auto_dir / f"{name}.ipynb")
-        _publish_autograded(res, auto_dir / f"{name}.ipynb")
-    # nbgrader release_feedback reads these two beside the feedback (the exchange's submission ids)
-    for extra in ("timestamp.txt", "submission_secret.txt"):
-        try:
-            data = wire.read_regular(folder / extra, 10_000)
-        except (OSError, wire.WireError):
-            continue
-        dest = Path(setup.out) / "feedback" / task.student / task.assignment / extra
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        dest.write_bytes(data)
-    for d in (root / "submitted" / task.student, root / "autograded" / task.student):
-        shutil.rmtree(d, ignore_errors=True)
-    return [results[n] for n in source_nbs]
-
-
-def _source_notebook(assignment: str, notebook: str) -> nbformat.NotebookNode:
-    """The course's source notebook, read once per worker (callers only read it)."""
-    key = (assignment, notebook)
-    if key not in _W["sources"]:
-        path = Path(_W["setup"].source) / assignment / f"{notebook}.ipynb"
-        _W["sources"][key] = course.read_notebook(path)
-    return _W["sources"][key]
 
 
 def _readable(path: Path) -> str | None:
@@ -509,95 +916,9 @@ def notebook_size_problem(raw: Any) -> str | None:
     return None
 
 
-def _run_nbgrader(task: Task, auto_dir: Path, notebooks: int = 1) -> tuple[str, bool]:
-    """nbgrader autograde of this submission in the staging course: (its log on failure, whether
-    the kernel was stopped for running over the wall-clock limit of ``notebooks`` notebooks)."""
-    ipc = _W["root"] / "ipc"  # the kernel's sockets: its only way in or out
-    shutil.rmtree(ipc, ignore_errors=True)
-    ipc.mkdir(mode=0o700)
-    if _W["kernel_uid"] is not None:
-        os.chown(ipc, _W["kernel_uid"], _W["kernel_uid"])
-    config = sandbox.jail_config(
-        _W["root"] / "kernel-jail.json",
-        uid=_W["kernel_uid"],
-        # no folder of the real disk is writable: the kernel works in its private, size-limited
-        # /tmp (its outputs reach nbgrader over the sockets, not through files)
-        keep={"ipc": str(ipc)},
-        chdir="/tmp",
-        limits=sandbox.KERNEL_LIMITS,
-        net=True,
-        env=sandbox.clean_env(
-            {
-                "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
-                "NBGRADER_EXECUTION": "autograde",
-                "MPLBACKEND": KERNEL_MPLBACKEND,
-            }
-        ),
-        quiet=True,
-        seed=_W["setup"].seed,
-    )
-    os.environ[sandbox.JAIL_ENV] = str(config)
-    os.environ[sandbox.IPC_ENV] = str(ipc)
-    _ensure_zygote()
-    limit = _W["setup"].notebook_timeout * max(1, notebooks)
-    done, overran = threading.Event(), threading.Event()
-
-    def watchdog() -> None:
-        # per-cell limits do not bound a notebook of many slow cells: past the notebook's limit
-        # kill the kernel's uid (nbclient then reports a dead kernel and nbgrader returns), and
-        # keep killing until it does, in case something starts again
-        if done.wait(limit):
-            return
-        overran.set()
-        while not done.is_set():
-            sandbox.kill_uid(_W["kernel_uid"])
-            done.wait(0.5)
-
-    # without uids of its own (not root) the kernel cannot be told apart: only the cell limit holds
-    guard = threading.Thread(target=watchdog, daemon=True) if _W["kernel_uid"] else None
-    if guard is not None:
-        guard.start()
-    try:
-        with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
-            result = _W["api"].autograde(task.assignment, task.student, force=True, create=True)
-    finally:
-        done.set()
-        if guard is not None:
-            guard.join()
-        os.environ.pop(sandbox.JAIL_ENV, None)
-        os.environ.pop(sandbox.IPC_ENV, None)
-        sandbox.kill_uid(_W["kernel_uid"])
-    if os.environ.get("RNN_GRADE_DEBUG"):  # a folder: keep nbgrader's log of every submission
-        Path(os.environ["RNN_GRADE_DEBUG"], f"{task.student}-{task.assignment}.log").write_text(
-            (result.get("log") or "") + "\n" + (result.get("error") or "")
-        )
-    if result.get("success"):
-        return "", overran.is_set()
-    return (result.get("log") or "") + "\n" + (result.get("error") or ""), overran.is_set()
-
-
 # ------------------------------------------------------------------------------------------
 # The outside check
 # ------------------------------------------------------------------------------------------
-
-
-def _stub_dir(assignment: str, notebook: str, graded: list[str]) -> Path:
-    """The child's folder for this notebook (graders/stubs.py), built once per worker."""
-    key = f"{assignment}-{notebook}"
-    if key not in _W["stubs"]:
-        stub = _W["root"] / "stub" / key
-        stubs.build_stub(stub, graded)
-        _W["stubs"][key] = stub
-    return _W["stubs"][key]
-
-
-def _seed(submission: str, *parts: str) -> int:
-    """The seed of one exercise's hidden cases: the course's secret (students never see it) and
-    ``submission``, the static.code_digest of the code the child runs, so that the same
-    submission is graded on the same cases twice and an edited one on fresh cases; a student
-    who collects the inputs from one grading cannot hard-code them into the next."""
-    key = "\x00".join((_W["setup"].secret, submission, *parts))
-    return int(hashlib.sha256(key.encode()).hexdigest()[:16], 16)
 
 
 def child_cells(nb: nbformat.NotebookNode, graded: set[str]) -> list[tuple[str, str]]:
@@ -642,141 +963,22 @@ def _definition(node: Any) -> bool:
     return False
 
 
-def _start_child(task: Task, notebook: str, nb: nbformat.NotebookNode):
-    """Draw the cases, write them with graders.wire and start the jailed child (not waiting)."""
-    from graders import checks, wire
-
-    setup: Setup = _W["setup"]
-    src = _source_notebook(task.assignment, notebook)
-    names = [e.name for e in course.exercises_of(src) if e.name in checks.EXERCISES]
-    work = _W["root"] / "child" / f"{task.assignment}-{notebook}"
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
-    cells = child_cells(nb, set(names))
-    # keyed by the code the child runs, not by who handed it in (see _seed)
-    submission = static.code_digest([source for _, source in cells])
-    cases = {}
-    for name in names:
-        rng = np.random.default_rng(_seed(submission, task.assignment, notebook, name))
-        cases[name] = checks.make_cases(name, rng)
-        wire.dump(cases[name], work / f"cases_{name}.npz")
-    spec = {
+def child_spec(
+    names: list[str], cells: list[tuple[str, str]], cell_seconds: float = course.CELL_TIMEOUT
+) -> dict[str, Any]:
+    """What graders/child.py reads: the exercises, the cells to run, and its time limits. A cell
+    gets ``cell_seconds``, the time it gets in the kernel (it runs the same definitions there)."""
+    return {
         "exercises": names,
         "cells": cells,
         "per_call_seconds": PER_CALL_SECONDS,
-        "per_cell_seconds": PER_CELL_SECONDS,
-    }
-    (work / "spec.json").write_text(json.dumps(spec))
-    uid = _W["child_uid"]
-    if uid is not None:
-        os.chown(work, uid, uid)
-    stub = _stub_dir(task.assignment, notebook, names)
-    # an allow-list sandbox (graders/policy.py): the interpreter, numpy, the stub package and
-    # this folder; no network, no other process, nothing else of the machine
-    command = policy.child_argv(
-        policy.current_interpreter(),
-        [Path(p) for p in setup.child_packages],
-        stub,
-        work,
-        uid,
-        BOOTSTRAP,
-        sandbox.clean_env(),
-    )
-    proc = subprocess.Popen(
-        command,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-        preexec_fn=functools.partial(jail.set_limits, sandbox.CHILD_LIMITS),
-    )
-    return proc, work, names, cases, time.monotonic()
-
-
-def _finish_child(
-    proc, work: Path, names: list[str], cases: dict, started: float
-) -> dict[str, Any]:
-    """Wait for the child; read what it wrote (never unpickling) and compare against rnnlib."""
-    from graders import calls, checks, wire
-
-    setup: Setup = _W["setup"]
-    timed_out = False
-    try:
-        _, err = proc.communicate(
-            timeout=max(1.0, setup.child_timeout - (time.monotonic() - started))
-        )
-    except subprocess.TimeoutExpired:
-        timed_out = True
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, 9)
-        err = b""
-        proc.wait()
-    sandbox.kill_uid(_W["child_uid"])
-    ended = (
-        "the outside check ran over its time limit"
-        if timed_out
-        else (f"the outside check's process ended early (exit code {proc.returncode})")
-    )
-    cell_errors = []
-    with contextlib.suppress(Exception):  # missing, a FIFO, a symlink, too big, not JSON: none
-        report = json.loads(wire.read_regular(work / "cells.json", 1_000_000).decode("utf-8"))
-        cell_errors = [
-            {"cell": calls.bounded(str(c.get("cell")), 80), "error": calls.bounded(c["error"])}
-            for c in report
-            if type(c) is dict and c.get("error")
-        ]
-    verdicts = {}
-    for name in names:
-        out = work / f"out_{name}.npz"
-        try:
-            outputs = wire.load(out)
-        except FileNotFoundError:
-            verdicts[name] = checks.Verdict(False, f"{name} was not checked: {ended}")
-            continue
-        except Exception as exc:  # noqa: BLE001 - a corrupt or oversized result is a failure
-            verdicts[name] = checks.Verdict(
-                False,
-                # the grader's own folder names stay out of the message
-                f"{name}: the outside check's results were unreadable "
-                f"({calls.bounded(str(exc).replace(str(work), 'job'))})",
-            )
-            continue
-        try:
-            # the mutation verdict is made here from the arguments the child sent back
-            judged = checks.judge_mutation(name, cases[name], outputs)
-            verdicts[name] = checks.check(name, cases[name], judged)
-        except Exception as exc:  # noqa: BLE001 - outputs the comparison cannot handle
-            verdicts[name] = checks.Verdict(
-                False, f"{name}: results of the wrong kind ({type(exc).__name__})"
-            )
-    shutil.rmtree(work, ignore_errors=True)
-    return {
-        "verdicts": verdicts,
-        "cell_errors": cell_errors,
-        "timed_out": timed_out,
-        "stderr": (err or b"").decode("utf-8", "replace")[-2000:],
+        "per_cell_seconds": cell_seconds,
     }
 
 
 # ------------------------------------------------------------------------------------------
 # Putting the two together
 # ------------------------------------------------------------------------------------------
-
-
-def _in_kernel_scores(res: NotebookResult) -> dict[str, float | None]:
-    """grade_id -> nbgrader's auto score in the staging gradebook (None: not graded)."""
-    from nbgrader.api import Gradebook, MissingEntry
-
-    scores: dict[str, float | None] = {}
-    with Gradebook(f"sqlite:///{_W['root'] / 'gradebook.db'}") as gb:
-        try:
-            sub = gb.find_submission_notebook(res.notebook, res.assignment, res.student)
-        except MissingEntry:
-            return scores
-        res.graded = True
-        for grade in sub.grades:
-            scores[grade.name] = grade.auto_score
-    return scores
 
 
 def kernel_problems(log: str, nb: nbformat.NotebookNode | None, timeout: int) -> list[str]:
@@ -838,454 +1040,9 @@ def tampered_cells(src: nbformat.NotebookNode, nb: nbformat.NotebookNode) -> lis
     return found
 
 
-def _references(assignment: str, notebook: str) -> tuple[dict[str, str], dict[str, str]]:
-    """({exercise: rnnlib's source of it}, {grade_id: the course's solution text}) of one
-    notebook, read once per worker (rnnlib and the source notebooks do not change in a run)."""
-    import rnnlib
-
-    cache = _W.setdefault("references", {})
-    if (assignment, notebook) in cache:
-        return cache[assignment, notebook]
-    src = _source_notebook(assignment, notebook)
-    references = {
-        e.name: inspect.getsource(inspect.unwrap(getattr(rnnlib, e.name)))
-        for e in course.exercises_of(src)
-        if callable(getattr(rnnlib, e.name, None))
-    }
-    cache[assignment, notebook] = references, demo.solution_answers(src)
-    return cache[assignment, notebook]
-
-
-def _combine(
-    res: NotebookResult,
-    nb: nbformat.NotebookNode | None,
-    outside: dict | None,
-    log: str,
-    autograded: Path,
-) -> None:
-    """Per exercise: the in-kernel score if the outside check passes, else 0 with the reason."""
-    setup: Setup = _W["setup"]
-    src = _source_notebook(res.assignment, res.notebook)
-    exercises = course.exercises_of(src)
-    graded_names = {e.name for e in exercises}
-    flags: list[static.Flag] = []
-    if nb is not None:
-        # the course's own cells (demos may call rnnlib's reference) are not the student's doing
-        # (a test cell as the student got it: its hidden part stripped)
-        provided = {
-            "\n".join(_normal(text))
-            for c in src.cells
-            if c.cell_type == "code"
-            for text in (c.source, strip_hidden(c.source))
-        }
-        # an answer cell is one of the course's, once: a "solution" flag the student put on
-        # another cell does not make it one
-        answers = {
-            c.metadata.nbgrader.grade_id
-            for c in src.cells
-            if c.get("metadata", {}).get("nbgrader", {}).get("solution")
-            and c.metadata.nbgrader.get("grade_id")
-        }
-        student_cells = []
-        for i, cell in enumerate(nb.cells):
-            meta = cell.get("metadata", {}).get("nbgrader", {})
-            if "\n".join(_normal(cell.source)) in provided and not meta.get("solution"):
-                continue
-            # metadata is the student's to write: neither a "locked" nor a "grade" flag exempts
-            # a cell (only the course's own cell text, above, does)
-            if cell.cell_type == "code":
-                name = meta.get("grade_id") if meta.get("solution") else None
-                if name not in answers:
-                    name = None
-                else:
-                    answers.discard(name)
-                student_cells.append((meta.get("grade_id") or f"cell {i}", cell.source, name))
-        flags = static.scan_notebook(student_cells, graded_names)
-    if nb is not None:
-        res.problems.extend(tampered_cells(src, nb))
-        # an answer that is rnnlib's function with its names changed is for a person to judge
-        references, solutions = _references(res.assignment, res.notebook)
-        theirs = [
-            (c.metadata.nbgrader.grade_id, c.source)
-            for c in nb.cells
-            if c.cell_type == "code"
-            and c.get("metadata", {}).get("nbgrader", {}).get("solution")
-            and c.metadata.nbgrader.get("grade_id") in references
-        ]
-        res.problems.extend(static.reference_copies(theirs, references, solutions))
-    scores = _in_kernel_scores(res) if nb is not None else {}
-    graded_nb = None
-    if autograded.is_file():
-        with contextlib.suppress(Exception):
-            graded_nb = course.read_notebook(autograded)
-    if nb is not None:
-        res.problems.extend(kernel_problems(log, graded_nb, setup.timeout))
-        if outside and outside["timed_out"] and not res.problems:
-            res.problems.append("the student's code ran over the outside check's time limit")
-    for ex in exercises:
-        in_kernel = scores.get(f"test_{ex.name}")
-        verdict = (outside or {}).get("verdicts", {}).get(ex.name)
-        passed = bool(verdict and verdict.passed)
-        message = verdict.message if verdict else "not checked: the notebook could not be run"
-        mine = [f.text() for f in flags if f.exercise in (None, ex.name)]
-        er = ExerciseResult(ex.name, ex.points, in_kernel, passed, message, mine)
-        earned = float(in_kernel or 0.0)
-        if passed and not mine:
-            er.score = earned
-        else:
-            er.score = 0.0
-            er.reason = (
-                ("static check: " + "; ".join(mine)) if mine else f"outside check: {message}"
-            )
-            if earned > 0:
-                res.failures.append(f"{ex.name}: in-kernel tests passed but {er.reason}")
-        if (
-            passed
-            and not mine
-            and in_kernel is not None
-            and earned < ex.points
-            and not res.problems
-        ):
-            er.reason = "the outside check passed but the in-kernel tests did not"
-            res.problems.append(f"{ex.name}: {er.reason}")
-        res.exercises.append(er)
-    for f in flags:
-        if not any(f.text() in r for r in res.failures):
-            res.failures.append(f"static check: {f.text()}")
-    res.score = round(sum(e.score for e in res.exercises), 4)
-    if res.problems:
-        res.status = "needs review: " + "; ".join(dict.fromkeys(res.problems))
-    elif res.failures:
-        res.status = "failed: " + "; ".join(dict.fromkeys(res.failures))
-    else:
-        res.status = "ok"
-
-
 # ------------------------------------------------------------------------------------------
 # Feedback
 # ------------------------------------------------------------------------------------------
-
-
-def _safe_outputs(outputs: list) -> list:
-    """Outputs rebuilt from the fields the page shows (graders/sanitize.py): no HTML, JavaScript,
-    SVG, markdown or widgets, and of the metadata only an image's numeric width and height."""
-    return [sanitize.safe_output(out) for out in outputs]
-
-
-hidden_lines = sanitize.hidden_lines
-
-
-def feedback_notebook(
-    res: NotebookResult,
-    nb: nbformat.NotebookNode,
-    trusted_markdown: set[str] = frozenset(),
-    hidden: Iterable[str] = (),
-) -> nbformat.NotebookNode:
-    """The graded notebook as the student sees it: hidden tests and their tracebacks removed,
-    outputs capped and made safe, a summary on top and the outside check's verdict after each
-    test cell. Markdown cells not in ``trusted_markdown`` (the course's own) are shown as text.
-    Any output, in any cell, that holds a line of ``hidden`` (see sanitize.hidden_lines) or a
-    hidden block's marker is replaced by a note: the kernel may have printed its own history."""
-    nb = nbformat.from_dict(json.loads(json.dumps(nb)))
-    found = sanitize.HiddenText(hidden)
-    res = _scrubbed(res, found)
-    by_test = {f"test_{e.name}": e for e in res.exercises}
-    cells = [nbformat.v4.new_markdown_cell(summary_markdown(res))]
-    last_test = course.last_test_index(nb)
-    for i, cell in enumerate(nb.cells):
-        if i == last_test + 1 and last_test >= 0:
-            cells.append(nbformat.v4.new_markdown_cell(NOT_RUN_NOTE))
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        meta = meta if isinstance(meta, dict) else {}
-        sanitize.safe_cell_fields(cell, ["nbgrader"])
-        if cell.cell_type == "code":
-            outputs = list(cell.get("outputs", []))
-            outputs = [o for o in outputs if isinstance(o, dict)]
-            cell.outputs = limit_output_bytes(_safe_outputs(outputs), course.MAX_OUTPUT_BYTES)
-            if meta.get("grade"):
-                cell.source = strip_hidden(cell.source)
-                for out in cell.outputs:
-                    if out.get("output_type") == "error":
-                        out["traceback"] = one_line_error(out)
-            cell.outputs = found.scrub_outputs(cell.outputs)
-        elif cell.cell_type == "markdown" and cell.source.strip() not in trusted_markdown:
-            cell.source = "<pre>" + html.escape(cell.source) + "</pre>"
-        elif cell.cell_type == "markdown":
-            cell.metadata[COURSE_TEXT] = True  # its math is typeset (as MathML) in the page
-        elif cell.cell_type == "raw":
-            cell.source = "<pre>" + html.escape(cell.source) + "</pre>"
-            cell.cell_type = "markdown"
-        else:
-            continue  # not a kind of cell nbformat knows: not shown
-        cells.append(cell)
-        ex = by_test.get(meta.get("grade_id", "")) if meta.get("grade") else None
-        if ex is not None:
-            cells.append(nbformat.v4.new_markdown_cell(exercise_markdown(ex)))
-    nb.cells = cells
-    # the student's notebook metadata (widget state, a title, ...) is no part of the page
-    nb.metadata = {
-        "language_info": {"name": "python"},
-        "title": f"Feedback: {res.assignment}/{res.notebook}",
-    }
-    return nb
-
-
-def _scrubbed(res: NotebookResult, found: sanitize.HiddenText) -> NotebookResult:
-    """A copy of ``res`` whose messages (which may quote the student's exceptions) hold no hidden
-    test text."""
-    exercises = [
-        replace(e, reason=found.scrub(e.reason), outside_message=found.scrub(e.outside_message))
-        for e in res.exercises
-    ]
-    return replace(res, status=found.scrub(res.status), exercises=exercises)
-
-
-def render_feedback(
-    res: NotebookResult,
-    nb: nbformat.NotebookNode,
-    trusted_markdown: set[str] = frozenset(),
-    hidden: Iterable[str] = (),
-    exporter: Any = None,
-) -> str:
-    """The feedback page of ``nb`` as safe HTML (the worker's exporter, or a new one)."""
-    exporter = exporter or _W.get("exporter") or feedback_exporter()
-    body, _ = exporter.from_notebook_node(feedback_notebook(res, nb, trusted_markdown, hidden))
-    return body
-
-
-COURSE_TEXT = "rnn_course_text"  # cell metadata: markdown written by the course, not a student
-NOT_RUN_NOTE = (
-    "*The cells below come after the last test: they cannot change your grade, so they were not"
-    " run while grading. Run them in JupyterLab to see their output.*"
-)
-
-
-_MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_\[\]()!~{}#+-])")
-
-
-def _esc(text: str) -> str:
-    """``text`` shown as itself in markdown: HTML escaped, markdown's punctuation backslashed (no
-    link, image or emphasis a student's exception text could make), on one table-safe line."""
-    text = _MARKDOWN_PUNCTUATION.sub(r"\\\1", str(text).replace("\n", " "))
-    return html.escape(text, quote=False).replace("|", "&#124;")
-
-
-def status_meaning(res: NotebookResult) -> str:
-    """What a row's status means for the student, in words: graded (the score stands) or needs
-    review (a person looks at it before the score is final), and why."""
-    if res.status.startswith("needs review"):
-        why = "; ".join(dict.fromkeys(res.problems)) or res.status.removeprefix("needs review: ")
-        return (
-            f"needs review: a person will look at this notebook before the score is final ({why})"
-        )
-    overruled = [e.name for e in res.exercises if e.in_kernel and e.score < e.in_kernel]
-    if overruled or res.status.startswith("failed"):
-        which = ", ".join(overruled) or "some exercises"
-        return (
-            f"graded, the score is final; the in-kernel tests of {which} passed but a check "
-            "outside your notebook did not, so they score 0 (see below)"
-        )
-    return "graded, the score is final"
-
-
-def shown_reason(e: ExerciseResult) -> str:
-    """Why an exercise lost its points, as the feedback says it beside the exercise's name: without
-    the "outside check:" and the exercise's name that the heading or the table already show."""
-    text = (e.reason or e.outside_message).strip()
-    text = text.removeprefix("outside check: ")
-    for prefix in (f"{e.name}, ", f"{e.name}: "):
-        text = text.removeprefix(prefix)
-    return text
-
-
-def summary_markdown(res: NotebookResult) -> str:
-    """The feedback's first cell: score, status and a table of every exercise's two checks."""
-    lines = [
-        f"# Feedback: {_esc(res.assignment)}/{_esc(res.notebook)}.ipynb",
-        "",
-        f"**Student:** {_esc(res.student)} &nbsp; **Score:** {res.score:g} / {res.max_score:g}",
-        "",
-        f"**Status:** {_esc(status_meaning(res))}",
-        "",
-        "| exercise | points | in-kernel tests | outside check | score |",
-        "|---|---|---|---|---|",
-    ]
-    for e in res.exercises:
-        kernel = "not run" if e.in_kernel is None else f"{e.in_kernel:g}"
-        outside = (
-            "passed" if e.outside_passed and not e.flags else "failed: " + _esc(shown_reason(e))
-        )
-        lines.append(f"| `{e.name}` | {e.points:g} | {kernel} | {outside} | {e.score:g} |")
-    return "\n".join(lines)
-
-
-def exercise_markdown(e: ExerciseResult) -> str:
-    """The cell after a test cell: the outside check's verdict on that exercise, in words."""
-    if e.outside_passed and not e.flags:
-        verdict = "passed: your function gave the right results on fresh random cases"
-    else:
-        verdict = "**failed**: " + _esc(shown_reason(e))
-    return f"**Outside check of `{e.name}`** ({e.score:g} / {e.points:g} points): {verdict}"
-
-
-def _cached_filter(fn: Any) -> Any:
-    """A jinja filter that remembers its results: the course's own cells look the same for every
-    student, so their markdown, highlighting and sanitising are done once per worker."""
-    cache: dict = {}
-    passes_context = getattr(fn, "jinja_pass_arg", None)
-    key_skips = 1 if passes_context is not None else 0  # the jinja context is no part of the key
-
-    def cached(*args: Any, **kwargs: Any) -> Any:
-        key_args = args[key_skips:]
-        try:  # arguments may be dicts (metadata): key on their JSON text
-            key = json.dumps([key_args, kwargs], sort_keys=True)
-        except (TypeError, ValueError):
-            return fn(*args, **kwargs)
-        if key not in cache:
-            if len(cache) > 20_000:
-                cache.clear()
-            cache[key] = fn(*args, **kwargs)
-        return cache[key]
-
-    if passes_context is not None:
-        cached.jinja_pass_arg = passes_context
-    return cached
-
-
-def feedback_exporter() -> Any:
-    """nbconvert's HTML exporter with its slow filters cached and without its last pass, a
-    BeautifulSoup parse of the whole page (half the time of a page) that only adds alt texts and
-    tabindex attributes; those two are added here by plain text substitution. (Its sanitize_html
-    escapes all markdown; feedback_notebook makes the notebook safe to render instead.)"""
-    from nbconvert import HTMLExporter, TemplateExporter
-    from nbconvert.filters.highlight import Highlight2HTML
-    from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
-
-    class FeedbackExporter(HTMLExporter):
-        def from_notebook_node(self, nb, resources=None, **kw):
-            resources = self._init_resources(resources)
-            self.register_filter("highlight_code", self.filters["highlight_code"])
-            self.register_filter(
-                "filter_data_type",
-                WidgetsDataTypeFilter(
-                    notebook_metadata=self._nb_metadata, parent=self, resources=resources
-                ),
-            )
-            body, resources = TemplateExporter.from_notebook_node(self, nb, resources, **kw)
-            # every tag, attribute and URL of the cells passes an allow-list; no script at all
-            return sanitize.safe_page(_accessible(body)), resources
-
-    exporter = FeedbackExporter()
-    highlight = _cached_filter(Highlight2HTML(pygments_lexer="ipython3", parent=exporter))
-
-    def highlight_code(source: str, language: str | None = None, metadata: Any = None) -> str:
-        # of the cell's metadata only a %%magic's language matters (not, say, its timings)
-        magics = (metadata or {}).get("magics_language")
-        return _Highlighted(
-            highlight(source, language, {"magics_language": magics} if magics else None)
-        )
-
-    exporter.filters = {"highlight_code": highlight_code}
-    filters = exporter.environment.filters
-    markdown = _cached_filter(filters["markdown2html"])
-    typeset = functools.lru_cache(maxsize=4096)(math_to_mathml)
-
-    def markdown_with_mathml(context: Any, source: str) -> str:
-        body = markdown(context, source)
-        return (
-            typeset(body) if context.get("cell", {}).get("metadata", {}).get(COURSE_TEXT) else body
-        )
-
-    markdown_with_mathml.jinja_pass_arg = markdown.jinja_pass_arg
-    filters["markdown2html"] = markdown_with_mathml
-    clean_html = _cached_filter(filters["clean_html"])
-
-    def clean_unless_highlighted(html_text: Any) -> Any:
-        return html_text if isinstance(html_text, _Highlighted) else clean_html(html_text)
-
-    filters["clean_html"] = clean_unless_highlighted
-    return exporter
-
-
-class _Highlighted(str):
-    """HTML made by pygments from a cell's source: every character of the source is escaped in
-    it, so sanitising it again (bleach, a tenth of a second a cell) changes nothing."""
-
-
-_NOT_MATH = re.compile(r"(<(code|pre)\b.*?</\2>)", re.S)  # code keeps its dollars
-_MATH = re.compile(r"\$\$(.+?)\$\$|\$([^$]+?)\$", re.S)
-
-
-def math_to_mathml(body: str) -> str:
-    """``$...$`` and ``$$...$$`` in rendered course markdown as MathML, which browsers typeset
-    without MathJax's CDN (feedback is read offline too). TeX that does not convert stays TeX."""
-    from latex2mathml.converter import convert
-
-    def typeset(match: re.Match) -> str:
-        display = match.group(1) is not None
-        tex = html.unescape(match.group(1) if display else match.group(2))
-        try:
-            return convert(tex, display="block" if display else "inline")
-        except Exception:  # noqa: BLE001 - an unsupported command: leave the TeX readable
-            return match.group(0)
-
-    parts = _NOT_MATH.split(body)
-    # split keeps both groups: [text, code-block, tag-name, text, ...]
-    return "".join(
-        _MATH.sub(typeset, part) if i % 3 == 0 else (part if i % 3 == 1 else "")
-        for i, part in enumerate(parts)
-    )
-
-
-_FOCUSABLE = re.compile(
-    r'(<div class="[^"]*\b(?:jp-Cell-inputWrapper|jp-OutputArea-output)\b[^"]*")'
-)
-
-
-def _accessible(body: str) -> str:
-    """What nbconvert's HTMLExporter adds after rendering: inputs and outputs reachable by the
-    keyboard, and an alt text on every image."""
-    body = _FOCUSABLE.sub(r'\1 tabindex="0"', body)
-    return re.sub(
-        r"<img (?![^>]*\balt=)", '<img alt="No description has been provided for this image" ', body
-    )
-
-
-def _write_feedback(
-    res: NotebookResult, submitted: nbformat.NotebookNode | None, autograded: Path
-) -> str:
-    """Write DIR/feedback/<student>/<assignment>/<notebook>.html; returns its path."""
-    setup: Setup = _W["setup"]
-    nb = None
-    if autograded.is_file():
-        with contextlib.suppress(Exception):
-            nb = course.read_notebook(autograded)
-    if nb is None:
-        nb = submitted if submitted is not None else nbformat.v4.new_notebook()
-        for cell in nb.cells:
-            if cell.cell_type == "code":
-                cell.outputs = []  # the student's own stored outputs are not evidence of anything
-    src = _source_notebook(res.assignment, res.notebook)
-    trusted = {c.source.strip() for c in src.cells if c.cell_type == "markdown"}
-    body = render_feedback(res, nb, trusted, sanitize.hidden_lines(src), _W["exporter"])
-    path = Path(setup.out) / "feedback" / res.student / res.assignment / f"{res.notebook}.html"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(body, encoding="utf-8")
-    return str(path)
-
-
-def _publish_autograded(res: NotebookResult, autograded: Path) -> None:
-    """Copy the autograded notebook into the course root, where formgrader shows it."""
-    dest = (
-        Path(_W["setup"].root)
-        / "autograded"
-        / res.student
-        / res.assignment
-        / f"{res.notebook}.ipynb"
-    )
-    if autograded.is_file() and not autograded.is_symlink():
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(autograded, dest)
 
 
 # ------------------------------------------------------------------------------------------
@@ -1423,23 +1180,25 @@ def autograde(
         if use_uids and isolation.get("uid") != probe_uid:
             use_uids = False
         setup = Setup(
-            str(base),
-            str(source_dir),
-            str(template / "gradebook.db"),
-            str(course_root),
-            str(out_dir),
-            timeout,
+            RunPaths(
+                str(base),
+                str(source_dir),
+                str(template / "gradebook.db"),
+                str(course_root),
+                str(out_dir),
+            ),
+            Limits(timeout, notebook_timeout, child_timeout),
+            Isolation(
+                use_uids,
+                [str(p) for p in policy.distribution_dirs([Path(np.__file__).parent])],
+                uid_base,
+                {
+                    **sandbox.matplotlib_font_cache(base / "matplotlib"),
+                    **sandbox.kernel_ipython_config(base / "ipython"),
+                },
+                zygote,
+            ),
             _secret(course_root),
-            use_uids,
-            [str(p) for p in policy.distribution_dirs([Path(np.__file__).parent])],
-            child_timeout,
-            uid_base,
-            {
-                **sandbox.matplotlib_font_cache(base / "matplotlib"),
-                **sandbox.kernel_ipython_config(base / "ipython"),
-            },
-            zygote,
-            notebook_timeout,
         )
         mode = progress if isinstance(progress, str) else ("bar" if progress else "quiet")
         if mode == "bar":
@@ -1499,7 +1258,7 @@ def _run_tasks(
 
     # a submission that cannot be graded at all gets its rows here: no worker reads it
     for task in [t for t in tasks if t.problem]:
-        done(task, unreadable_rows(task, setup.source, task.problem))
+        done(task, unreadable_rows(task, setup.paths.source, task.problem))
     tasks = [t for t in tasks if not t.problem]
     jobs = max(1, min(jobs, sandbox.UID_BLOCK // 2 - 1))
     if not tasks:
@@ -1515,7 +1274,6 @@ def _run_tasks(
                 done(task, grade_task(task))
         finally:
             stop_worker()
-            _W.clear()
     else:
         ctx = mp.get_context("spawn")
         slots = ctx.Queue()
@@ -1532,12 +1290,7 @@ def _run_tasks(
                 except Exception as exc:  # noqa: BLE001 - a grader crash must not stop the batch
                     # (a worker that died breaks the pool: each task left gets its row here)
                     reason = f"the grader failed ({type(exc).__name__}: {exc})"
-                    rows = unreadable_rows(task, setup.source, reason)
+                    rows = unreadable_rows(task, setup.paths.source, reason)
                 done(task, rows)
     bar.close()
     return results
-
-
-def result_dict(res: NotebookResult) -> dict:
-    """A result as plain data (for tests and JSON)."""
-    return asdict(res)

@@ -15,41 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import nbformat
-
-from graders import course, demo
-
-
-def build(folder: Path, students: int, assignments: list[str]) -> tuple[Path, Path]:
-    """Release ``assignments`` and write ``students`` students' submissions of each."""
-    from graders import release
-
-    root, submitted = folder / "course", folder / "submitted"
-    problems = release.release(assignments, root=str(root))
-    if problems:
-        raise RuntimeError("release failed:\n" + "\n".join(problems))
-    for assignment in assignments:
-        for name in course.assignments(course.NOTEBOOKS)[assignment]:
-            release_nb = course.read_notebook(root / "release" / assignment / f"{name}.ipynb")
-            solution = demo.solution_answers(
-                course.read_notebook(course.NOTEBOOKS / assignment / f"{name}.ipynb")
-            )
-            mutants = [m for m in demo.MUTANTS if m.assignment == assignment]
-            for i in range(students):
-                kind = i % 3
-                if kind == 0:
-                    answers = solution
-                elif kind == 1 or not mutants:
-                    answers = {}
-                else:
-                    m = mutants[i % len(mutants)]
-                    answers = {**solution, m.exercise: m.answer()}
-                # a class's answers differ: no cache of the grader sees the same cell twice
-                answers = {ex: f"{code}\n# student {i}" for ex, code in answers.items()}
-                path = submitted / f"student{i:03d}" / assignment / f"{name}.ipynb"
-                path.parent.mkdir(parents=True, exist_ok=True)
-                nbformat.write(demo.make_submission(release_nb, answers), path)
-    return root, submitted
+from graders import classroom, course
 
 
 def main(
@@ -68,7 +34,7 @@ def main(
     names = assignments or list(course.assignments(course.NOTEBOOKS))
     folder = Path(tempfile.mkdtemp(prefix="rnn-bench-"))
     try:
-        root, submitted = build(folder, students, names)
+        root, submitted = classroom.benchmark_class(folder, students, names)
         warm = _grade(folder / "warm", root, submitted, jobs, zygote=True)
         line = f"({students} students x {len(names)} notebooks) with --jobs {jobs}"
         print(

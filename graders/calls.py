@@ -235,6 +235,8 @@ READERS: dict[str, Reader] = {
     "rnn_cell_backward": _reader_dict(("dxt", "da_prev", "dWax", "dWaa", "dba")),
     "rnn_backward": _reader_dict(("dx", "da0", "dWax", "dWaa", "dba")),
     "numerical_gradient": _reader_array("grad"),
+    "rnn_backward_truncated": _reader_dict(("dx", "da0", "dWax", "dWaa", "dba")),
+    "output_layer_backward": _reader_dict(("dWya", "dby", "da")),
     "bptt": _read_bptt,
     "sgd_step": _reader_dict(PARAMS),
     "clip_by_global_norm": _read_clip,
@@ -243,6 +245,59 @@ READERS: dict[str, Reader] = {
     "many_to_one_forward": _read_many_to_one,
     "many_to_one_backward": _reader_dict((*GRADS, "da0")),
 }
+
+
+def _read_lstm_cell(result: Any, case: Case, name: str) -> Outputs:
+    a_next, c_next, yt_pred, _cache = _as_sequence(result, name, 4)
+    return {
+        "a_next": _as_array(a_next, "a_next"),
+        "c_next": _as_array(c_next, "c_next"),
+        "yt_pred": _as_array(yt_pred, "yt_pred"),
+    }
+
+
+def _read_lstm_forward(result: Any, case: Case, name: str) -> Outputs:
+    a, y, c, caches = _as_sequence(result, name, 4)
+    T_x = case["dims"]["T_x"]
+    if type(caches) not in (list, tuple) or len(caches) != T_x:
+        got = len(caches) if type(caches) in (list, tuple) else _tname(caches)
+        raise OutputError(
+            f"caches should be a list of T_x = {T_x} caches (one per step), got {got}"
+        )
+    return {"a": _as_array(a, "a"), "y": _as_array(y, "y"), "c": _as_array(c, "c")}
+
+
+LSTM_GATE_GRADS = ("dWf", "dbf", "dWi", "dbi", "dWc", "dbc", "dWo", "dbo")
+READERS.update(  # lesson 7, the LSTM
+    {
+        "lstm_cell_forward": _read_lstm_cell,
+        "lstm_forward": _read_lstm_forward,
+        "lstm_cell_backward": _reader_dict(("dxt", "da_prev", "dc_prev", *LSTM_GATE_GRADS)),
+        "lstm_backward": _reader_dict(("dx", "da0", *LSTM_GATE_GRADS)),
+    }
+)
+
+
+def _read_gru_forward(result: Any, case: Case, name: str) -> Outputs:
+    a, y, caches = _as_sequence(result, name, 3)
+    T_x = case["dims"]["T_x"]
+    if type(caches) not in (list, tuple) or len(caches) != T_x:
+        got = len(caches) if type(caches) in (list, tuple) else _tname(caches)
+        raise OutputError(
+            f"caches should be a list of T_x = {T_x} caches (one per step), got {got}"
+        )
+    return {"a": _as_array(a, "a"), "y": _as_array(y, "y")}
+
+
+GRU_GATE_GRADS = ("dWr", "dbr", "dWu", "dbu", "dWc", "dbc")
+READERS.update(  # lesson 8, the GRU
+    {
+        "gru_cell_forward": _read_cell,
+        "gru_forward": _read_gru_forward,
+        "gru_cell_backward": _reader_dict(("dxt", "da_prev", *GRU_GATE_GRADS)),
+        "gru_backward": _reader_dict(("dx", "da0", *GRU_GATE_GRADS)),
+    }
+)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Hidden checks: randomised cases, a strict reading of the student's results, and feedback that
 names the mistake.
 
-One table, :data:`EXERCISES`, holds the course's 16 graded functions; it is gathered from
+One table, :data:`EXERCISES`, holds the course's 18 graded functions; it is gathered from
 graders/lessons/, one module per lesson (mirroring rnnlib), where each exercise's cases and typical
 mistakes are (a mistake is a small function with the student's signature). For each exercise:
 

@@ -35,19 +35,19 @@ def grade_on_worker(setup: Any, task: Any) -> list:
     """The task a Dask worker runs: set this worker up for ``setup``'s run (once), grade ``task``."""
     from graders import autograde
 
-    state = autograde._W
-    if state.get("setup") is None or state["setup"].base != setup.base:
-        if state.get("setup") is not None:  # a worker kept from an earlier run
+    worker = autograde._worker
+    if worker is None or worker.setup.paths.base != setup.paths.base:
+        if worker is not None:  # a worker kept from an earlier run
             autograde.stop_worker()
-            state.clear()
-        autograde.init_worker(setup, None, slot=_claim_slot(Path(setup.base)))
+        slot, lock = _claim_slot(Path(setup.paths.base))
+        autograde.init_worker(setup, None, slot=slot).slot_lock = lock
     return autograde.grade_task(task)
 
 
-def _claim_slot(base: Path) -> int:
-    """The lowest worker number no live worker of this run holds (an exclusive lock file each,
-    held for the life of the process)."""
-    from graders import autograde, sandbox
+def _claim_slot(base: Path) -> tuple[int, int]:
+    """The lowest worker number no live worker of this run holds, and the descriptor of its lock
+    (an exclusive lock file each, to be held open for the life of the process)."""
+    from graders import sandbox
 
     folder = base / SLOT_LOCKS
     folder.mkdir(exist_ok=True)
@@ -58,8 +58,7 @@ def _claim_slot(base: Path) -> int:
         except BlockingIOError:
             os.close(fd)
             continue
-        autograde._W["slot_lock"] = fd  # kept open: the number is this worker's until it ends
-        return slot
+        return slot, fd  # kept open: the number is this worker's until it ends
     raise RuntimeError(f"every worker number of this run is taken ({folder})")
 
 
@@ -107,7 +106,7 @@ def run(setup: Any, tasks: list, where: str, done: Any) -> None:
                 rows = future.result()
             except Exception as exc:  # noqa: BLE001 - a lost task is a row, not a lost batch
                 reason = f"the grader failed on the cluster ({type(exc).__name__}: {exc})"
-                rows = autograde.unreadable_rows(task, setup.source, reason)
+                rows = autograde.unreadable_rows(task, setup.paths.source, reason)
             done(task, rows)
     finally:
         cluster = getattr(client, "cluster", None)
@@ -170,13 +169,13 @@ def scaling(students: int = 12, assignments: list[str] | None = None, workers=(1
     import tempfile
     import time
 
-    from graders import autograde, bench, course
+    from graders import autograde, classroom, course
 
     names = assignments or list(course.assignments(course.NOTEBOOKS))
     folder = Path(tempfile.mkdtemp(prefix="rnn-dask-bench-"))
     rates: dict[int, float] = {}
     try:
-        root, submitted = bench.build(folder, students, names)
+        root, submitted = classroom.benchmark_class(folder, students, names)
         for n in workers:
             with processes(folder, n) as address:
                 start = time.perf_counter()

@@ -17,12 +17,32 @@ from traitlets.config import Config
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = REPO / "notebooks"
+SUMMARY = NOTEBOOKS / "SUMMARY.md"  # the one-page summary: a file, never an assignment folder
 DEFAULT_ROOT = REPO / "course"
 COURSE_ID = "rnn-course"
 
 # Per-cell time limit in the student's kernel (seconds); the training notebook's cells are the
 # slowest honest ones and take a few seconds.
 CELL_TIMEOUT = 60
+# Per-cell limit of the student's Validate button (seconds), shipped with each assignment's release
+# as its nbgrader_config.py (graders/release.py). Each is about five times the slowest cell of the
+# notebook's reference run on this project's 2-core machine under load (load average ~5, 2 Dec
+# 2026: 05-training 22.8 s for its training cell, 04-bptt 10.5 s for the optional timing cell,
+# 06-vanishing 5.4 s, the others under 2 s), rounded up to 30 s and never below 60 s, so that a
+# slow laptop and a student's slower (correct) loops still fit, while an endless loop is stopped
+# within a couple of minutes. An assignment not listed gets VALIDATE_TIMEOUT_DEFAULT.
+VALIDATE_TIMEOUTS = {
+    "01-forward": 60,
+    "02-stacking": 60,
+    "03-loss": 60,
+    "04-bptt": 60,
+    "05-training": 120,
+    "06-vanishing": 60,
+    "07-lstm": 60,
+    "08-gru": 60,
+}
+VALIDATE_TIMEOUT_DEFAULT = 120
+VALIDATE_CONFIG = "nbgrader_config.py"  # the file name nbgrader's Validate button looks for
 # Cap on the text a single cell may leave in the graded notebook and the feedback (bytes).
 MAX_OUTPUT_BYTES = 100_000
 
@@ -185,6 +205,38 @@ def assignments(source: str | os.PathLike | None = None) -> dict[str, list[str]]
     return out
 
 
+def solution_answers(source_nb: nbformat.NotebookNode) -> dict[str, str]:
+    """grade_id -> the answer cell's solution code (the source cell without the markers)."""
+    answers = {}
+    for cell in source_nb.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if cell.cell_type == "code" and meta.get("solution"):
+            lines = [
+                ln
+                for ln in cell.source.splitlines()
+                if SOLUTION_BEGIN not in ln and SOLUTION_END not in ln
+            ]
+            answers[meta["grade_id"]] = "\n".join(lines)
+    return answers
+
+
 def read_notebook(path: str | os.PathLike) -> nbformat.NotebookNode:
     """Read a notebook as nbformat v4."""
     return nbformat.read(str(path), as_version=4)
+
+
+def validate_config(assignment: str) -> str:
+    """The nbgrader_config.py shipped with ``assignment``'s release: the per-cell limit of the
+    student's Validate button for that notebook (nbgrader reads it from the folder JupyterLab was
+    started in, or from ~/.jupyter)."""
+    timeout = VALIDATE_TIMEOUTS.get(assignment, VALIDATE_TIMEOUT_DEFAULT)
+    return f'''"""nbgrader's settings for the Validate button of {assignment}.
+
+nbgrader reads this file from the folder JupyterLab was started in (or from ~/.jupyter/):
+start JupyterLab in this assignment's folder, or copy the file there.
+"""
+
+c = get_config()  # noqa: F821 - provided by nbgrader when it loads this file
+c.Execute.timeout = {timeout}  # seconds per cell: the slowest cell of {assignment}, with room to spare
+c.Execute.interrupt_on_timeout = True  # a cell that runs too long is stopped, not left hanging
+'''

@@ -12,6 +12,7 @@ import contextlib
 import inspect
 import io
 import json
+import shutil
 from pathlib import Path
 
 from graders import course
@@ -155,7 +156,9 @@ def release(
     db: str | None = None,
     source: str | None = None,
 ) -> list[str]:
-    """nbgrader generate_assignment for each assignment (all by default), then verify_release.
+    """nbgrader generate_assignment for each assignment (all by default), with the assignment's
+    Validate limits (graders.course.validate_config) and the course's one-page summary
+    (notebooks/SUMMARY.md) beside its notebook, then verify_release.
 
     Returns the problems found (empty when the release is clean); a failed generation is one.
     Raises UnknownAssignmentError, before any work, for an assignment the source does not have.
@@ -181,6 +184,11 @@ def release(
         if not result.get("success"):
             tail = (result.get("error") or result.get("log") or "").strip().splitlines()[-1:]
             problems.append(f"{name}: nbgrader generate_assignment failed: {' '.join(tail)}")
+            continue
+        folder = Path(config.CourseDirectory.root) / "release" / name
+        (folder / course.VALIDATE_CONFIG).write_text(course.validate_config(name), encoding="utf-8")
+        if course.SUMMARY.is_file():  # the one-page summary, beside every assignment
+            shutil.copyfile(course.SUMMARY, folder / course.SUMMARY.name)
     root_path = Path(config.CourseDirectory.root)
     (root_path / "exchange").mkdir(parents=True, exist_ok=True)
     problems += verify_release(root_path / "release", source_dir, names)

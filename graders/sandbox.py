@@ -160,6 +160,8 @@ class PromptKernelClient(AsyncKernelClient):
                 # status of one request comes through
                 if await self._reply_to(request, self.iopub_channel, 0.2):
                     break
+            # jupyter_client's own wait_for_ready asks the same private method (no public async
+            # one exists on the client)
             if not await self._async_is_alive():
                 raise RuntimeError("Kernel died before replying to kernel_info")
             if time.monotonic() > deadline:

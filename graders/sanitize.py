@@ -9,8 +9,17 @@ forbids script in case anything ever slipped through.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import bz2
+import codecs
+import contextlib
+import itertools
+import lzma
 import re
-from collections.abc import Iterable
+import urllib.parse
+import zlib
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import nh3
@@ -161,22 +170,107 @@ def hidden_lines(source_nb: Any) -> list[str]:
     return list(dict.fromkeys(kept))
 
 
-class HiddenText:
-    """Finds the hidden blocks' lines (and their markers) in any text."""
+_BASE64_RUN = re.compile(r"[A-Za-z0-9+/_-]{12,}={0,2}")
+_HEX_RUN = re.compile(r"(?:[0-9a-fA-F]{2}){6,}")
+_UNPACKED_BYTES = 2**22  # a decompressed stream is read up to 4 MB
+_DECODE_DEPTH = 3  # encodings applied one over another: base64 of a zlib stream of base64, say
+_PRINTABLE = frozenset(range(32, 127)) | {9, 10, 13}
+_STREAMS = {  # how a compressed stream starts, and how to read it (bounded)
+    **{
+        b"\x78" + second: lambda b: zlib.decompressobj().decompress(b, _UNPACKED_BYTES)
+        for second in (b"\x01", b"\x5e", b"\x9c", b"\xda")
+    },
+    b"\x1f\x8b": lambda b: zlib.decompressobj(31).decompress(b, _UNPACKED_BYTES),
+    b"BZh": lambda b: bz2.BZ2Decompressor().decompress(b, _UNPACKED_BYTES),
+    b"\xfd7zXZ\x00": lambda b: lzma.LZMADecompressor().decompress(b, _UNPACKED_BYTES),
+}
+_STREAM_STARTS = 4  # places in one run where a stream is tried, for each kind
 
-    def __init__(self, lines: Iterable[str]) -> None:
+
+def _as_text(raw: bytes) -> Iterator[str]:
+    """What decoded bytes say: the text itself, and any compressed stream that starts in them
+    (after a few bytes of another run, say). Noise, what most runs of digits and letters decode
+    to, says nothing and is not looked into further."""
+    for magic, unpack in _STREAMS.items():
+        start = raw.find(magic)
+        for _ in range(_STREAM_STARTS):
+            if start < 0:
+                break
+            with contextlib.suppress(OSError, EOFError, ValueError, zlib.error, lzma.LZMAError):
+                yield unpack(raw[start:]).decode("latin-1")
+            start = raw.find(magic, start + 1)
+    if sum(byte in _PRINTABLE for byte in raw) >= 0.9 * len(raw):
+        yield raw.decode("latin-1")
+
+
+def _binary_runs(text: str) -> Iterator[bytes]:
+    """The bytes that the base64 (either alphabet, any alignment) and hex runs of ``text`` hold."""
+    for run in _BASE64_RUN.findall(text):
+        run = run.rstrip("=").replace("-", "+").replace("_", "/")
+        for shift in range(4):  # a line cut out of a longer base64 text starts anywhere
+            chunk = run[shift:]
+            chunk = chunk[: len(chunk) - 1] if len(chunk) % 4 == 1 else chunk  # a lone sextet
+            yield base64.b64decode(chunk + "=" * (-len(chunk) % 4))
+    for run in _HEX_RUN.findall(text):
+        for shift in (0, 1):
+            chunk = run[shift:]
+            yield binascii.unhexlify(chunk[: len(chunk) // 2 * 2])
+
+
+def _decodings(text: str, depth: int = _DECODE_DEPTH) -> Iterator[str]:
+    """``text`` and what it reads as under the encodings a kernel has at hand: reversed, rot13,
+    %-escapes, backslash escapes, and, one inside another up to ``depth`` deep, base64 (standard
+    or URL-safe) and hex of text or of a zlib, gzip, bz2 or xz stream. Linear in ``text``'s size."""
+    views = {text, text[::-1]}
+    views |= {codecs.encode(v, "rot13") for v in views}
+    if "%" in text:
+        views.add(urllib.parse.unquote(text))
+    if "\\" in text:
+        with contextlib.suppress(UnicodeDecodeError, ValueError):
+            views.add(text.encode("latin-1", "backslashreplace").decode("unicode_escape"))
+    yield from views
+    if depth == 0:
+        return
+    for view in (text, text[::-1]):
+        # each run by itself, and runs joined across line breaks (base64 wrapped over lines)
+        for raw in itertools.chain(_binary_runs(view), _binary_runs(re.sub(r"\s+", "", view))):
+            if len(raw) >= 6:
+                for decoded in _as_text(raw):
+                    yield from _decodings(decoded, depth - 1)
+
+
+CHECKED_CHARACTERS = 4 * 2**20  # of one notebook's outputs (about 6 s of decoding at most)
+NOT_CHECKED = "(output not shown in feedback: more output than the grader checks)"
+
+
+class HiddenText:
+    """Finds the hidden blocks' lines (and their markers) in any text, plain or encoded. It reads
+    at most ``budget`` characters of outputs; outputs past that are not shown (fail closed)."""
+
+    def __init__(self, lines: Iterable[str], budget: int = CHECKED_CHARACTERS) -> None:
         needles = {_squash(line) for line in [*lines, HIDDEN_BEGIN, HIDDEN_END]}
         self.needles = sorted(n for n in needles if n)
+        self.budget = budget
 
     def found_in(self, text: str) -> bool:
-        squashed = _squash(text)
-        return any(n in squashed for n in self.needles)
+        for view in _decodings(text):
+            squashed = _squash(view)
+            if any(n in squashed for n in self.needles):
+                return True
+        return False
 
     def scrub_outputs(self, outputs: list[dict]) -> list[dict]:
-        """Every output (already made safe) that holds hidden text replaced by a note."""
-        return [
-            _stream(HIDDEN_REMOVED + "\n") if self.found_in(_output_text(o)) else o for o in outputs
-        ]
+        """Every output (already made safe) that holds hidden text replaced by a note, and every
+        output past the budget too."""
+        kept = []
+        for out in outputs:
+            text = _output_text(out)
+            self.budget -= len(text)
+            if self.budget < 0:
+                kept.append(_stream(NOT_CHECKED + "\n"))
+            else:
+                kept.append(_stream(HIDDEN_REMOVED + "\n") if self.found_in(text) else out)
+        return kept
 
     def scrub(self, text: str) -> str:
         return HIDDEN_REMOVED if self.found_in(text) else text
@@ -185,7 +279,9 @@ class HiddenText:
 def _output_text(out: dict) -> str:
     parts = [out.get("text", ""), out.get("ename", ""), out.get("evalue", "")]
     parts += out.get("traceback", [])
-    parts += [v for v in out.get("data", {}).values() if isinstance(v, str)]
+    # not images: what a page shows of one is its pixels, and no search reads a picture of text
+    data = out.get("data", {})
+    parts += [v for k, v in data.items() if isinstance(v, str) and k not in IMAGE_MIMETYPES]
     return "\n".join(p for p in parts if isinstance(p, str))
 
 

@@ -57,6 +57,8 @@ EQUIVALENTS: dict[str, tuple[str, ...]] = {
     "rnn_cell_backward": _BACKWARD,
     "rnn_backward": _BACKWARD,
     "numerical_gradient": (),  # gradient_check calls numerical_gradient
+    "rnn_backward_truncated": _BACKWARD,  # the engine's recurrence takes truncate too
+    "output_layer_backward": ("output_layer", "softmax_output_layer", "output_loss"),
     "bptt": (  # the engine's bptt is stubbed by its name; and every helper of either bptt:
         "backward_through_time",  # the engine's recurrence: dZ and da0
         "input_weight_gradient",  # the engine's dWax = Σ_t dz<t> x<t>ᵀ
@@ -70,6 +72,17 @@ EQUIVALENTS: dict[str, tuple[str, ...]] = {
     "clip_by_global_norm": (),
     "sample": (),  # CharModel.sample calls sample
     "backprop_norms": ("rnn_cell_backward", "backward_through_time"),  # the gradients it measures
+    # lesson 7: lstm_bptt and lstm_backprop_norms reach the cells only by calling them
+    "lstm_cell_forward": (),
+    "lstm_forward": (),
+    "lstm_cell_backward": (),
+    "lstm_backward": (),
+    # lesson 8
+    "gru_cell_forward": (),
+    "gru_forward": (),
+    "gru_cell_backward": (),
+    "gru_backward": (),
+    # lesson 10
     "many_to_one_forward": (),  # predict and train_classifier call it by name
     "many_to_one_backward": (),
 }

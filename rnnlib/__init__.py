@@ -5,12 +5,17 @@ One module per lesson of the course (notebooks/):
 - forward:   rnn_cell_forward, rnn_forward                          (01-forward)
 - stacking:  stack_weights, split_weights, stack_inputs, rnn_cell_forward_stacked  (02-stacking)
 - loss:      softmax, cross_entropy                                  (03-loss)
-- bptt:      rnn_cell_backward, rnn_backward, bptt, numerical_gradient, gradient_check  (04-bptt)
+- bptt:      rnn_cell_backward, rnn_backward, numerical_gradient, rnn_backward_truncated,
+             output_layer_backward, bptt, gradient_check                  (04-bptt)
 - engine:    the fast path of bptt (token-id gather and scatter, the batched output layer, the
              time-major recurrence): rnnlib.bptt on token ids, the character model, the benchmark
 - training:  initialize_parameters, sgd_step, clip_by_global_norm, clip_by_value, sample,
              perplexity                                              (05-training)
 - vanishing: backprop_norms, with_spectral_radius                    (06-vanishing)
+- lstm:      lstm_cell_forward, lstm_forward, lstm_cell_backward, lstm_backward, lstm_bptt,
+             lstm_backprop_norms, initialize_lstm_parameters          (07-lstm)
+- gru:       gru_cell_forward, gru_forward, gru_cell_backward, gru_backward, gru_bptt,
+             initialize_gru_parameters                               (08-gru)
 - corpus, wordmodel: the standard library's docstrings and a word model (09-words)
 - classify:  many_to_one_forward, many_to_one_backward              (10-classify)
 - data, charmodel: the shipped corpora and a character-level language model
@@ -25,15 +30,34 @@ from rnnlib.bptt import (
     bptt,
     gradient_check,
     numerical_gradient,
+    output_layer_backward,
     relative_error,
     rnn_backward,
+    rnn_backward_truncated,
     rnn_cell_backward,
 )
 from rnnlib.charmodel import CharModel, train_char_model
 from rnnlib.classify import many_to_one_backward, many_to_one_forward
 from rnnlib.data import Vocabulary, load_corpus
 from rnnlib.forward import relu, rnn_cell_forward, rnn_forward, sigmoid, tanh
+from rnnlib.gru import (
+    gru_backward,
+    gru_bptt,
+    gru_cell_backward,
+    gru_cell_forward,
+    gru_forward,
+    initialize_gru_parameters,
+)
 from rnnlib.loss import cross_entropy, softmax
+from rnnlib.lstm import (
+    initialize_lstm_parameters,
+    lstm_backprop_norms,
+    lstm_backward,
+    lstm_bptt,
+    lstm_cell_backward,
+    lstm_cell_forward,
+    lstm_forward,
+)
 from rnnlib.stacking import rnn_cell_forward_stacked, split_weights, stack_inputs, stack_weights
 from rnnlib.training import (
     clip_by_global_norm,
@@ -61,10 +85,12 @@ __all__ = [
     "many_to_one_backward",
     "many_to_one_forward",
     "numerical_gradient",
+    "output_layer_backward",
     "perplexity",
     "relative_error",
     "relu",
     "rnn_backward",
+    "rnn_backward_truncated",
     "rnn_cell_backward",
     "rnn_cell_forward",
     "rnn_cell_forward_stacked",
@@ -79,4 +105,19 @@ __all__ = [
     "tanh",
     "train_char_model",
     "with_spectral_radius",
+    # lesson 7, the LSTM
+    "initialize_lstm_parameters",
+    "lstm_backprop_norms",
+    "lstm_backward",
+    "lstm_bptt",
+    "lstm_cell_backward",
+    "lstm_cell_forward",
+    "lstm_forward",
+    # lesson 8, the GRU
+    "gru_backward",
+    "gru_bptt",
+    "gru_cell_backward",
+    "gru_cell_forward",
+    "gru_forward",
+    "initialize_gru_parameters",
 ]

@@ -3,6 +3,7 @@
 examples:
   python -m rnnlib train --steps 2000 --save names.npz      # trains on the shipped names corpus
   python -m rnnlib sample names.npz --temperature 0.7 -n 10
+  python -m rnnlib train --cell lstm --steps 500            # the LSTM of lesson 7 (or gru, lesson 8)
   python -m rnnlib train --corpus docstrings --level word --steps 2000 --float32 --save words
 
 The console script rnnlib is the same command. The loss it prints is the cross-entropy summed
@@ -224,6 +225,14 @@ def build_parser() -> argparse.ArgumentParser:
         default="tanh",
         help="the hidden layer's activation (default: %(default)s)",
     )
+    add(
+        "--cell",
+        choices=("rnn", "lstm", "gru"),
+        default="rnn",
+        help="the recurrent cell of a new model: the vanilla RNN (its --activation applies), the "
+        "LSTM of lesson 7 or the GRU of lesson 8; a resumed model keeps its own (default: "
+        "%(default)s)",
+    )
     add("--float32", action="store_true", help="train in float32 (default: float64)")
     add(
         "--seed",
@@ -332,6 +341,8 @@ def _run(args: argparse.Namespace) -> int:
         f"averaged over the m = {args.batch} windows of a batch; "
         "perplexity = exp(loss / T_x), per character"
     )
+    if model is None and args.cell != "rnn":
+        print(f"cell: {args.cell}, the textbook loops of rnnlib/{args.cell}.py")
     if model is None:
         print(
             f"start: loss {args.seq_len * np.log(vocab.size):.3f} (uniform guess), "
@@ -367,6 +378,7 @@ def _run(args: argparse.Namespace) -> int:
             dtype=np.float32 if args.float32 else np.float64,
             callback=progress,
             model=model,
+            cell=args.cell,
             stateful=args.stateful,
         )
     except ValueError as exc:  # e.g. a resumed model whose vocabulary misses a character

@@ -21,6 +21,11 @@ and the ratios are of medians:
   O = Wya H, one in-place exp over O, and its two backward products dO Hᵀ (as (H dOᵀ)ᵀ, the
   orientation rnnlib uses) and Wyaᵀ dO.
 
+The LSTM rows (lesson 7) time ``rnnlib.lstm_bptt`` (the textbook loop of rnnlib/lstm.py on the
+stacked input: x<t> as a dense one-hot block) against ``PyTorch nn.LSTM`` (Embedding + nn.LSTM +
+Linear on the same weights, nn.LSTM's input weight held at the identity; checked against
+rnnlib.lstm_bptt before it is timed), their ratio in the last column.
+
 The peak memory is the largest amount numpy allocated during one bptt call (tracemalloc).
 This module is not imported by ``import rnnlib``.
 """
@@ -215,6 +220,92 @@ def _check_same_math(problem: dict, calls: dict[str, Callable[[], tuple]]) -> No
                 raise AssertionError(f"{name} disagrees with rnnlib.bptt: relative error {err:.1e}")
 
 
+def make_lstm_problem(problem: dict, seed: int = 0) -> dict:
+    """The problem's x, y, a0 with LSTM weights of the same scales (gates: 1/√n_a on a<t-1>,
+    0.1 on x<t>; Wy = Wya, by), forget bias 1."""
+    rng = np.random.default_rng(seed + 7)
+    Wya = problem["parameters"]["Wya"]
+    n_y, n_a = Wya.shape
+    n_x = problem["parameters"]["Wax"].shape[1]
+    parameters = {}
+    for gate in "fico":
+        parameters["W" + gate] = np.hstack(
+            [rng.standard_normal((n_a, n_a)) / np.sqrt(n_a), rng.standard_normal((n_a, n_x)) * 0.1]
+        )
+        parameters["b" + gate] = rng.standard_normal((n_a, 1)) * 0.1 + (gate == "f")
+    parameters["Wy"], parameters["by"] = Wya.copy(), problem["parameters"]["by"].copy()
+    dtype = problem["dtype"]
+    ordered = {k: parameters[k].astype(dtype) for k in rnnlib.lstm.LSTM_PARAMETER_NAMES}
+    return {**problem, "parameters": ordered}
+
+
+def lstm_call(problem: dict) -> Callable[[], Any]:
+    """rnnlib.lstm_bptt on the LSTM problem: loss and every gradient."""
+    p = problem
+    return lambda: rnnlib.lstm_bptt(p["x"], p["y"], p["a0"], p["parameters"])
+
+
+def torch_lstm_call(problem: dict, threads: int = THREADS) -> Callable[[], Any] | None:
+    """Embedding + nn.LSTM + Linear on the LSTM problem's weights, checked against
+    rnnlib.lstm_bptt first; None without torch."""
+    try:
+        import torch
+        import torch.nn.functional as F  # noqa: N812 (the usual name)
+    except ImportError:
+        return None
+    torch.set_num_threads(threads)
+    p = problem["parameters"]
+    tdtype = torch.float64 if problem["dtype"] == np.float64 else torch.float32
+    n_y, n_a = p["Wy"].shape
+    n_x = p["Wf"].shape[1] - n_a
+    m, T_x = problem["x"].shape
+    order = ("i", "f", "c", "o")  # PyTorch's gate order i, f, g, o
+    x, y = torch.tensor(problem["x"]), torch.tensor(problem["y"])
+    embedding = torch.nn.Embedding(n_x, 4 * n_a).to(tdtype)  # row x<t>: the four gates' W x<t>
+    lstm = torch.nn.LSTM(4 * n_a, n_a, batch_first=True).to(tdtype)
+    linear = torch.nn.Linear(n_a, n_y).to(tdtype)
+
+    def t(a: np.ndarray) -> Any:
+        return torch.tensor(a, dtype=tdtype)
+
+    with torch.no_grad():
+        embedding.weight.copy_(t(np.vstack([p["W" + g][:, n_a:] for g in order]).T))
+        lstm.weight_ih_l0.copy_(torch.eye(4 * n_a, dtype=tdtype))
+        lstm.weight_hh_l0.copy_(t(np.vstack([p["W" + g][:, :n_a] for g in order])))
+        lstm.bias_ih_l0.copy_(t(np.vstack([p["b" + g] for g in order]).ravel()))
+        lstm.bias_hh_l0.zero_()
+        linear.weight.copy_(t(p["Wy"]))
+        linear.bias.copy_(t(p["by"].ravel()))
+    lstm.weight_ih_l0.requires_grad_(False)
+    lstm.bias_hh_l0.requires_grad_(False)
+    h0 = t(problem["a0"].T.copy())[None].requires_grad_()  # (1, m, n_a)
+    c0 = torch.zeros_like(h0)
+
+    def torch_nn() -> tuple:
+        out, _ = lstm(embedding(x), (h0, c0))  # (m, T_x, n_a)
+        logits = linear(out)
+        loss = F.cross_entropy(logits.reshape(-1, n_y), y.reshape(-1), reduction="sum") / m
+        wrt = [lstm.weight_hh_l0, embedding.weight, lstm.bias_ih_l0, linear.weight, linear.bias]
+        return (loss, *torch.autograd.grad(loss, [*wrt, h0]))
+
+    loss, grads, _ = lstm_call(problem)()
+    expected = [
+        loss,
+        np.vstack([grads["dW" + g][:, :n_a] for g in order]),
+        np.vstack([grads["dW" + g][:, n_a:] for g in order]).T,
+        np.vstack([grads["db" + g] for g in order]).ravel(),
+        grads["dWy"],
+        grads["dby"].ravel(),
+        grads["da0"].T,
+    ]
+    tol = 1e-8 if problem["dtype"] == np.float64 else 1e-3
+    for want, have in zip(expected, torch_nn(), strict=True):
+        err = rnnlib.relative_error(np.asarray(want), have.detach().numpy().reshape(np.shape(want)))
+        if err > tol:
+            raise AssertionError(f"PyTorch nn.LSTM disagrees with rnnlib.lstm_bptt: {err:.1e}")
+    return torch_nn
+
+
 def machine() -> str:
     """The processor, core count and BLAS kernel, for the table's caption."""
     cpu = platform.processor() or platform.machine()
@@ -316,8 +407,34 @@ def _run(
                 f"{workload:<9}{dtype:<9}{'peak memory':<16}{peak / 2**20:11.1f} MiB "
                 f"(the logits alone: {logits / 2**20:.1f} MiB)"
             )
+            lstm_problem = make_lstm_problem(problem)
+            lstm_calls = {"rnnlib LSTM": lstm_call(lstm_problem)}
+            torch_lstm = torch_lstm_call(lstm_problem, threads)
+            if torch_lstm is not None:
+                lstm_calls["PyTorch nn.LSTM"] = torch_lstm
+            lstm_times = call_times(
+                lstm_calls, repeats, time.process_time if cpu else time.perf_counter
+            )
+            lstm_rows = {name: statistics.median(t) for name, t in lstm_times.items()}
+            lstm_mins = {name: min(t) for name, t in lstm_times.items()}
+            for name, seconds in lstm_rows.items():
+                ratio = ratio_min = ""
+                if name != "rnnlib LSTM":
+                    ratio = f"{lstm_rows['rnnlib LSTM'] / seconds:.2f}"
+                    ratio_min = f"{lstm_mins['rnnlib LSTM'] / lstm_mins[name]:.2f}"
+                print(
+                    f"{workload:<9}{dtype:<9}{name:<16}{seconds * 1e3:11.2f}"
+                    f"{lstm_mins[name] * 1e3:10.2f}{ratio:>14}{ratio_min:>11}"
+                )
             results.append(
-                {"workload": workload, "dtype": dtype, "seconds": rows, "min": mins, "peak": peak}
+                {
+                    "workload": workload,
+                    "dtype": dtype,
+                    "seconds": rows,
+                    "min": mins,
+                    "peak": peak,
+                    "lstm": {"seconds": lstm_rows, "min": lstm_mins},
+                }
             )
     print(
         f"\n{load()} at the end (well above 0, other work shared the cores: every row is "

@@ -32,13 +32,14 @@ from rnnlib._checks import (
     check_labels,
     check_nonempty,
     check_parameters,
+    check_probabilities,
     check_state,
     check_truncate,
     checked,
     parameters_dtype,
 )
 from rnnlib.engine import input_term, output_loss
-from rnnlib.forward import ACTIVATIONS, activation_derivative
+from rnnlib.forward import ACTIVATIONS, activation_derivative, rnn_forward
 
 
 def check_rnn_cell_backward(da_next, cache) -> dict[str, Any]:
@@ -119,6 +120,110 @@ def rnn_backward(da: np.ndarray, caches: list[tuple[Any, ...]]) -> dict[str, np.
     return gradients
 
 
+def check_output_layer_backward(y_pred, y, a, parameters) -> dict[str, Any]:
+    """output_layer_backward's contract: ŷ in [0, 1] (n_y, m, T_x); labels (m, T_x) (softmax) or
+    0/1 targets shaped like ŷ (sigmoid); the states a (n_a, m, T_x); the parameters."""
+    dims = Dims()
+    parameters = check_parameters(parameters, dims)
+    dtype = parameters_dtype(parameters)
+    y_pred = check_probabilities(y_pred, dims)
+    if y_pred.ndim != 3:
+        raise ValueError(f"y_pred: expected shape (n_y, m, T_x), got shape {y_pred.shape}")
+    kind = "sigmoid" if np.ndim(y) == y_pred.ndim else "softmax"
+    y = check_labels("y", y, dims, kind, time=True)
+    a = check_state("a", a, ("n_a", "m", "T_x"), dims, dtype)
+    check_nonempty(dims)
+    return {"y_pred": y_pred.astype(dtype, copy=False), "y": y, "a": a, "parameters": parameters}
+
+
+@checked(check_output_layer_backward)
+def output_layer_backward(
+    y_pred: np.ndarray, y: np.ndarray, a: np.ndarray, parameters: dict[str, np.ndarray]
+) -> dict[str, np.ndarray]:
+    """The output layer's gradients: do<t> = (ŷ<t> - y<t>) / m, dWya = Σ_t do<t> a<t>ᵀ, da<t> = Wyaᵀ do<t>.
+
+    Inputs:
+    - y_pred: the predictions ŷ of rnn_forward, shape (n_y, m, T_x)
+    - y: labels of shape (m, T_x) (softmax; y<t> is then their one-hot columns), or 0/1 targets
+      of shape (n_y, m, T_x) (sigmoid)
+    - a: the hidden states a<1>, ..., a<T_x> of rnn_forward, shape (n_a, m, T_x)
+    - parameters: dict with Wya (n_y, n_a) (and the other parameters)
+
+    Returns a dict of:
+    - dWya: shape (n_y, n_a); dby: shape (n_y, 1), both summed over the steps
+    - da: the upstream gradient on every hidden state, da[:, :, t] = Wyaᵀ do<t>, shape (n_a, m, T_x)
+    """
+    n_y, m, T_x = y_pred.shape
+    Wya = parameters["Wya"]
+    dWya, dby = np.zeros_like(Wya), np.zeros_like(parameters["by"])
+    da = np.zeros((Wya.shape[1], m, T_x), dtype=Wya.dtype)
+    for t in range(T_x):
+        if y.ndim == y_pred.ndim:  # sigmoid: the 0/1 targets themselves
+            target = y[:, :, t]
+        else:  # softmax: the one-hot columns of the labels
+            target = np.zeros((n_y, m))
+            target[y[:, t], np.arange(m)] = 1
+        do = (y_pred[:, :, t] - target) / m  # (n_y, m)
+        dWya += do @ a[:, :, t].T  # shared by every step: sum over time
+        dby += do.sum(axis=1, keepdims=True)
+        da[:, :, t] = Wya.T @ do  # (n_a, m)
+    return {"dWya": dWya, "dby": dby, "da": da}
+
+
+def check_rnn_backward_truncated(da, caches, truncate) -> dict[str, Any]:
+    """rnn_backward_truncated's contract: rnn_backward's, and truncate an integer >= 0."""
+    checked_args = check_rnn_backward(da, caches)
+    if truncate is None:
+        raise ValueError("truncate: expected an integer >= 0 (for full BPTT call rnn_backward)")
+    check_truncate(truncate)
+    return {**checked_args, "truncate": truncate}
+
+
+@checked(check_rnn_backward_truncated)
+def rnn_backward_truncated(
+    da: np.ndarray, caches: list[tuple[Any, ...]], truncate: int
+) -> dict[str, np.ndarray]:
+    """Truncated BPTT: each step's upstream gradient da<t> walked back through a<t>, ..., a<t-k> only.
+
+    Like rnn_backward, but the gradient that step t's output sends into a<t> is carried back on its
+    own through k + 1 states, a<t>, a<t-1>, ..., a<t-k> (k = truncate), and stops there: a<t-k-1>
+    counts as a constant. Only a walk that gets back past a<1> adds into da0.
+
+    Inputs:
+    - da: upstream gradient on every hidden state (from the outputs), shape (n_a, m, T_x)
+    - caches: the caches of rnn_forward, one per step
+    - truncate: k >= 0, how many states before its own each step's gradient reaches
+
+    Returns a dict of:
+    - dx: gradient with respect to the inputs, shape (n_x, m, T_x)
+    - da0: gradient with respect to a<0>, shape (n_a, m)
+    - dWax: shape (n_a, n_x); dWaa: shape (n_a, n_a); dba: shape (n_a, 1)
+    """
+    n_a, m, T_x = da.shape
+    parameters = caches[0][3]
+    n_x = parameters["Wax"].shape[1]
+    gradients = {
+        "dx": np.zeros((n_x, m, T_x), dtype=da.dtype),
+        "da0": np.zeros((n_a, m), dtype=da.dtype),
+        "dWax": np.zeros_like(parameters["Wax"]),
+        "dWaa": np.zeros_like(parameters["Waa"]),
+        "dba": np.zeros_like(parameters["ba"]),
+    }
+    for t in range(T_x):  # the loss of each step, walked back on its own
+        da_walk = da[:, :, t]  # ∂L<t>/∂a<s>, starting at s = t
+        for s in range(t, t - truncate - 1, -1):  # k + 1 states: a<t>, ..., a<t-k>
+            if s < 0:  # the walk got back to a<0>
+                gradients["da0"] += da_walk
+                break
+            step = rnn_cell_backward(da_walk, caches[s])
+            gradients["dx"][:, :, s] += step["dxt"]
+            gradients["dWax"] += step["dWax"]
+            gradients["dWaa"] += step["dWaa"]
+            gradients["dba"] += step["dba"]
+            da_walk = step["da_prev"]
+    return gradients
+
+
 def check_bptt(
     x, y, a0, parameters, truncate, hidden_activation, output_activation, **options
 ) -> dict[str, Any]:
@@ -160,9 +265,10 @@ def bptt(
 ) -> tuple[float, dict[str, np.ndarray], np.ndarray]:
     """The loss L = Σ_t L<t> (averaged over m) and its exact gradients, by (truncated) BPTT.
 
-    Forward through the steps, the loss and the output gradient do<t> = (ŷ<t> - y<t>) / m at each
-    step, then the delta dz<t> = (Wyaᵀ do<t> + Waaᵀ dz<t+1>) ⊙ g1'(z<t>) carried backwards; with
-    truncate=k the loss at step t is walked back on its own through at most k earlier steps.
+    Put the pieces together: the forward pass (rnn_forward) and the loss (what cross_entropy
+    gives for its predictions), the output layer's gradients (output_layer_backward), then the
+    recurrence on the hidden states (rnn_backward, or rnn_backward_truncated when truncate is a
+    number).
 
     Inputs:
     - x: one-hot inputs, shape (n_x, m, T_x)
@@ -177,51 +283,30 @@ def bptt(
     - gradients: dict with dWaa, dWax, dWya, dba, dby (shapes of the parameters) and da0 (n_a, m)
     - a_last: the last hidden state a<T_x>, shape (n_a, m), to carry into the next batch
     """
-    Waa, Wax, Wya, ba, by = (parameters[k] for k in PARAMETER_NAMES)
-    g1 = ACTIVATIONS[hidden_activation]
-    n_a, m = a0.shape
-    T_x = x.shape[2]
-    # forward: a[:, :, t] = a<t> for t = 0..T_x; the loss and do<t> = dL/do<t> at every step
-    a = np.zeros((n_a, m, T_x + 1), dtype=Waa.dtype)
-    a[:, :, 0] = a0
-    loss = 0.0
-    dWya, dby = np.zeros_like(Wya), np.zeros_like(by)
-    da = np.zeros((n_a, m, T_x), dtype=Waa.dtype)  # ∂L<t>/∂a<t>: what step t's output sends back
-    for t in range(T_x):
-        a[:, :, t + 1] = g1(Waa @ a[:, :, t] + Wax @ x[:, :, t] + ba)  # (n_a, m)
-        o = Wya @ a[:, :, t + 1] + by  # logits o<t>, (n_y, m)
-        if output_activation == "softmax":
-            log_p = o - o.max(axis=0) - np.log(np.exp(o - o.max(axis=0)).sum(axis=0))  # log ŷ<t>
-            loss -= log_p[y[:, t], np.arange(m)].sum() / m
-            do = np.exp(log_p)  # ŷ<t>, then ŷ<t> - y<t> with y<t> one-hot:
-            do[y[:, t], np.arange(m)] -= 1
-        else:  # -[y log σ(o) + (1 - y) log(1 - σ(o))] = log(1 + e^o) - y o
-            loss += (np.logaddexp(0, o) - y[:, :, t] * o).sum() / m
-            do = np.exp(-np.logaddexp(0, -o)) - y[:, :, t]  # σ(o<t>) - y<t>
-        do /= m  # (n_y, m)
-        dWya += do @ a[:, :, t + 1].T
-        dby += do.sum(axis=1, keepdims=True)
-        da[:, :, t] = Wya.T @ do
-    # backward: the delta of step s, dz = ∂L/∂a<s> ⊙ g1'(z<s>), gives that step's share of the
-    # shared weights' gradients; Waaᵀ dz carries it to a<s-1>
-    dWaa, dWax, dba = np.zeros_like(Waa), np.zeros_like(Wax), np.zeros_like(ba)
-    da0 = np.zeros_like(a0)
-    walks = [(T_x - 1, None)] if truncate is None else [(t, t - truncate) for t in range(T_x)]
-    for last, stop in walks:  # full BPTT: one walk back; truncated: one walk per step's loss
-        da_next = np.zeros((n_a, m), dtype=Waa.dtype)  # ∂L/∂a<s> from the steps after s
-        for s in range(last, -1, -1):
-            upstream = da[:, :, s] if truncate is None or s == last else 0  # L<last> only
-            dz = (upstream + da_next) * activation_derivative(hidden_activation, a[:, :, s + 1])
-            dWaa += dz @ a[:, :, s].T
-            dWax += dz @ x[:, :, s].T
-            dba += dz.sum(axis=1, keepdims=True)
-            if s == stop:  # the state before this step is outside the window: a constant
-                break
-            da_next = Waa.T @ dz  # ∂L/∂a<s-1>
-        else:  # the walk reached a<0>
-            da0 += da_next
-    gradients = {"dWaa": dWaa, "dWax": dWax, "dWya": dWya, "dba": dba, "dby": dby, "da0": da0}
-    return float(loss), gradients, a[:, :, T_x].copy()
+    m = a0.shape[1]
+    a, y_pred, caches = rnn_forward(x, a0, parameters, hidden_activation, output_activation)
+    # the loss: cross_entropy(y_pred, y) is the same number, but a true class whose ŷ rounds to 0
+    # (logits far apart) costs it only -log(tiny); from the logits it stays exact
+    o = np.einsum("ya,amt->ymt", parameters["Wya"], a) + parameters["by"][:, :, None]  # logits
+    if output_activation == "softmax":  # Σ -log ŷ of the true class, by log-sum-exp
+        log_p = o - o.max(axis=0) - np.log(np.exp(o - o.max(axis=0)).sum(axis=0))
+        loss = -np.take_along_axis(log_p, y[None], axis=0).sum() / m
+    else:  # -[y log σ(o) + (1 - y) log(1 - σ(o))] = log(1 + e^o) - y o
+        loss = (np.logaddexp(0, o) - y * o).sum() / m
+    output = output_layer_backward(y_pred, y, a, parameters)  # dWya, dby and da
+    if truncate is None:
+        hidden = rnn_backward(output["da"], caches)  # dWaa, dWax, dba, da0 (and dx)
+    else:
+        hidden = rnn_backward_truncated(output["da"], caches, truncate)
+    gradients = {
+        "dWaa": hidden["dWaa"],
+        "dWax": hidden["dWax"],
+        "dWya": output["dWya"],
+        "dba": hidden["dba"],
+        "dby": output["dby"],
+        "da0": hidden["da0"],
+    }
+    return float(loss), gradients, a[:, :, -1].copy()
 
 
 def _surrogate_loss(x, y, a0, parameters, truncate, frozen, hidden_activation, output_activation):

@@ -59,7 +59,8 @@ def check_rnn_cell_forward(
 ) -> dict[str, Any]:
     """rnn_cell_forward's contract: the parameters, the activations, xt one-hot (n_x, m) or token
     ids (m,) (wrapped as a OneHot), then a_prev (n_a, m): the data sets m, so a state of the wrong
-    shape is the one blamed. Also rnn_forward's, for a sequence."""
+    shape is the one blamed. Also rnn_forward's, for a sequence. The token ids are rnnlib's own
+    extension (notebook 2); the exercises' docstrings and tests use one-hot inputs only."""
     dims = Dims()
     parameters = check_parameters(parameters, dims)
     dtype = parameters_dtype(parameters)
@@ -96,7 +97,7 @@ def rnn_cell_forward(
     """One step: a<t> = g1(Waa a<t-1> + Wax x<t> + ba), ŷ<t> = g2(Wya a<t> + by).
 
     Inputs:
-    - xt: input at step t, one-hot of shape (n_x, m), or token ids of shape (m,)
+    - xt: input at step t, one-hot, shape (n_x, m)
     - a_prev: hidden state a<t-1>, shape (n_a, m)
     - parameters: dict with Waa (n_a, n_a), Wax (n_a, n_x), Wya (n_y, n_a), ba (n_a, 1), by (n_y, 1)
     - hidden_activation: g1, "tanh" or "relu"
@@ -127,7 +128,7 @@ def rnn_forward(
     """The unrolled network: a<t> = g1(Waa a<t-1> + Wax x<t> + ba), ŷ<t> = g2(Wya a<t> + by), t = 1..T_x.
 
     Inputs:
-    - x: inputs for every step, one-hot of shape (n_x, m, T_x), or token ids of shape (m, T_x)
+    - x: inputs for every step, one-hot, shape (n_x, m, T_x)
     - a0: initial hidden state a<0>, shape (n_a, m)
     - parameters: dict with Waa (n_a, n_a), Wax (n_a, n_x), Wya (n_y, n_a), ba (n_a, 1), by (n_y, 1)
     - hidden_activation: g1, "tanh" or "relu"

@@ -150,7 +150,7 @@ def rnn_cell_forward_stacked(
     """One step in stacked form: a<t> = g1(Wa [a<t-1> ; x<t>] + ba), ŷ<t> = g2(Wya a<t> + by).
 
     Inputs:
-    - xt: input at step t, one-hot of shape (n_x, m), or token ids of shape (m,)
+    - xt: input at step t, one-hot, shape (n_x, m)
     - a_prev: hidden state a<t-1>, shape (n_a, m)
     - Wa: stacked weights [Waa : Wax], shape (n_a, n_a + n_x)
     - ba: hidden bias, shape (n_a, 1)

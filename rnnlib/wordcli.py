@@ -48,6 +48,8 @@ def run_word(args: argparse.Namespace, sub: argparse.ArgumentParser, save) -> in
     ``save(model)`` writes the model (the character command's saving, reused); returns the status."""
     if args.corpus != "docstrings":
         sub.error(f"argument --level: word needs --corpus docstrings, got --corpus {args.corpus}")
+    if getattr(args, "cell", "rnn") != "rnn":
+        sub.error(f"argument --cell: the word model is the vanilla RNN, got --cell {args.cell}")
     started = time.perf_counter()
     corpus = load_word_corpus()
     model = load_model(args.resume) if args.resume else None

@@ -19,7 +19,7 @@ import nbformat
 import numpy as np
 import pytest
 
-from graders import autograde, checks, course, demo, release
+from graders import autograde, checks, classroom, course, release
 
 ROOT = Path(__file__).resolve().parents[1]
 ALTERNATIVES = sorted((ROOT / "tests" / "alternatives").glob("*.py"))
@@ -105,7 +105,7 @@ def graded_alternatives(tmp_path_factory):
                 students[student, assignment] = path.name
                 out = submitted / student / assignment / f"{notebook}.ipynb"
                 out.parent.mkdir(parents=True, exist_ok=True)
-                nbformat.write(demo.make_submission(release_nb, answers_of(path)), out)
+                nbformat.write(classroom.make_submission(release_nb, answers_of(path)), out)
     autograde.autograde(submitted, out=base / "out", jobs=2, root=root, progress=False)
     with open(base / "out" / "grades.csv", newline="") as f:
         rows = list(csv.DictReader(f))

@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-from graders import course, demo, release
+from graders import classroom, course, release
 
 distributed = pytest.importorskip("distributed")
 
@@ -54,7 +54,7 @@ def graded(cluster, tmp_path_factory):
     root = base / "course"
     assert not release.release([ASSIGNMENT], root=str(root))
     release_nb = course.read_notebook(root / "release" / ASSIGNMENT / f"{NOTEBOOK}.ipynb")
-    solution = demo.solution_answers(
+    solution = course.solution_answers(
         course.read_notebook(course.NOTEBOOKS / ASSIGNMENT / f"{NOTEBOOK}.ipynb")
     )
     students = {
@@ -67,7 +67,7 @@ def graded(cluster, tmp_path_factory):
     for student, answers in students.items():
         path = submitted / student / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
         path.parent.mkdir(parents=True)
-        path.write_text(json.dumps(demo.make_submission(release_nb, answers)))
+        path.write_text(json.dumps(classroom.make_submission(release_nb, answers)))
     env = {**os.environ, "RNN_GRADE_ROOT": str(root)}
     command = [sys.executable, "-m", "graders", "autograde", str(submitted)]
     command += ["--out", str(base / "out"), "--scheduler", cluster["address"]]

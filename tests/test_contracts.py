@@ -97,7 +97,7 @@ def cases() -> list[tuple[str, str, tuple, dict]]:
                 ("gradient_check", tag, (x_int, y, a0, params), {"truncate": 1, "num_checks": 2})
             )
         a, y_pred, caches = rnnlib.rnn_forward(x, a0, params)
-        _, s_pred, _ = rnnlib.rnn_forward(S["x"], S["a0"], S["parameters"], "tanh", "sigmoid")
+        S_a, s_pred, _ = rnnlib.rnn_forward(S["x"], S["a0"], S["parameters"], "tanh", "sigmoid")
         rng = np.random.default_rng(3)
         da = rng.standard_normal(a.shape).astype(dtype)
         out += [
@@ -107,6 +107,15 @@ def cases() -> list[tuple[str, str, tuple, dict]]:
             ("cross_entropy", f"{tag} 0/1 integer targets", (s_pred, S["y"].astype(np.int64)), {}),
             ("rnn_cell_backward", f"{tag}", (da[:, :, 0], caches[0]), {}),
             ("rnn_backward", f"{tag}", (da, caches), {}),
+            ("rnn_backward_truncated", f"{tag} truncate=0", (da, caches, 0), {}),
+            ("rnn_backward_truncated", f"{tag} truncate=2", (da, caches, np.int64(2)), {}),
+            ("output_layer_backward", f"{tag} labels", (y_pred, y, a, params), {}),
+            (
+                "output_layer_backward",
+                f"{tag} 0/1 integer targets",
+                (s_pred, S["y"].astype(np.int64), S_a, S["parameters"]),
+                {},
+            ),
             ("backprop_norms", f"{tag}", (da[:, :, -1], caches), {}),
         ]
         one_output = {**params, "Wya": params["Wya"][:1], "by": params["by"][:1]}
@@ -129,6 +138,41 @@ def cases() -> list[tuple[str, str, tuple, dict]]:
             ("clip_by_value", f"{tag}", (grads, 0.01), {}),
             ("sample", f"{tag}", (params, 1, 6), {"temperature": 0.7, "seed": 3}),
             ("sample", f"{tag} numpy ints", (params, np.int64(1), np.int64(6)), {"stop_id": 2}),
+        ]
+    return out + lstm_cases()
+
+
+def lstm_cases() -> list[tuple[str, str, tuple, dict]]:
+    """Valid calls of lesson 7's checked functions (rnnlib/lstm.py), float64 and float32."""
+    out = []
+    for dtype in (np.float64, np.float32):
+        tag = np.dtype(dtype).name
+        p = {k: v.astype(dtype) for k, v in rnnlib.initialize_lstm_parameters(4, 3, 3).items()}
+        P = random_problem(n_x=3, n_a=4, n_y=3, m=2, T_x=5, seed=5)
+        x, y, a0 = P["x"], P["y"], P["a0"].astype(dtype)
+        x_int = x.astype(np.int64)
+        _, _, _, caches = rnnlib.lstm_forward(x, a0, p)
+        da = np.random.default_rng(6).standard_normal((4, 2, 5)).astype(dtype)
+        out += [
+            ("lstm_cell_forward", tag, (x[:, :, 0], a0, a0, p), {}),
+            ("lstm_cell_forward", f"{tag} int one-hot", (x_int[:, :, 0], a0, a0, p), {}),
+            ("lstm_forward", tag, (x, a0, p), {}),
+            ("lstm_cell_backward", tag, (da[:, :, 0], da[:, :, 1], caches[0]), {}),
+            ("lstm_backward", tag, (da, caches), {}),
+            ("lstm_bptt", tag, (x, y, a0, p), {}),
+            ("lstm_bptt", f"{tag} int one-hot, truncate=2", (x_int, y, a0, p, 2), {}),
+            ("lstm_backprop_norms", tag, (da[:, :, -1], caches), {}),
+        ]
+        g = {k: v.astype(dtype) for k, v in rnnlib.initialize_gru_parameters(4, 3, 3).items()}
+        _, _, gru_caches = rnnlib.gru_forward(x, a0, g)
+        out += [  # lesson 8, the GRU
+            ("gru_cell_forward", tag, (x[:, :, 0], a0, g), {}),
+            ("gru_cell_forward", f"{tag} int one-hot", (x_int[:, :, 0], a0, g), {}),
+            ("gru_forward", tag, (x, a0, g), {}),
+            ("gru_cell_backward", tag, (da[:, :, 0], gru_caches[0]), {}),
+            ("gru_backward", tag, (da, gru_caches), {}),
+            ("gru_bptt", tag, (x, y, a0, g), {}),
+            ("gru_bptt", f"{tag} int one-hot, truncate=1", (x_int, y, a0, g, 1), {}),
         ]
     return out
 

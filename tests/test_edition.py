@@ -51,6 +51,16 @@ def test_the_edition_is_the_rnnlib_imported(built):
         ),
         ("rnnlib.sgd_step(p, {'d' + k: v for k, v in p.items()}, 0.1)", "05-training"),
         ("rnnlib.backprop_norms(np.zeros((3, 2)), caches)", "06-vanishing"),
+        (
+            "rnnlib.lstm_forward(np.zeros((4, 1, 2)), np.zeros((3, 1)), "
+            "rnnlib.initialize_lstm_parameters(3, 4, 4))",
+            "07-lstm",
+        ),
+        (
+            "rnnlib.gru_forward(np.zeros((4, 1, 2)), np.zeros((3, 1)), "
+            "rnnlib.initialize_gru_parameters(3, 4, 4))",
+            "08-gru",
+        ),
         ("rnnlib.many_to_one_backward((0, 0, 0, 0, 0, 0))", "10-classify"),
     ],
 )
@@ -138,7 +148,15 @@ def test_no_open_function_keeps_code_of_its_own(built, tmp_path):
 
 
 def test_open_assignments_are_the_released_and_every_later_one():
-    assert edition.later_assignments(["04-bptt"])[:3] == ["04-bptt", "05-training", "06-vanishing"]
+    assert edition.later_assignments(["04-bptt"]) == [
+        "04-bptt",
+        "05-training",
+        "06-vanishing",
+        "07-lstm",
+        "08-gru",
+        "09-words",
+        "10-classify",
+    ]
     assert edition.later_assignments(["09-words"]) == ["09-words", "10-classify"]
     assert edition.later_assignments(["06-vanishing", "02-stacking"])[0] == "02-stacking"
     assert edition.later_assignments(["99-nothing"]) == []

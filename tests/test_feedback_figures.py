@@ -16,7 +16,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from graders import autograde, course, demo, release
+from graders import autograde, classroom, course, release
 
 ASSIGNMENTS = {"01-forward": "forward", "03-loss": "loss"}
 IMG = re.compile(r'<img [^>]*src="data:image/png;base64,([A-Za-z0-9+/=\s]+)"')
@@ -45,7 +45,7 @@ def grade_solutions(base: Path, assignments: dict[str, str], zygote: bool) -> Pa
         source = course.read_notebook(course.NOTEBOOKS / assignment / f"{notebook}.ipynb")
         path = submitted / "solution" / assignment / f"{notebook}.ipynb"
         path.parent.mkdir(parents=True, exist_ok=True)
-        nbformat.write(demo.make_submission(release_nb, demo.solution_answers(source)), path)
+        nbformat.write(classroom.make_submission(release_nb, course.solution_answers(source)), path)
     results = autograde.autograde(
         submitted, out=base / "out", jobs=2, root=root, progress=False, zygote=zygote
     )

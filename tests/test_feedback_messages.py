@@ -10,13 +10,9 @@ import re
 
 import pytest
 
-from graders.autograde import (
-    ExerciseResult,
-    NotebookResult,
-    exercise_markdown,
-    score_table,
-    summary_markdown,
-)
+from graders.autograde import score_table
+from graders.feedback import exercise_markdown, summary_markdown
+from graders.results import ExerciseResult, NotebookResult
 
 MESSAGE = "hidden test with token ids: softmax is taken over the wrong axis: normalise over axis 0"
 

@@ -2,22 +2,26 @@
 metadata, markdown, exception text) puts a script, an event handler or a ``javascript:`` URL
 into the page, and no output shows the hidden tests, however the kernel printed them.
 
-The unit tests render crafted notebooks with autograde.feedback_notebook and the feedback
+The unit tests render crafted notebooks with feedback.feedback_notebook and the feedback
 exporter; one end-to-end test grades a tiny hostile 03-loss class with autograde.autograde.
 """
 
 from __future__ import annotations
 
+import base64
+import codecs
 import html
 import json
+import lzma
 import re
+import zlib
 from html.parser import HTMLParser
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from graders import autograde, course, demo, release
+from graders import autograde, classroom, course, feedback, release, results, sanitize
 
 ASSIGNMENT, NOTEBOOK = "03-loss", "loss"
 HIDDEN_LINE = 'run_hidden_checks("softmax", softmax)'
@@ -73,11 +77,11 @@ def unsafe_markup(page: str, *, whole_page: bool = False) -> list[str]:
 
 
 def render(nb: nbformat.NotebookNode, trusted: set[str] = frozenset(), **kw) -> str:
-    res = kw.pop("res", None) or autograde.NotebookResult(
+    res = kw.pop("res", None) or results.NotebookResult(
         "student", ASSIGNMENT, NOTEBOOK, 0.0, 5.0, "ok"
     )
-    page, _ = autograde.feedback_exporter().from_notebook_node(
-        autograde.feedback_notebook(res, nb, trusted, **kw)
+    page, _ = feedback.feedback_exporter().from_notebook_node(
+        feedback.feedback_notebook(res, nb, trusted, **kw)
     )
     return page
 
@@ -242,8 +246,8 @@ def test_the_page_has_no_trace_of_mathjax():
 )
 def test_the_graders_messages_are_escaped(field):
     payload = "[click](javascript:alert(1)) <img src=x onerror=alert(1)> ![i](javascript:x)"
-    ex = autograde.ExerciseResult("softmax", 2.0, 0.0, False, "wrong")
-    res = autograde.NotebookResult("student", ASSIGNMENT, NOTEBOOK, 0.0, 5.0, "failed: x")
+    ex = results.ExerciseResult("softmax", 2.0, 0.0, False, "wrong")
+    res = results.NotebookResult("student", ASSIGNMENT, NOTEBOOK, 0.0, 5.0, "failed: x")
     res.exercises.append(ex)
     if field in ("outside_message", "reason"):
         setattr(ex, field, payload)
@@ -290,7 +294,25 @@ def _hidden_history(style: str) -> str:
         return repr(["", "import numpy as np", source])
     if style == "json":
         return json.dumps({"In": ["", source]})
+    if style in ENCODINGS:
+        return ENCODINGS[style](source)
     raise ValueError(style)
+
+
+# how a kernel might print the history to get it past a plain-text search
+ENCODINGS = {
+    "base64": lambda s: base64.b64encode(s.encode()).decode(),
+    "base64 in lines": lambda s: base64.encodebytes(("history: " + s).encode()).decode(),
+    "url-safe base64 reversed": lambda s: base64.urlsafe_b64encode(s.encode()).decode()[::-1],
+    "reversed": lambda s: s[::-1],
+    "rot13": lambda s: codecs.encode(s, "rot13"),
+    "hex": lambda s: s.encode().hex(),
+    "zlib then base64": lambda s: base64.b64encode(zlib.compress(s.encode())).decode(),
+    "xz then hex": lambda s: lzma.compress(s.encode()).hex(),
+    "base64 of base64": lambda s: base64.b64encode(base64.b64encode(s.encode())).decode(),
+    "percent-escaped": lambda s: "".join(f"%{b:02x}" for b in s.encode()),
+    "unicode escapes": lambda s: "".join(f"\\u{ord(c):04x}" for c in s),
+}
 
 
 HIDDEN_OUTPUTS = {
@@ -303,7 +325,7 @@ HIDDEN_OUTPUTS = {
 }
 
 
-@pytest.mark.parametrize("style", ["raw", "repr", "json"])
+@pytest.mark.parametrize("style", ["raw", "repr", "json", *ENCODINGS])
 @pytest.mark.parametrize("kind", sorted(HIDDEN_OUTPUTS))
 @pytest.mark.parametrize("graded", [False, True], ids=["student cell", "test cell"])
 def test_hidden_test_text_printed_by_the_kernel_is_removed(style, kind, graded):
@@ -315,7 +337,7 @@ def test_hidden_test_text_printed_by_the_kernel_is_removed(style, kind, graded):
             code([nbformat.v4.new_output("stream", name="stdout", text="my own output\n")]),
         ]
     )
-    page = render(nb, hidden=autograde.hidden_lines(src))
+    page = render(nb, hidden=sanitize.hidden_lines(src))
     text = html.unescape(page).replace('\\"', '"')
     assert HIDDEN_LINE not in text, f"{kind} ({style}) shows the hidden test: {HIDDEN_LINE}"
     assert course.HIDDEN_BEGIN not in text, f"{kind} ({style}) shows the hidden block's marker"
@@ -325,7 +347,7 @@ def test_hidden_test_text_printed_by_the_kernel_is_removed(style, kind, graded):
 
 def test_hidden_lines_are_the_hidden_blocks_non_trivial_lines():
     src = course.read_notebook(course.NOTEBOOKS / ASSIGNMENT / f"{NOTEBOOK}.ipynb")
-    lines = autograde.hidden_lines(src)
+    lines = sanitize.hidden_lines(src)
     assert HIDDEN_LINE in lines and 'run_hidden_checks("cross_entropy", cross_entropy)' in lines
     assert "" not in lines and all(len(line.strip()) >= 8 for line in lines), lines
 
@@ -367,9 +389,9 @@ def test_a_hostile_student_graded_end_to_end_gets_a_safe_page(tmp_path: Path):
     assert not release.release([ASSIGNMENT], root=str(root)), "release failed"
     release_nb = course.read_notebook(root / "release" / ASSIGNMENT / f"{NOTEBOOK}.ipynb")
     source_nb = course.read_notebook(course.NOTEBOOKS / ASSIGNMENT / f"{NOTEBOOK}.ipynb")
-    solution = demo.solution_answers(source_nb)
+    solution = course.solution_answers(source_nb)
     answer = solution["softmax"] + "\n" + HOSTILE_ANSWER.replace("@PNG@", PNG)
-    nb = demo.make_submission(release_nb, {**solution, "softmax": answer})
+    nb = classroom.make_submission(release_nb, {**solution, "softmax": answer})
     path = submitted / "mallory" / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
     path.parent.mkdir(parents=True)
     nbformat.write(nb, path)
@@ -382,6 +404,34 @@ def test_a_hostile_student_graded_end_to_end_gets_a_safe_page(tmp_path: Path):
     assert not re.search(r"<[^>]*\son\w+=", page, re.I), "the page has an on*= attribute"
     assert "javascript:" not in page.lower(), "the page has a javascript: URL"
     text = html.unescape(page).replace('\\"', '"')
-    for line in autograde.hidden_lines(source_nb):
+    for line in sanitize.hidden_lines(source_nb):
         assert line not in text, f"the page shows the hidden test line {line!r}"
     assert "(hidden test text removed)" in text, "the history the kernel printed was not removed"
+
+
+def test_outputs_past_what_the_grader_checks_are_not_shown():
+    """Decoding costs time, so a notebook's outputs are checked up to a budget; past it an output
+    is not shown at all rather than shown unchecked."""
+    found = sanitize.HiddenText([HIDDEN_LINE], budget=100)
+    outputs = [nbformat.v4.new_output("stream", name="stdout", text=c * 60) for c in "ab"]
+    kept = found.scrub_outputs(outputs)
+    assert kept[0] == outputs[0], "an output within the budget should be kept as it is"
+    assert sanitize.NOT_CHECKED in kept[1]["text"], (
+        f"an output past the budget was shown unchecked: {kept[1]}"
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "## 4.6 One loss worked through: $E_3$ in $U, V, W$",  # the heading's id holds the TeX
+        'See [the state $a$](https://example.org "the state $a$") and ![the plot $y$](x.png)',
+    ],
+)
+def test_math_is_typeset_in_text_and_left_alone_in_attributes(text):
+    page = render(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(text)]), {text})
+    collector = _Collector()
+    collector.feed(page)
+    broken = [(tag, a) for tag, attrs in collector.tags for a in attrs if "<" in (a[1] or "")]
+    assert not broken, f"MathML was written into attributes: {broken}"
+    assert "<math" in page, "the math in the text should still be MathML"

@@ -22,7 +22,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from graders import autograde, course, demo, release, sandbox, static, stubs
+from graders import autograde, classroom, course, feedback, release, results, sandbox, static, stubs
 from graders.preprocessors import limit_output_bytes, strip_hidden
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,7 +60,7 @@ def build_class(base: Path, students: list[str] | None = None) -> tuple[Path, Pa
     mutants = _mutants()
     for assignment, notebook in ASSIGNMENTS.items():
         release_nb = course.read_notebook(root / "release" / assignment / f"{notebook}.ipynb")
-        solution = demo.solution_answers(
+        solution = course.solution_answers(
             course.read_notebook(course.NOTEBOOKS / assignment / f"{notebook}.ipynb")
         )
         subs = {"solution": solution, "blank": {}}
@@ -76,7 +76,7 @@ def build_class(base: Path, students: list[str] | None = None) -> tuple[Path, Pa
                 continue
             path = submitted / student / assignment / f"{notebook}.ipynb"
             path.parent.mkdir(parents=True, exist_ok=True)
-            nbformat.write(demo.make_submission(release_nb, answers), path)
+            nbformat.write(classroom.make_submission(release_nb, answers), path)
     return root, submitted
 
 
@@ -305,7 +305,7 @@ def test_static_check_flags_tampering(source, expected):
 def test_static_check_passes_every_solution():
     for path in sorted(course.NOTEBOOKS.glob("*/*.ipynb")):
         nb = course.read_notebook(path)
-        answers = demo.solution_answers(nb)
+        answers = course.solution_answers(nb)
         flags = static.scan_notebook([(n, s, n) for n, s in answers.items()], set(answers))
         assert flags == [], f"{path.name}: false alarms {flags}"
 
@@ -385,9 +385,9 @@ def test_results_json_lists_every_row(graded):
 
 
 def test_demo_mutants_are_answer_cells_of_their_exercise():
-    for m in demo.MUTANTS:
+    for m in classroom.MUTANTS:
         name = course.assignments()[m.assignment][0]
-        solution = demo.solution_answers(
+        solution = course.solution_answers(
             course.read_notebook(course.NOTEBOOKS / m.assignment / f"{name}.ipynb")
         )
         tree = ast.parse(m.answer())
@@ -417,8 +417,8 @@ def test_feedback_cannot_carry_a_students_script():
             ),
         ]
     )
-    res = autograde.NotebookResult("s<script>", "03-loss", "loss", 0.0, 5.0, "ok")
-    out = autograde.feedback_notebook(res, nb, {"# The course's own text"})
+    res = results.NotebookResult("s<script>", "03-loss", "loss", 0.0, 5.0, "ok")
+    out = feedback.feedback_notebook(res, nb, {"# The course's own text"})
     text = json.dumps(out)
     assert "<script>" not in text, text
     assert "# The course's own text" in text, "the course's markdown should render as markdown"
@@ -476,9 +476,9 @@ def test_feedback_typesets_the_courses_math_as_mathml_and_nothing_else():
             nbformat.v4.new_code_cell('label = "$y$"'),
         ]
     )
-    res = autograde.NotebookResult("s$z$", "01-forward", "forward", 0.0, 5.0, "ok")
-    page, _ = autograde.feedback_exporter().from_notebook_node(
-        autograde.feedback_notebook(res, nb, {course_text})
+    res = results.NotebookResult("s$z$", "01-forward", "forward", 0.0, 5.0, "ok")
+    page, _ = feedback.feedback_exporter().from_notebook_node(
+        feedback.feedback_notebook(res, nb, {course_text})
     )
     assert page.count("<math") == 2, "the course's inline and display math should be MathML"
     assert 'display="block"' in page, "$$...$$ should be typeset as display math"
@@ -498,8 +498,8 @@ def test_a_worker_whose_zygote_died_starts_another_and_grades_on(tmp_path, monke
 
     def grade_then_kill_the_zygote(task):
         rows = real_grade(task)
-        autograde._W["zygote"].kill()  # as if the machine's OOM killer had taken it
-        autograde._W["zygote"].wait()
+        autograde._worker.zygote.kill()  # as if the machine's OOM killer had taken it
+        autograde._worker.zygote.wait()
         return rows
 
     monkeypatch.setattr(sandbox, "start_zygote", start)
@@ -515,9 +515,9 @@ def test_a_students_code_is_escaped_in_the_feedback_page():
     nb = nbformat.v4.new_notebook(
         cells=[nbformat.v4.new_code_cell("page = '</pre><script>alert(1)</script>'")]
     )
-    res = autograde.NotebookResult("s", "03-loss", "loss", 0.0, 5.0, "ok")
-    page, _ = autograde.feedback_exporter().from_notebook_node(
-        autograde.feedback_notebook(res, nb, set())
+    res = results.NotebookResult("s", "03-loss", "loss", 0.0, 5.0, "ok")
+    page, _ = feedback.feedback_exporter().from_notebook_node(
+        feedback.feedback_notebook(res, nb, set())
     )
     assert "<script>alert" not in page, "a student's code reached the page as HTML"
     assert "alert" in page, "the student's code is missing from the page"

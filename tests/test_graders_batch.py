@@ -26,7 +26,7 @@ import nbformat
 import numpy as np
 import pytest
 
-from graders import autograde, course, demo, gradebook, release, wire
+from graders import autograde, classroom, course, gradebook, release, wire
 
 ASSIGNMENT, NOTEBOOK = "03-loss", "loss"
 NOTEBOOK_LIMIT = 30  # seconds per notebook in the fixture's batch (the honest one needs a few)
@@ -87,10 +87,10 @@ def build_class(base: Path) -> tuple[Path, Path, Path]:
     assert not problems, f"release failed: {problems}"
     release_nb = course.read_notebook(root / "release" / ASSIGNMENT / f"{NOTEBOOK}.ipynb")
     source = course.NOTEBOOKS / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
-    solution = demo.solution_answers(course.read_notebook(source))
+    solution = course.solution_answers(course.read_notebook(source))
 
     def honest() -> nbformat.NotebookNode:
-        return demo.make_submission(release_nb, solution)
+        return classroom.make_submission(release_nb, solution)
 
     _write(submitted / "zed_solution", honest())
     for raw in ODD_NAMES:
@@ -309,13 +309,16 @@ def test_finish_child_does_not_follow_or_hang_on_its_results(
         (work / "cells.json").symlink_to(bad)
         (work / "out_softmax.npz").symlink_to(dump)
     proc = subprocess.Popen(["true"], stderr=subprocess.PIPE)
-    saved = dict(autograde._W)
-    autograde._W.update(setup=SimpleNamespace(child_timeout=5), child_uid=None)
-    try:
-        box = _within(10, autograde._finish_child, proc, work, ["softmax"], {"softmax": []}, 0.0)
-    finally:
-        autograde._W.clear()
-        autograde._W.update(saved)
+    worker = autograde.Worker(
+        setup=SimpleNamespace(limits=SimpleNamespace(child_timeout=5)),
+        slot=0,
+        root=tmp_path,
+        api=None,
+        exporter=None,
+        kernel_uid=None,
+        child_uid=None,
+    )
+    box = _within(10, worker._finish_child, proc, work, ["softmax"], {"softmax": []}, 0.0)
     assert "error" not in box, f"_finish_child raised {box.get('error')!r}"
     outside = box["value"]
     assert outside["cell_errors"] == [], f"cells.json was read through a {kind}: {outside}"

@@ -19,7 +19,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from graders import autograde, course, demo, release
+from graders import autograde, classroom, course, release, results
 
 ROOT = Path(__file__).resolve().parents[1]
 HOSTILE = ROOT / "tests" / "hostile"
@@ -59,31 +59,31 @@ def build_class(base: Path) -> tuple[Path, Path, Path]:
     assert not problems, f"release failed: {problems}"
     release_nb = course.read_notebook(root / "release" / ASSIGNMENT / f"{NOTEBOOK}.ipynb")
     source_nb = course.read_notebook(course.NOTEBOOKS / ASSIGNMENT / f"{NOTEBOOK}.ipynb")
-    solution = demo.solution_answers(source_nb)
+    solution = course.solution_answers(source_nb)
     wrong = "import numpy as np\n\ndef softmax(z):\n    return np.exp(z) / np.exp(z).sum(axis=1)"
-    _write(submitted, "zed_solution", demo.make_submission(release_nb, solution))
+    _write(submitted, "zed_solution", classroom.make_submission(release_nb, solution))
     for name in SNIPPETS:
         _write(
             submitted,
             name,
-            demo.make_submission(release_nb, {**solution, "softmax": _snippet(name)}),
+            classroom.make_submission(release_nb, {**solution, "softmax": _snippet(name)}),
         )
-    edited = demo.make_submission(release_nb, {**solution, "softmax": wrong})
+    edited = classroom.make_submission(release_nb, {**solution, "softmax": wrong})
     for cell in edited.cells:
         if cell.metadata.get("nbgrader", {}).get("grade_id") == "test_softmax":
             cell.source = "print('all good')"
     _write(submitted, "edited_test_cell", edited)
-    deleted = demo.make_submission(release_nb, {**solution, "softmax": wrong})
+    deleted = classroom.make_submission(release_nb, {**solution, "softmax": wrong})
     deleted.cells = [
         c for c in deleted.cells if c.metadata.get("nbgrader", {}).get("grade_id") != "test_softmax"
     ]
     _write(submitted, "deleted_test_cell", deleted)
-    skipped = demo.make_submission(release_nb, {**solution, "softmax": wrong})
+    skipped = classroom.make_submission(release_nb, {**solution, "softmax": wrong})
     for cell in skipped.cells:
         if cell.metadata.get("nbgrader", {}).get("grade_id") == "test_softmax":
             cell.metadata["tags"] = ["skip-execution"]
     _write(submitted, "skip_tag_on_test", skipped)
-    looping = demo.make_submission(release_nb, solution)
+    looping = classroom.make_submission(release_nb, solution)
     looping.cells.append(nbformat.v4.new_code_cell("while True:\n    pass"))
     _write(submitted, "loop_after_last_test", looping)
     bad = submitted / "invalid_json" / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
@@ -124,7 +124,7 @@ def _feedback(graded, student: str) -> str:
     return html.unescape(path.read_text())
 
 
-def _exercise(graded, student: str, name: str) -> autograde.ExerciseResult:
+def _exercise(graded, student: str, name: str) -> results.ExerciseResult:
     res = graded["results"][student]
     return next(e for e in res.exercises if e.name == name)
 

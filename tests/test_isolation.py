@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from graders import autograde, course, demo, policy, release
+from graders import autograde, classroom, course, policy, release
 
 # the end-to-end attacks need the real sandboxes; the policy's pure functions do not
 NO_SANDBOX = (
@@ -144,7 +144,7 @@ def graded(tmp_path_factory):
     root, submitted, out = base / "course", base / "submitted", base / "out"
     assert not release.release([ASSIGNMENT], root=str(root))
     release_nb = course.read_notebook(root / "release" / ASSIGNMENT / f"{NOTEBOOK}.ipynb")
-    solution = demo.solution_answers(
+    solution = course.solution_answers(
         course.read_notebook(course.NOTEBOOKS / ASSIGNMENT / f"{NOTEBOOK}.ipynb")
     )
     server, received = _listener()
@@ -175,7 +175,7 @@ def graded(tmp_path_factory):
         for student, answers in students.items():
             path = submitted / student / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
             path.parent.mkdir(parents=True)
-            path.write_text(json.dumps(demo.make_submission(release_nb, answers)))
+            path.write_text(json.dumps(classroom.make_submission(release_nb, answers)))
         autograde.autograde(submitted, out=out, jobs=2, root=root, timeout=10, progress=False)
         present = [p for p in secret_paths if os.path.exists(p)]  # what the grader sees
     finally:

@@ -101,8 +101,18 @@ def test_a_handed_in_mistake_fails_its_exercise_and_leaves_the_rest_passing(name
     assert any(v.mistake == mistake.key for v in mine), (
         f"{name} with {mistake.key} handed in is named {[v.mistake for v in mine]}"
     )
+
+    def calls(caller: str, callee: str, seen: tuple[str, ...] = ()) -> bool:
+        """Whether ``caller``'s answer calls ``callee``, directly or through another exercise."""
+        source = SYNC.solution_source(caller)
+        return callee in source or any(
+            n in source and calls(n, callee, (*seen, caller))
+            for n in others
+            if n not in (caller, callee, *seen)
+        )
+
     for other, verdicts in results.items():
-        calls_it = other != name and name in SYNC.solution_source(other)
+        calls_it = other != name and calls(other, name)
         if other != name and not calls_it:
             failed = next((v for v in verdicts if not v.passed), None)
             assert failed is None, (

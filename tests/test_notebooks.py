@@ -30,9 +30,23 @@ COURSE = {
         "rnn_cell_forward_stacked",
     ],
     "03-loss/loss.ipynb": ["softmax", "cross_entropy"],
-    "04-bptt/bptt.ipynb": ["rnn_cell_backward", "rnn_backward", "numerical_gradient", "bptt"],
+    "04-bptt/bptt.ipynb": [
+        "rnn_cell_backward",
+        "rnn_backward",
+        "numerical_gradient",
+        "rnn_backward_truncated",
+        "output_layer_backward",
+        "bptt",
+    ],
     "05-training/training.ipynb": ["sgd_step", "clip_by_global_norm", "sample"],
     "06-vanishing/vanishing.ipynb": ["backprop_norms"],
+    "07-lstm/lstm.ipynb": [
+        "lstm_cell_forward",
+        "lstm_forward",
+        "lstm_cell_backward",
+        "lstm_backward",
+    ],
+    "08-gru/gru.ipynb": ["gru_cell_forward", "gru_forward", "gru_cell_backward", "gru_backward"],
     "09-words/words.ipynb": [],
     "10-classify/classify.ipynb": ["many_to_one_forward", "many_to_one_backward"],
 }
@@ -49,7 +63,7 @@ def _meta(cell) -> dict:
     return cell.get("metadata", {}).get("nbgrader", {})
 
 
-def test_course_has_exactly_the_six_notebooks_in_order_each_from_its_md():
+def test_course_has_exactly_its_notebooks_in_order_each_from_its_md():
     sources = [p.relative_to(ROOT / "notebooks").as_posix() for p in notebooks.course_sources()]
     assert sources == [rel.replace(".ipynb", ".md") for rel in COURSE], (
         f"notebooks/ holds the sources {sources}, the course is {list(COURSE)}"
@@ -129,6 +143,21 @@ def test_visible_tests_do_not_import_the_reference_they_test(rel):
 
 
 @pytest.mark.parametrize("rel", list(COURSE))
+def test_visible_test_cells_are_collapsed_and_their_outputs_shown(rel):
+    nb = _read(rel)
+    for cell in nb.cells:
+        if not _meta(cell).get("grade"):
+            continue
+        jupyter = cell.metadata.get("jupyter", {})
+        assert jupyter.get("source_hidden") is True, (
+            f"{rel}: {_meta(cell)['grade_id']} is not collapsed (metadata.jupyter.source_hidden)"
+        )
+        assert not jupyter.get("outputs_hidden"), (
+            f"{rel}: {_meta(cell)['grade_id']} hides its output, the message a student reads"
+        )
+
+
+@pytest.mark.parametrize("rel", list(COURSE))
 def test_notebook_teaches_goals_summary_and_module(rel):
     nb = _read(rel)
     markdown = [c.source for c in nb.cells if c.cell_type == "markdown"]
@@ -140,8 +169,10 @@ def test_notebook_teaches_goals_summary_and_module(rel):
     text = "\n".join(markdown)
     assert markdown and markdown[0].lstrip().startswith("#"), f"{rel}: should open with a title"
     assert "$" in text, f"{rel}: no LaTeX equations in the prose"
-    assert "summary" in markdown[-1].lower() or "summary" in markdown[-2].lower(), (
-        f"{rel}: no summary at the end"
+    appendix = [i for i, m in enumerate(markdown) if "appendix (optional)" in m.lower()]
+    lesson = markdown[: appendix[0]] if appendix else markdown  # an optional appendix comes last
+    assert "summary" in lesson[-1].lower() or "summary" in lesson[-2].lower(), (
+        f"{rel}: no summary at the end of the lesson (before any optional appendix)"
     )
     assert module in text, f"{rel}: never says that {module} holds the finished code"
 

@@ -23,7 +23,7 @@ import nbformat
 import numpy as np
 import pytest
 
-from graders import autograde, calls, checks, course, demo, release, stubs
+from graders import autograde, calls, checks, classroom, course, release, stubs
 
 ASSIGNMENT, NOTEBOOK = "03-loss", "loss"
 LONG_NUMBER = re.compile(r"\d{4,}")  # four digits in a row: enough to be a hidden input
@@ -212,6 +212,10 @@ def cross_entropy(probs, labels):
     lq = np.log(np.maximum(1 - probs, eps))
     return float(-(labels * lp + (1 - labels) * lq).sum() / count)
 """
+# a correct answer whose cell takes SLOW_CELL seconds to run (a table built at definition time):
+# longer than the outside check's old 5 s per cell, shorter than the kernel's 10 s (see _grade)
+SLOW_CELL = 6
+SLOW_DEFINITION = f"import time\n\ntime.sleep({SLOW_CELL})  # builds a table, say\n\n"
 PATCH = "import numpy as np\nnp.allclose = lambda *args, **kwargs: True"
 EXEMPTING = {  # metadata a student may put on a cell of theirs, hoping it is skipped
     "locked_answer_cell": {"locked": True},  # on the softmax answer cell, beside the answer
@@ -224,7 +228,7 @@ def _release(root: Path) -> tuple[nbformat.NotebookNode, dict[str, str]]:
     assert not problems, f"release failed: {problems}"
     release_nb = course.read_notebook(root / "release" / ASSIGNMENT / f"{NOTEBOOK}.ipynb")
     source_nb = course.read_notebook(course.NOTEBOOKS / ASSIGNMENT / f"{NOTEBOOK}.ipynb")
-    return release_nb, demo.solution_answers(source_nb)
+    return release_nb, course.solution_answers(source_nb)
 
 
 def _write(submitted: Path, student: str, nb: nbformat.NotebookNode) -> None:
@@ -236,14 +240,14 @@ def _write(submitted: Path, student: str, nb: nbformat.NotebookNode) -> None:
 def _exempting(release_nb, solution: dict[str, str], student: str) -> nbformat.NotebookNode:
     """A correct submission with PATCH in a cell whose metadata says locked."""
     if student == "locked_answer_cell":
-        nb = demo.make_submission(
+        nb = classroom.make_submission(
             release_nb, {**solution, "softmax": solution["softmax"] + "\n\n" + PATCH}
         )
         for cell in nb.cells:
             if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "softmax":
                 cell.metadata.nbgrader.update(EXEMPTING[student])
         return nb
-    nb = demo.make_submission(release_nb, solution)
+    nb = classroom.make_submission(release_nb, solution)
     cell = nbformat.v4.new_code_cell(PATCH)
     cell.metadata["nbgrader"] = dict(EXEMPTING[student])
     nb.cells.insert(1, cell)
@@ -277,12 +281,17 @@ def graded(tmp_path_factory):
     root = base / "course"
     release_nb, solution = _release(root)
     first = {
-        "honest": demo.make_submission(release_nb, solution),
-        "leaker": demo.make_submission(release_nb, {**solution, "softmax": LEAK}),
-        "twin": demo.make_submission(release_nb, {**solution, "softmax": LEAK}),
-        "lying_mutation": demo.make_submission(release_nb, {**solution, "softmax": LYING_MUTATION}),
-        "renamed_copy": demo.make_submission(
+        "honest": classroom.make_submission(release_nb, solution),
+        "leaker": classroom.make_submission(release_nb, {**solution, "softmax": LEAK}),
+        "twin": classroom.make_submission(release_nb, {**solution, "softmax": LEAK}),
+        "lying_mutation": classroom.make_submission(
+            release_nb, {**solution, "softmax": LYING_MUTATION}
+        ),
+        "renamed_copy": classroom.make_submission(
             release_nb, {**solution, "cross_entropy": RENAMED_COPY}
+        ),
+        "slow_definition": classroom.make_submission(
+            release_nb, {**solution, "softmax": SLOW_DEFINITION + solution["softmax"]}
         ),
     }
     for student in EXEMPTING:
@@ -291,7 +300,7 @@ def graded(tmp_path_factory):
     known = _fingerprints(run1["leaker"])
     assert known, f"run 1 printed no fingerprint: {run1['leaker']['exercises']}"
     hard_coded = HARD_CODED.replace("@KNOWN@", known[0])
-    second = {"leaker": demo.make_submission(release_nb, {**solution, "softmax": hard_coded})}
+    second = {"leaker": classroom.make_submission(release_nb, {**solution, "softmax": hard_coded})}
     run2 = _grade(base / "run2", root, second)
     yield {"run1": run1, "run2": run2}
     shutil.rmtree(base, ignore_errors=True)
@@ -305,6 +314,15 @@ def test_the_honest_control_gets_full_marks(graded):
     row = graded["run1"]["honest"]
     assert (row["score"], row["status"]) == (row["max_score"], "ok"), (
         f"the honest submission was not graded ok: {row['status']}"
+    )
+
+
+def test_a_cell_the_kernel_ran_in_time_is_given_that_time_outside(graded):
+    row = graded["run1"]["slow_definition"]
+    softmax = _softmax(row)
+    assert softmax["outside_passed"] and softmax["score"] == softmax["points"], (
+        f"a correct softmax whose cell takes {SLOW_CELL} s (the kernel allows 10 s a cell) failed "
+        f"the outside check: {softmax['outside_message']}"
     )
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from graders import autograde, course, demo, release
+from graders import autograde, classroom, course, release
 
 ASSIGNMENT, NOTEBOOK = "03-loss", "loss"
 BIN = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
@@ -83,7 +83,7 @@ def classes(tmp_path_factory):
     root = base / "release-course"
     assert not release.release([ASSIGNMENT], root=str(root))
     release_nb = course.read_notebook(root / "release" / ASSIGNMENT / f"{NOTEBOOK}.ipynb")
-    solution = demo.solution_answers(
+    solution = course.solution_answers(
         course.read_notebook(course.NOTEBOOKS / ASSIGNMENT / f"{NOTEBOOK}.ipynb")
     )
     halves = {}
@@ -96,7 +96,7 @@ def classes(tmp_path_factory):
         }.items():
             path = folder / student / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
             path.parent.mkdir(parents=True)
-            path.write_text(json.dumps(demo.make_submission(release_nb, answers)))
+            path.write_text(json.dumps(classroom.make_submission(release_nb, answers)))
         halves[half] = folder
     return base, halves
 

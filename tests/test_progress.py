@@ -65,7 +65,7 @@ def test_the_summary_line_counts_the_rows_by_kind(statuses, words):
     os.geteuid() != 0 or shutil.which("bwrap") is None, reason="grading needs root and bubblewrap"
 )
 def test_autograde_progress_json_follows_a_real_batch(tmp_path):
-    from graders import course, demo, release
+    from graders import classroom, course, release
 
     root = tmp_path / "course"
     assert not release.release(["03-loss"], root=str(root))
@@ -73,7 +73,7 @@ def test_autograde_progress_json_follows_a_real_batch(tmp_path):
     for student in ("alice", "bob"):
         path = tmp_path / "submitted" / student / "03-loss" / "loss.ipynb"
         path.parent.mkdir(parents=True)
-        path.write_text(json.dumps(demo.make_submission(release_nb, {})))
+        path.write_text(json.dumps(classroom.make_submission(release_nb, {})))
     run = subprocess.run(
         [sys.executable, "-m", "graders", "autograde", str(tmp_path / "submitted")]
         + ["--out", str(tmp_path / "out"), "--progress-json"],

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def released(tmp_path_factory) -> Path:
-    """All six assignments released into a temporary course root; the release must be clean."""
+    """All the assignments released into a temporary course root; the release must be clean."""
     root = tmp_path_factory.mktemp("course")
     problems = release.release(root=str(root))
     assert problems == [], f"the release leaks or failed: {problems}"
@@ -71,3 +71,64 @@ def test_release_writes_the_student_edition_of_rnnlib(released):
     )
     # every assignment was released: every exercise is open and none kept its answer
     assert edition.emptied(dest, list(course.assignments())) == []
+
+
+@pytest.mark.parametrize("rel", list(COURSE))
+def test_student_version_keeps_the_test_cells_collapsed(released, rel):
+    nb = course.read_notebook(released / rel)
+    graded = [c for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade")]
+    assert graded, f"{rel}: no test cells in the release"
+    for cell in graded:
+        assert cell.metadata.get("jupyter", {}).get("source_hidden") is True, (
+            f"{rel}: the release shows test cell {cell.source.splitlines()[0]!r} expanded"
+        )
+
+
+@pytest.mark.parametrize("rel", list(COURSE))
+def test_release_ships_the_validate_limit_that_fits_its_notebook(released, rel):
+    """The Validate button loads nbgrader_config.py from the folder JupyterLab runs in, as
+    nbgrader's validate handler does; the release ships one per assignment with its limit."""
+    import os
+
+    from nbgrader.apps import NbGrader
+    from nbgrader.preprocessors import Execute
+
+    assignment = rel.split("/")[0]
+    folder = released / assignment
+    assert (folder / course.VALIDATE_CONFIG).is_file(), f"{assignment}: no {course.VALIDATE_CONFIG}"
+    here = os.getcwd()
+    os.chdir(folder)
+    try:
+        app = NbGrader()
+        app.config_file_paths.append([os.getcwd()])
+        app.load_config_file()
+    finally:
+        os.chdir(here)
+    timeout = Execute(config=app.config).timeout
+    wanted = course.VALIDATE_TIMEOUTS.get(assignment, course.VALIDATE_TIMEOUT_DEFAULT)
+    assert timeout == wanted, (
+        f"{assignment}: the Validate button would allow {timeout} s per cell, "
+        f"graders.course says {wanted}"
+    )
+    assert timeout > 30, f"{assignment}: {timeout} s is no more than nbgrader's default of 30 s"
+
+
+def test_the_summary_page_is_released_and_is_no_assignment(released):
+    assert course.SUMMARY.is_file(), f"{course.SUMMARY} is missing"
+    assert course.SUMMARY.name not in course.assignments(), "SUMMARY.md taken for an assignment"
+    assert all(p.parent.name != "notebooks" for p in notebooks_sources()), (
+        "tools/notebooks.py would build SUMMARY.md as a notebook"
+    )
+    for assignment in course.assignments():
+        shipped = released / assignment / course.SUMMARY.name
+        assert shipped.is_file(), f"{assignment}: the release lacks {course.SUMMARY.name}"
+        assert shipped.read_text() == course.SUMMARY.read_text(), f"{assignment}: a stale summary"
+
+
+def notebooks_sources():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("notebooks_tool", ROOT / "tools" / "notebooks.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    return tool.course_sources()

@@ -380,3 +380,66 @@ def test_gradient_check_on_a_random_subset_of_entries(make_problem):
     errors = rnnlib.gradient_check(**make_problem(n_x=6, n_a=5, T_x=4), num_checks=4, seed=1)
     worst = max(errors, key=errors.get)
     assert errors[worst] < BOUND, f"num_checks=4: {worst} relative error {errors[worst]:.2e}"
+
+
+@pytest.mark.parametrize("output", ["softmax", "sigmoid"])
+def test_output_layer_backward_matches_centred_differences(make_problem, output):
+    """dWya, dby and da: the derivatives of the loss with the hidden states a held as inputs."""
+    problem = make_problem(T_x=4, output_activation=output)
+    x, y, a0, p = problem["x"], problem["y"], problem["a0"], problem["parameters"]
+    a, y_pred, _ = rnnlib.rnn_forward(x, a0, p, "tanh", output)
+    gradients = rnnlib.output_layer_backward(y_pred, y, a, p)
+    m, T_x = a0.shape[1], a.shape[2]
+
+    def loss(a, p):  # Σ_t L<t> / m from the states, written from the equations
+        y_t = (lambda t: y[:, t]) if output == "softmax" else (lambda t: y[:, :, t])
+        return sum(reference_step_loss(a[:, :, t], y_t(t), p, output) for t in range(T_x)) / m
+
+    numeric = {
+        "dWya": centred_differences(lambda v: loss(a, {**p, "Wya": v}), p["Wya"]),
+        "dby": centred_differences(lambda v: loss(a, {**p, "by": v}), p["by"]),
+        "da": centred_differences(lambda v: loss(v, p), a),
+    }
+    assert set(gradients) == set(numeric), f"output_layer_backward returned {sorted(gradients)}"
+    for name, expected in numeric.items():
+        error = rel_error(gradients[name], expected)
+        assert error < BOUND, f"output_layer_backward {name} ({output}): relative error {error:.2e}"
+
+
+@pytest.mark.parametrize("truncate", [0, 1, 2, 3])
+@pytest.mark.parametrize("hidden", ["tanh", "relu"])
+def test_rnn_backward_truncated_matches_centred_differences_of_the_surrogate(
+    make_problem, hidden, truncate
+):
+    """Step t's upstream gradient da<t> reaches a<t>, ..., a<t-k> (k + 1 states, the course's
+    numbering from 1); a<t-k-1> is held at its value: centred differences of that surrogate."""
+    problem = kink_free_problem(make_problem, hidden, T_x=5)
+    x, a0, p = problem["x"], problem["a0"], problem["parameters"]
+    da = np.random.default_rng(3).normal(size=(a0.shape[0], a0.shape[1], 5))
+    states, _ = reference_states(x, a0, p, hidden)  # the unperturbed a<0>, ..., a<T_x>
+    gradients = rnnlib.rnn_backward_truncated(da, rnnlib.rnn_forward(x, a0, p, hidden)[2], truncate)
+
+    def surrogate(x, a0, p):  # Σ_t da<t> ⊙ a<t>, each a<t> recomputed from its window only
+        total = 0.0
+        for t in range(1, 6):
+            start = t - truncate - 1
+            a = a0 if start < 0 else states[start]  # a<t-k-1>: a constant (a<0> moves with a0)
+            for s in range(max(start, 0) + 1, t + 1):
+                a = g1(hidden, p["Waa"] @ a + p["Wax"] @ x[:, :, s - 1] + p["ba"])
+            total += float(np.sum(da[:, :, t - 1] * a))
+        return total
+
+    numeric = {
+        "dx": centred_differences(lambda v: surrogate(v, a0, p), x),
+        "da0": centred_differences(lambda v: surrogate(x, v, p), a0),
+    }
+    for name in ("Wax", "Waa", "ba"):
+        numeric["d" + name] = centred_differences(
+            lambda v, n=name: surrogate(x, a0, {**p, n: v}), p[name]
+        )
+    for name, expected in numeric.items():
+        error = rel_error(gradients[name], expected)
+        assert error < BOUND, (
+            f"rnn_backward_truncated {name} ({hidden}, truncate={truncate}): "
+            f"relative error {error:.2e}"
+        )

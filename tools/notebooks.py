@@ -1,7 +1,7 @@
 """The course's notebooks: each is written as MyST Markdown, notebooks/<NN-topic>/<topic>.md, and
 built into the .ipynb beside it that nbgrader, nbval and JupyterLab read.
 
-    python tools/notebooks.py build [NAME ...]   # .md -> executed .ipynb (all six, or e.g. 04-bptt)
+    python tools/notebooks.py build [NAME ...]   # .md -> executed .ipynb (all, or e.g. 04-bptt)
     python tools/notebooks.py check              # exit 1 naming every .ipynb that differs from its .md
 
 In the .md a code cell's options say what nbgrader must know, and this tool expands them:
@@ -11,6 +11,7 @@ In the .md a code cell's options say what nbgrader must know, and this tool expa
   decorators left out), so the body in the .md stays empty: edit rnnlib, then build.
 - ``:test: NAME`` and ``:points: P``: the locked, autograded test of NAME; the visible checks are
   the cell's text, the hidden randomized checks (graders.checks.run_hidden_checks) are appended.
+  Its source is collapsed in JupyterLab (``jupyter.source_hidden``); its output still shows.
 - ``:id: ID``: the cell's id, where it is not the default ``<topic>-NN`` (NN its position).
 
 ``build`` first formats the .md's code cells with ruff (rewriting the .md only if that changes
@@ -93,6 +94,7 @@ def expand(md: Path) -> nbformat.NotebookNode:
             name = cell.metadata.pop("test")
             points = cell.metadata.pop("points")
             cell.metadata["nbgrader"] = nbgrader(f"test_{name}", grade=True, points=points)
+            cell.metadata["jupyter"] = {"source_hidden": True}  # collapsed; its output shows
             cell.source = cell.source + "\n" + HIDDEN.format(name=name)
     nbformat.validate(nb)
     return nb

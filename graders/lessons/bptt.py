@@ -1,4 +1,5 @@
-"""04-bptt: rnn_cell_backward, rnn_backward, numerical_gradient, bptt — cases and typical mistakes.
+"""04-bptt: rnn_cell_backward, rnn_backward, numerical_gradient, rnn_backward_truncated,
+output_layer_backward, bptt — cases and typical mistakes.
 
 Each mistake of one step back is written once, with rnn_cell_backward's signature; rnn_backward,
 bptt and backprop_norms (06-vanishing) inherit it through :func:`through_time`,
@@ -76,6 +77,47 @@ def _numerical_gradient_cases(rng: np.random.Generator) -> list[Case]:
             kwargs["entries"] = rng.choice(n, size=max(1, n // 2), replace=False)
         note = f"theta shape {shape}" + (", some entries" if entries else "")
         cases.append(case([spec, theta], kwargs, {}, note))
+    return cases
+
+
+def _truncated_cases(rng: np.random.Generator) -> list[Case]:
+    cases = []
+    for g1, k, special in (
+        ("tanh", 0, ""),
+        ("relu", 1, ""),
+        ("tanh", 2, ""),
+        ("tanh", 1, "m=1"),
+        ("relu", None, "k=T-1"),
+        ("tanh", None, "k>T"),
+    ):
+        n_x, n_a, m, T_x = sizes(rng, 4)
+        T_x = max(T_x, 4)
+        m = 1 if special == "m=1" else m
+        if k is None:
+            k = T_x - 1 if special == "k=T-1" else T_x + 2
+        cs = caches(rng, n_x, n_a, m, T_x, g1)
+        da = rng.normal(0, 1, (n_a, m, T_x))
+        dims = {"n_x": n_x, "n_a": n_a, "m": m, "T_x": T_x}
+        cases.append(case([da, cs, k], {}, dims, f"hidden_activation={g1!r}, truncate={k}"))
+    return cases
+
+
+def _output_cases(rng: np.random.Generator) -> list[Case]:
+    cases = []
+    for g2, special in (("softmax", ""), ("sigmoid", ""), ("softmax", "m=1"), ("softmax", "T=1")):
+        n_a, n_y, m, T_x = sizes(rng, 4)
+        m = 1 if special == "m=1" else m
+        T_x = 1 if special == "T=1" else T_x
+        p = parameters(rng, n_a, 3, n_y)
+        a = np.tanh(rng.normal(0, 1, (n_a, m, T_x)))
+        o = np.einsum("ya,amt->ymt", p["Wya"], a) + p["by"][:, :, None]
+        y_pred = ACTIVATIONS[g2](o)
+        if g2 == "sigmoid":
+            y = (rng.random((n_y, m, T_x)) < 0.5).astype(np.float64)
+        else:
+            y = rng.integers(0, n_y, (m, T_x))
+        dims = {"n_a": n_a, "n_y": n_y, "m": m, "T_x": T_x}
+        cases.append(case([y_pred, y, a, p], {}, dims, f"{g2} outputs"))
     return cases
 
 
@@ -325,6 +367,104 @@ def theta_not_restored(
 
 
 # --- bptt mistakes ------------------------------------------------------------------------------
+
+
+# --- mistakes of truncation (rnn_backward_truncated's signature) -------------------------------
+
+
+def _truncated(da, caches, k, *, reach=None, keep_dropped=False):
+    """Truncated BPTT walked as the notebook says; ``reach``: states reached (default k + 1);
+    ``keep_dropped``: the gradient that leaves the window is added into da0 all the same."""
+    n_a, m, T_x = da.shape
+    p = caches[0][3]
+    out = {
+        "dx": np.zeros((p["Wax"].shape[1], m, T_x)),
+        "da0": np.zeros((n_a, m)),
+        "dWax": np.zeros_like(p["Wax"]),
+        "dWaa": np.zeros_like(p["Waa"]),
+        "dba": np.zeros_like(p["ba"]),
+    }
+    reach = k + 1 if reach is None else reach
+    for t in range(T_x):
+        delta, reached_a0 = da[:, :, t], False
+        for s in range(t, t - reach, -1):
+            if s < 0:
+                reached_a0 = True
+                break
+            step = rnn_cell_backward(delta, caches[s])
+            out["dx"][:, :, s] += step["dxt"]
+            for q in ("dWax", "dWaa", "dba"):
+                out[q] += step[q]
+            delta = step["da_prev"]
+        if reached_a0 or keep_dropped:
+            out["da0"] += delta
+    return out
+
+
+def truncated_one_state_too_many(
+    da: np.ndarray, caches: list[tuple], truncate: int
+) -> dict[str, np.ndarray]:
+    return _truncated(da, caches, truncate, reach=truncate + 2)  # mistake: k + 2 states
+
+
+def truncated_one_state_too_few(
+    da: np.ndarray, caches: list[tuple], truncate: int
+) -> dict[str, np.ndarray]:
+    return _truncated(da, caches, truncate, reach=truncate)  # mistake: k states, its own included
+
+
+def truncated_ignored(da: np.ndarray, caches: list[tuple], truncate: int) -> dict[str, np.ndarray]:
+    return _truncated(da, caches, len(caches))  # mistake: full BPTT
+
+
+def truncated_leak_into_da0(
+    da: np.ndarray, caches: list[tuple], truncate: int
+) -> dict[str, np.ndarray]:
+    return _truncated(da, caches, truncate, keep_dropped=True)  # mistake: the cut gradient kept
+
+
+# --- mistakes of the output layer (output_layer_backward's signature) ---------------------------
+
+
+def _output(y_pred, y, a, p, *, divide=True, subtract=True, steps=None):
+    """The output layer's gradients; ``steps``: only those steps count in dWya and dby."""
+    n_y, m, T_x = y_pred.shape
+    if y.ndim == y_pred.ndim:
+        target = y
+    else:
+        target = np.moveaxis(np.eye(n_y)[y], -1, 0)  # (n_y, m, T_x)
+    do = y_pred - target if subtract else y_pred.copy()
+    if divide:
+        do = do / m
+    kept = range(T_x) if steps is None else steps
+    dWya = sum(do[:, :, t] @ a[:, :, t].T for t in kept)
+    dby = sum(do[:, :, t].sum(axis=1, keepdims=True) for t in kept)
+    da = np.einsum("ya,ymt->amt", p["Wya"], do)
+    return {"dWya": dWya, "dby": dby, "da": da}
+
+
+def output_missing_1_over_m(
+    y_pred: np.ndarray, y: np.ndarray, a: np.ndarray, parameters: dict[str, np.ndarray]
+) -> dict[str, np.ndarray]:
+    return _output(y_pred, y, a, parameters, divide=False)  # mistake: do = ŷ - y
+
+
+def output_targets_not_subtracted(
+    y_pred: np.ndarray, y: np.ndarray, a: np.ndarray, parameters: dict[str, np.ndarray]
+) -> dict[str, np.ndarray]:
+    return _output(y_pred, y, a, parameters, subtract=False)  # mistake: do = ŷ / m
+
+
+def output_kept_last_step(
+    y_pred: np.ndarray, y: np.ndarray, a: np.ndarray, parameters: dict[str, np.ndarray]
+) -> dict[str, np.ndarray]:
+    return _output(y_pred, y, a, parameters, steps=[y_pred.shape[2] - 1])  # mistake: no sum
+
+
+def output_kept_first_step(
+    y_pred: np.ndarray, y: np.ndarray, a: np.ndarray, parameters: dict[str, np.ndarray]
+) -> dict[str, np.ndarray]:
+    return _output(y_pred, y, a, parameters, steps=[0])  # mistake: no sum over time
 
 
 def bptt_through(cell_backward: Callable[..., Any]) -> Callable[..., Any]:
@@ -605,6 +745,71 @@ EXERCISES = (
                 "theta_not_restored",
                 "θ is not restored after each entry: put θ_i back before moving to the next entry",
                 theta_not_restored,
+            ),
+        ),
+    ),
+    Exercise(
+        "rnn_backward_truncated",
+        "04-bptt",
+        "bptt",
+        _truncated_cases,
+        {"dx": ("n_x", "m", "T_x"), "da0": ("n_a", "m"), **GRAD_SHAPES},
+        (
+            Mistake(
+                "truncate_off_by_one",
+                "the truncation window is one state too long: the gradient of step t reaches "
+                "a<t>, ..., a<t-k> (k + 1 states) and stops",
+                truncated_one_state_too_many,
+            ),
+            Mistake(
+                "truncate_off_by_one",
+                "the truncation window is one state too short: the gradient of step t reaches "
+                "its own state and the k before it, a<t>, ..., a<t-k> (k + 1 states)",
+                truncated_one_state_too_few,
+            ),
+            Mistake(
+                "truncate_ignored",
+                "truncate is ignored: this is full BPTT; each step's gradient must stop after "
+                "a<t-k>",
+                truncated_ignored,
+            ),
+            Mistake(
+                "truncate_leaks_into_da0",
+                "the gradient cut off at the window's edge is added into da0: only a walk that "
+                "gets back to a<0> adds into da0",
+                truncated_leak_into_da0,
+            ),
+        ),
+    ),
+    Exercise(
+        "output_layer_backward",
+        "04-bptt",
+        "bptt",
+        _output_cases,
+        {"dWya": ("n_y", "n_a"), "dby": ("n_y", "1"), "da": ("n_a", "m", "T_x")},
+        (
+            Mistake(
+                "output_missing_1_over_m",
+                "the gradients are m times too large: do<t> = (ŷ<t> − y<t>) / m, because the "
+                "loss averages over the m sequences",
+                output_missing_1_over_m,
+            ),
+            Mistake(
+                "output_targets_not_subtracted",
+                "the targets are not subtracted: do<t> = (ŷ<t> − y<t>) / m, with y<t> the one-hot "
+                "labels (softmax) or the 0/1 targets (sigmoid)",
+                output_targets_not_subtracted,
+            ),
+            Mistake(
+                "not_summed_over_time",
+                "dWya and dby are not summed over time steps: Wya and by are shared by every step, "
+                "add each step's do<t> a<t>ᵀ and do<t>",
+                output_kept_last_step,
+            ),
+            Mistake(
+                "not_summed_over_time",
+                "dWya and dby are not summed over time steps: add every step's contribution",
+                output_kept_first_step,
             ),
         ),
     ),

@@ -16,7 +16,8 @@ from rnnlib.forward import ACTIVATIONS
 
 def _stack_weights_cases(rng: np.random.Generator) -> list[Case]:
     cases = []
-    for n_a, n_x in (sizes(rng, 2), sizes(rng, 2), (1, int(rng.integers(2, 6)))):
+    square = int(rng.integers(2, 6))  # n_a = n_x: where blocks stacked on the wrong axis still fit
+    for n_a, n_x in (sizes(rng, 2), sizes(rng, 2), (1, int(rng.integers(2, 6))), (square, square)):
         Waa, Wax = rng.normal(0, 1, (n_a, n_a)), rng.normal(0, 1, (n_a, n_x))
         cases.append(case([Waa, Wax], {}, {"n_a": n_a, "n_x": n_x}))
     return cases
@@ -32,7 +33,8 @@ def _split_weights_cases(rng: np.random.Generator) -> list[Case]:
 
 def _stack_inputs_cases(rng: np.random.Generator) -> list[Case]:
     cases = []
-    for n_a, n_x, m in (sizes(rng, 3), sizes(rng, 3), (*sizes(rng, 2), 1)):
+    square = int(rng.integers(2, 6))  # n_a = n_x = m: where stacking side by side still fits
+    for n_a, n_x, m in (sizes(rng, 3), sizes(rng, 3), (*sizes(rng, 2), 1), (square,) * 3):
         a_prev = rng.normal(0, 1, (n_a, m))
         xt = onehot(rng.integers(0, n_x, m), n_x) if m > 1 else rng.normal(0, 1, (n_x, m))
         cases.append(case([a_prev, xt], {}, {"n_a": n_a, "n_x": n_x, "m": m}))
@@ -44,6 +46,14 @@ def _stack_inputs_cases(rng: np.random.Generator) -> list[Case]:
 
 def stack_order_reversed(Waa: np.ndarray, Wax: np.ndarray) -> np.ndarray:
     return np.concatenate([Wax, Waa], axis=1)  # mistake: Wax first
+
+
+def stack_on_axis_0(Waa: np.ndarray, Wax: np.ndarray) -> np.ndarray:
+    return np.concatenate([Waa, Wax], axis=0)  # mistake: one above the other
+
+
+def inputs_side_by_side(a_prev: np.ndarray, xt: np.ndarray) -> np.ndarray:
+    return np.concatenate([a_prev, xt], axis=1)  # mistake: along the examples' axis
 
 
 def split_swapped(Wa: np.ndarray, n_a: int) -> tuple[np.ndarray, np.ndarray]:
@@ -112,6 +122,12 @@ EXERCISES = (
                 "the blocks are in the wrong order: Wa = [Waa : Wax], Waa's n_a columns first",
                 stack_order_reversed,
             ),
+            Mistake(
+                "stack_on_axis_0",
+                "the blocks are stacked one above the other (axis 0): Wa = [Waa : Wax] puts "
+                "them side by side, np.concatenate([Waa, Wax], axis=1), shape (n_a, n_a + n_x)",
+                stack_on_axis_0,
+            ),
         ),
     ),
     Exercise(
@@ -148,6 +164,12 @@ EXERCISES = (
                 "the blocks are in the wrong order: the stacked input is "
                 "[a<t-1> ; x<t>], the previous state on top",
                 inputs_reversed,
+            ),
+            Mistake(
+                "inputs_side_by_side",
+                "a<t-1> and x<t> are put side by side (axis 1, the examples' axis): stack them "
+                "one above the other, np.concatenate([a_prev, xt], axis=0), shape (n_a + n_x, m)",
+                inputs_side_by_side,
             ),
         ),
     ),

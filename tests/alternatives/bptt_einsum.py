@@ -52,6 +52,44 @@ def numerical_gradient(f, theta, epsilon=1e-5, entries=None):
     return grad.reshape(theta.shape) if entries is None else grad
 
 
+def rnn_backward_truncated(da, caches, truncate):
+    # all the walks at once: carry[t] is step t's gradient on the current state, zero outside
+    # step t's window of truncate + 1 states
+    A = np.stack([c[0] for c in caches], axis=-1)  # a<1>, ..., a<T_x>
+    A_prev = np.stack([c[1] for c in caches], axis=-1)
+    X = np.stack([c[2] for c in caches], axis=-1)
+    Waa, Wax = caches[0][3]["Waa"], caches[0][3]["Wax"]
+    deriv = 1 - A**2 if caches[0][4] == "tanh" else (A > 0) * 1.0
+    n_a, m, T_x = da.shape
+    carry = np.zeros((T_x, n_a, m))
+    origins = np.arange(T_x)
+    dZ = np.zeros((n_a, m, T_x))
+    for s in reversed(range(T_x)):
+        carry[s] = da[..., s]
+        carry[(origins < s) | (origins - s > truncate)] = 0
+        dz = carry * deriv[..., s]
+        dZ[..., s] = dz.sum(axis=0)
+        carry = np.einsum("ba,tbm->tam", Waa, dz)
+    return {
+        "dx": np.einsum("ax,amt->xmt", Wax, dZ),
+        "da0": carry[origins + 1 <= truncate].sum(axis=0),
+        "dWax": np.einsum("amt,xmt->ax", dZ, X),
+        "dWaa": np.einsum("amt,bmt->ab", dZ, A_prev),
+        "dba": dZ.sum(axis=(1, 2))[:, None],
+    }
+
+
+def output_layer_backward(y_pred, y, a, parameters):
+    n_y = y_pred.shape[0]
+    target = y if y.ndim == 3 else np.moveaxis(np.eye(n_y)[y], -1, 0)  # (n_y, m, T_x)
+    dO = (y_pred - target) / y_pred.shape[1]
+    return {
+        "dWya": np.einsum("ymt,amt->ya", dO, a),
+        "dby": dO.sum(axis=(1, 2))[:, None],
+        "da": np.einsum("ya,ymt->amt", parameters["Wya"], dO),
+    }
+
+
 def bptt(
     x, y, a0, parameters, truncate=None, hidden_activation="tanh", output_activation="softmax"
 ):

@@ -43,6 +43,44 @@ def numerical_gradient(f, theta, epsilon=1e-5, entries=None):
     return grad.reshape(theta.shape) if entries is None else grad
 
 
+def rnn_backward_truncated(da, caches, truncate):
+    # one walk per step's loss, with np.dot and x[..., t] slices, recursively
+    T_x = da.shape[-1]
+    out = {"dx": np.zeros((caches[0][2].shape[0],) + da.shape[1:]), "da0": 0 * da[..., 0]}
+    out.update(dWax=0, dWaa=0, dba=0)
+
+    def walk(delta, s, left):
+        if left == 0:  # the window is used up: the state before it is a constant
+            return
+        if s < 0:
+            out["da0"] = out["da0"] + delta
+            return
+        step = rnn_cell_backward(delta, caches[s])
+        out["dx"][..., s] += step["dxt"]
+        for key in ("dWax", "dWaa", "dba"):
+            out[key] = out[key] + step[key]
+        walk(step["da_prev"], s - 1, left - 1)
+
+    for t in range(T_x):
+        walk(da[..., t], t, truncate + 1)
+    return out
+
+
+def output_layer_backward(y_pred, y, a, parameters):
+    n_y, m, T_x = y_pred.shape
+    dWya, dby, da = 0, 0, []
+    for t in range(T_x):
+        if y.ndim == 3:
+            target = y[..., t]
+        else:
+            target = (np.arange(n_y)[:, None] == y[:, t][None, :]) * 1.0
+        do = np.dot(1.0 / m, y_pred[..., t] - target)
+        dWya = dWya + np.dot(do, a[..., t].T)
+        dby = dby + np.sum(do, axis=1, keepdims=True)
+        da.append(np.dot(parameters["Wya"].T, do))
+    return {"dWya": dWya, "dby": dby, "da": np.stack(da, axis=-1)}
+
+
 def bptt(
     x, y, a0, parameters, truncate=None, hidden_activation="tanh", output_activation="softmax"
 ):

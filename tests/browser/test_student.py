@@ -46,6 +46,12 @@ MISTAKES = {
         [("minus", "descend")],
     ),
     "backprop_norms": ('parameters["Waa"].T @', 'parameters["Waa"] @', [("transpose", "Waaᵀ")]),
+    "lstm_cell_forward": ("ot * np.tanh(c_next)", "ot * c_next", [("tanh",)]),
+    "gru_cell_forward": (
+        "ut * cct + (1 - ut) * a_prev",
+        "(1 - ut) * cct + ut * a_prev",
+        [("Γu", "candidate")],
+    ),
     "many_to_one_forward": (
         "np.logaddexp(0, o) - y * o",
         "np.logaddexp(0, o) - (1 - y) * o",

@@ -217,6 +217,11 @@ def _read_sample(result: Any, case: Case, name: str) -> Outputs:
     return {"ids": _as_array(result, "the sampled token ids", kind="i").reshape(-1)}
 
 
+def _read_many_to_one(result: Any, case: Case, name: str) -> Outputs:
+    loss, y_pred, _cache = _as_sequence(result, name, 3)
+    return {"loss": _as_scalar(loss, "loss"), "y_pred": _as_array(y_pred, "y_pred")}
+
+
 # The reader of each exercise: graders.checks reads rnnlib's results with the same one.
 READERS: dict[str, Reader] = {
     "rnn_cell_forward": _read_cell,
@@ -237,6 +242,8 @@ READERS: dict[str, Reader] = {
     "clip_by_global_norm": _read_clip,
     "sample": _read_sample,
     "backprop_norms": _reader_array("norms"),
+    "many_to_one_forward": _read_many_to_one,
+    "many_to_one_backward": _reader_dict((*GRADS, "da0")),
 }
 
 

@@ -105,6 +105,13 @@ MUTANTS = (
         "the reset gate applied after the product (PyTorch's GRU, not the lesson's)",
         lessons.gru.cell_reset_after_product,
     ),
+    Mutant(
+        "mia_last_step_only",
+        "10-classify",
+        "many_to_one_backward",
+        "the gradient not carried back before the last step",
+        lessons.classify.backward_last_step_only,
+    ),
 )
 
 # Cheating attempts: (student, assignment, answers to replace, extra cells at the top)

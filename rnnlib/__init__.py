@@ -16,6 +16,8 @@ One module per lesson of the course (notebooks/):
              lstm_backprop_norms, initialize_lstm_parameters          (07-lstm)
 - gru:       gru_cell_forward, gru_forward, gru_cell_backward, gru_backward, gru_bptt,
              initialize_gru_parameters                               (08-gru)
+- corpus, wordmodel: the standard library's docstrings and a word model (09-words)
+- classify:  many_to_one_forward, many_to_one_backward              (10-classify)
 - data, charmodel: the shipped corpora and a character-level language model
 
 Shapes: column vectors, the minibatch on axis 1 and time last: x (n_x, m, T_x), a (n_a, m, T_x),
@@ -35,6 +37,7 @@ from rnnlib.bptt import (
     rnn_cell_backward,
 )
 from rnnlib.charmodel import CharModel, train_char_model
+from rnnlib.classify import many_to_one_backward, many_to_one_forward
 from rnnlib.data import Vocabulary, load_corpus
 from rnnlib.forward import relu, rnn_cell_forward, rnn_forward, sigmoid, tanh
 from rnnlib.gru import (
@@ -79,6 +82,8 @@ __all__ = [
     "gradient_check",
     "initialize_parameters",
     "load_corpus",
+    "many_to_one_backward",
+    "many_to_one_forward",
     "numerical_gradient",
     "output_layer_backward",
     "perplexity",

@@ -4,6 +4,7 @@ examples:
   python -m rnnlib train --steps 2000 --save names.npz      # trains on the shipped names corpus
   python -m rnnlib sample names.npz --temperature 0.7 -n 10
   python -m rnnlib train --cell lstm --steps 500            # the LSTM of lesson 7 (or gru, lesson 8)
+  python -m rnnlib train --corpus docstrings --level word --steps 2000 --float32 --save words
 
 The console script rnnlib is the same command. The loss it prints is the cross-entropy summed
 over the T_x characters of a window and averaged over the m windows of a minibatch; the
@@ -23,6 +24,7 @@ import numpy as np
 from rnnlib.charmodel import CharModel, evaluate, npz_path, train_char_model
 from rnnlib.data import CORPORA, Vocabulary, load_corpus
 from rnnlib.training import perplexity
+from rnnlib.wordcli import CHAR_DEFAULTS, WORD_DEFAULTS, docstrings_text, load_model, run_word
 
 PROGRESS_WINDOW = 20  # the progress bar shows the mean loss of the last this-many batches
 EVALUATION_WINDOWS = 64  # the final evaluation batch (rnnlib.charmodel.evaluate)
@@ -108,11 +110,27 @@ def _load(parser: argparse.ArgumentParser, path: str) -> CharModel:
     if given.is_dir():
         parser.error(f"{path} is a folder, not a model saved by rnnlib train --save")
     try:
-        return CharModel.load(path)
+        return load_model(path)
     except KeyError as exc:  # an .npz without the model's arrays
         parser.error(f"{path}: not a model saved by rnnlib train --save ({exc.args[0]})")
     except (OSError, ValueError, EOFError):  # numpy's own message suggests allow_pickle: no
         parser.error(f"{path}: not a model saved by rnnlib train --save (not an .npz archive)")
+
+
+def _save(model, target: Path | None) -> int:
+    """Save ``model`` to ``target`` (if given) and say where; returns the exit status."""
+    if target is None:
+        return 0
+    written, error = save_safely(model, target)
+    if error is None:
+        print(f"saved to {written}")
+        return 0
+    print(
+        f"could not write {target} ({error}); the model is saved in {written} instead:"
+        f" move it, or sample it with: python -m rnnlib sample {written}",
+        file=sys.stderr,
+    )
+    return 1
 
 
 def _samples(model: CharModel, n: int, temperature: float, seed: int) -> None:
@@ -141,10 +159,29 @@ def build_parser() -> argparse.ArgumentParser:
     add = train.add_argument
     add(
         "--corpus",
-        choices=CORPORA,
+        choices=(*CORPORA, "docstrings"),
         default="names",
-        help="the text to learn: names (US census first names, one per line) or python (a few "
-        "standard-library modules' source) (default: %(default)s)",
+        help="the text to learn: names (US census first names, one per line), python (a few "
+        "standard-library modules' source) or docstrings (the standard library's docstrings) "
+        "(default: %(default)s)",
+    )
+    add(
+        "--level",
+        choices=("char", "word"),
+        default="char",
+        help="model characters, or words (--corpus docstrings only: a 10,000-word vocabulary) "
+        "(default: %(default)s)",
+    )
+    add(
+        "--stateful",
+        action="store_true",
+        help="characters: contiguous windows, each from the last state of the one before "
+        "(default: random windows from a<0> = 0; words are always stateful)",
+    )
+    add(
+        "--stateless",
+        action="store_true",
+        help="words: start every window from a<0> = 0 (default: stateful)",
     )
     add(
         "--steps",
@@ -152,7 +189,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=2000,
         help="how many SGD steps (minibatches) to train (default: %(default)s)",
     )
-    add("--hidden", type=_integer(1), default=64, help="n_a, hidden units (default: %(default)s)")
+    add(
+        "--hidden",
+        type=_integer(1),
+        default=None,
+        help="n_a, hidden units (default: 64 for characters, 100 for words)",
+    )
     add(
         "--seq-len",
         type=_integer(1),
@@ -168,8 +210,8 @@ def build_parser() -> argparse.ArgumentParser:
     add(
         "--lr",
         type=_positive_float,
-        default=0.1,
-        help="the SGD learning rate (default: %(default)s)",
+        default=None,
+        help="the SGD learning rate (default: 0.1 for characters, 0.3 for words)",
     )
     add(
         "--clip",
@@ -285,7 +327,12 @@ def _run(args: argparse.Namespace) -> int:
             target = save_target(args.save)  # before training: a finished run is never lost
         except ValueError as exc:
             sub.error(f"argument --save: {exc}")
-    text = load_corpus(args.corpus)
+    for key, value in (WORD_DEFAULTS if args.level == "word" else CHAR_DEFAULTS).items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
+    if args.level == "word":
+        return run_word(args, sub, lambda model: _save(model, target))
+    text = docstrings_text() if args.corpus == "docstrings" else load_corpus(args.corpus)
     model = _load(sub, args.resume) if args.resume else None
     vocab = model.vocab if model is not None else Vocabulary.from_text(text)
     print(f"corpus {args.corpus!r}: {len(text):,} characters, vocabulary {vocab.size}")
@@ -332,6 +379,7 @@ def _run(args: argparse.Namespace) -> int:
             callback=progress,
             model=model,
             cell=args.cell,
+            stateful=args.stateful,
         )
     except ValueError as exc:  # e.g. a resumed model whose vocabulary misses a character
         bar.close()
@@ -347,18 +395,7 @@ def _run(args: argparse.Namespace) -> int:
         f"on {EVALUATION_WINDOWS} fixed random windows of the corpus: loss {loss:.2f}, "
         f"perplexity {ppl:.2f} (other windows than the batches above, so not the same figure)"
     )
-    status = 0
-    if target is not None:
-        written, error = save_safely(model, target)
-        if error is None:
-            print(f"saved to {written}")
-        else:
-            status = 1
-            print(
-                f"could not write {target} ({error}); the model is saved in {written} instead:"
-                f" move it, or sample it with: python -m rnnlib sample {written}",
-                file=sys.stderr,
-            )
+    status = _save(model, target)
     print(f"{args.samples} samples at temperature {args.temperature}:")
     _samples(model, args.samples, args.temperature, args.seed)
     return status

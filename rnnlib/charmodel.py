@@ -4,11 +4,16 @@ Training reads random windows of T_x + 1 characters from the corpus: x is the fi
 next character at each step (y<t> = x<t+1>). Every batch starts from a<0> = 0 (and c<0> = 0).
 The cell is the vanilla RNN ("rnn", the fast path of rnnlib.engine) or a gated cell of lessons 7
 and 8 ("lstm", "gru": rnnlib.lstm_bptt, rnnlib.gru_bptt, the textbook loops).
+
+With ``stateful=True`` (the vanilla cell) the windows are contiguous instead
+(:func:`stream_batches`): the text is cut into m tracks read in order, and each window starts
+from the last state a<T_x> of the one before it on its track, held constant (the windowed form
+of truncated BPTT).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -161,6 +166,40 @@ def batches(ids: np.ndarray, m: int, T_x: int, rng: np.random.Generator):
         yield window[:, :-1], window[:, 1:]
 
 
+def tracks(ids: np.ndarray, m: int, T_x: int, name: str = "ids") -> np.ndarray:
+    """``ids`` cut into m contiguous tracks of equal length L = len(ids) // m (the tail dropped),
+    shape (m, L); an error naming ``name`` unless each track holds a window of T_x + 1 tokens."""
+    need = m * (T_x + 1)
+    if len(ids) < need:
+        raise ValueError(
+            f"{name}: got {len(ids)} tokens, expected at least m·(T_x + 1) = {m}·{T_x + 1} = "
+            f"{need}: one window of T_x + 1 = {T_x + 1} tokens for each of the m = {m} tracks"
+        )
+    L = len(ids) // m
+    return np.asarray(ids[: m * L]).reshape(m, L)
+
+
+def stream_batches(
+    ids: np.ndarray, m: int, T_x: int, name: str = "ids"
+) -> Iterator[tuple[np.ndarray, np.ndarray, bool]]:
+    """Endless contiguous minibatches: row j of every window continues row j of the one before.
+
+    Inputs:
+    - ids: the corpus's token ids, shape (N,); m: the tracks; T_x: steps per window
+    - name: the argument to name in the error for a corpus shorter than one window per track
+
+    Yields (x, y, fresh):
+    - x, y: token ids of shape (m, T_x), y<t> = x<t+1>
+    - fresh: True for the first window of a pass over the tracks (the state starts at 0 there)
+    """
+    rows = tracks(ids, m, T_x, name)
+    starts = range(0, rows.shape[1] - T_x, T_x)  # full windows of T_x + 1 tokens only
+    while True:
+        for k, start in enumerate(starts):
+            window = rows[:, start : start + T_x + 1]
+            yield window[:, :-1], window[:, 1:], k == 0
+
+
 def train_char_model(
     text: str | None = None,
     steps: int = 500,
@@ -175,6 +214,7 @@ def train_char_model(
     callback: Callable[[int, float], None] | None = None,
     model: CharModel | None = None,
     cell: str = "rnn",
+    stateful: bool = False,
 ) -> CharModel:
     """Train (or continue training) a character model with SGD and global-norm clipping.
 
@@ -185,6 +225,8 @@ def train_char_model(
     - callback: called as callback(step, loss) after every step (a progress bar, say)
     - model: a model to continue from (its vocabulary must cover the text; its cell is kept)
     - cell: "rnn" (the vanilla cell, hidden_activation applies), "lstm" or "gru", for a new model
+    - stateful: contiguous windows, each starting from the last state of the one before
+      (:func:`stream_batches`), instead of random windows from a<0> = 0 (the vanilla cell only)
 
     Returns:
     - the CharModel, its ``losses`` holding the loss of every step
@@ -205,17 +247,27 @@ def train_char_model(
     rng = np.random.default_rng(seed + 1)
     n_a = _n_a(model.parameters)
     a0 = np.zeros((n_a, m), dtype=model.parameters["by"].dtype)
-    stream = batches(ids, m, T_x, rng)
+    if stateful and model.cell != "rnn":
+        raise ValueError(f"stateful: carried states are for cell='rnn', got cell={model.cell!r}")
+    if stateful:
+        stream = stream_batches(ids, m, T_x, "text")
+    else:
+        stream = ((x, y, True) for x, y in batches(ids, m, T_x, rng))
+    a_last = a0
     for step in range(steps):
-        x, y = next(stream)
+        x, y, fresh = next(stream)
         if model.cell != "rnn":
             loss = _gated_step(model, x, y, a0, learning_rate, max_norm)
             model.losses.append(loss)
             if callback is not None:
                 callback(step, loss)
             continue
-        loss, gradients, _ = bptt(
-            x, y, a0, model.parameters, hidden_activation=model.hidden_activation
+        loss, gradients, a_last = bptt(
+            x,
+            y,
+            a0 if fresh else a_last,
+            model.parameters,
+            hidden_activation=model.hidden_activation,
         )
         gradients = clip_by_global_norm(gradients, max_norm)
         model.parameters = sgd_step(model.parameters, gradients, learning_rate)

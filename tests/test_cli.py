@@ -108,6 +108,7 @@ BAD_ARGUMENTS = [
     (("sample", "model.npz", "--seed", "x"), "argument --seed: expected an integer >= 0, got 'x'"),
     (("sample", "folder"), "folder is a folder, not a model saved by rnnlib train --save"),
     (("sample", "other.npz"), "other.npz: not a model saved by rnnlib train --save"),
+    (("train", "--level", "word"), "argument --level: word needs --corpus docstrings, got"),
     (("fly",), "invalid choice: 'fly'"),
     ((), "the following arguments are required"),
 ]

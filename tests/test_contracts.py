@@ -118,6 +118,19 @@ def cases() -> list[tuple[str, str, tuple, dict]]:
             ),
             ("backprop_norms", f"{tag}", (da[:, :, -1], caches), {}),
         ]
+        one_output = {**params, "Wya": params["Wya"][:1], "by": params["by"][:1]}
+        labels = np.array([1, 0])
+        _, _, m2o_cache = rnnlib.many_to_one_forward(x, labels, a0, one_output)
+        out += [
+            ("many_to_one_forward", f"{tag}", (x, labels, a0, one_output), {}),
+            (
+                "many_to_one_forward",
+                f"{tag} relu, float labels",
+                (x, labels.astype(float), a0, one_output),
+                {"hidden_activation": "relu"},
+            ),
+            ("many_to_one_backward", f"{tag}", (m2o_cache,), {}),
+        ]
         _, grads, _ = rnnlib.bptt(x, y, a0, params)
         out += [
             ("sgd_step", f"{tag}", (params, grads, 0.1), {}),

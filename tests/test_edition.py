@@ -61,6 +61,7 @@ def test_the_edition_is_the_rnnlib_imported(built):
             "rnnlib.initialize_gru_parameters(3, 4, 4))",
             "08-gru",
         ),
+        ("rnnlib.many_to_one_backward((0, 0, 0, 0, 0, 0))", "10-classify"),
     ],
 )
 def test_an_open_exercise_raises_and_names_its_notebook(built, call, notebook):
@@ -153,7 +154,10 @@ def test_open_assignments_are_the_released_and_every_later_one():
         "06-vanishing",
         "07-lstm",
         "08-gru",
+        "09-words",
+        "10-classify",
     ]
+    assert edition.later_assignments(["09-words"]) == ["09-words", "10-classify"]
     assert edition.later_assignments(["06-vanishing", "02-stacking"])[0] == "02-stacking"
     assert edition.later_assignments(["99-nothing"]) == []
 

@@ -44,6 +44,9 @@ def test_student_version_fails_only_with_not_implemented_error(released, rel):
     # validate_all: every code cell that errors counts as failed, not only the graded ones
     results = Validator(validate_all=True).validate(str(student))
     failed = results.get("failed", [])
+    if not COURSE[rel]:  # a lesson without exercises runs as released
+        assert not failed, f"{rel} has no exercises, yet its release fails: {failed[:1]}"
+        return
     assert failed, f"nbgrader validate passes the unanswered {rel}: its tests check nothing"
     for cell in failed:
         error = cell["raw_error"]
@@ -74,7 +77,7 @@ def test_release_writes_the_student_edition_of_rnnlib(released):
 def test_student_version_keeps_the_test_cells_collapsed(released, rel):
     nb = course.read_notebook(released / rel)
     graded = [c for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade")]
-    assert graded, f"{rel}: no test cells in the release"
+    assert graded or not COURSE[rel], f"{rel}: no test cells in the release"
     for cell in graded:
         assert cell.metadata.get("jupyter", {}).get("source_hidden") is True, (
             f"{rel}: the release shows test cell {cell.source.splitlines()[0]!r} expanded"

@@ -35,3 +35,17 @@ def one_blas_thread():
     OpenBLAS's threads wait on each other (a test's run time varies 10x without this)."""
     with threadpool_limits(limits=1, user_api="blas"):
         yield
+
+
+@pytest.fixture(scope="session")
+def playwright():
+    """Playwright's sync API, started once per test process: a second start in the same process
+    (tests/browser's and tests/hub's browsers on one xdist worker) fails, as it runs its own
+    event loop. Each user of it launches its own browser."""
+    from playwright.sync_api import sync_playwright
+
+    pw = sync_playwright().start()
+    try:
+        yield pw
+    finally:
+        pw.stop()

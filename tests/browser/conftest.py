@@ -54,26 +54,20 @@ def _browser_available():
 
 
 @pytest.fixture(scope="session")
-def browser_context(tmp_path_factory):
+def browser_context(playwright, tmp_path_factory):
     """One headless Chromium (Debian's, never a downloaded one) for the whole session."""
-    from playwright.sync_api import sync_playwright
-
-    pw = sync_playwright().start()
+    context = playwright.chromium.launch_persistent_context(
+        tmp_path_factory.mktemp("chromium-profile"),
+        executable_path=str(CHROMIUM),
+        headless=True,
+        args=CHROMIUM_ARGS,
+        viewport={"width": 1280, "height": 900},
+    )
+    context.set_default_timeout(30_000)
     try:
-        context = pw.chromium.launch_persistent_context(
-            tmp_path_factory.mktemp("chromium-profile"),
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=CHROMIUM_ARGS,
-            viewport={"width": 1280, "height": 900},
-        )
-        context.set_default_timeout(30_000)
-        try:
-            yield context
-        finally:
-            context.close()
+        yield context
     finally:
-        pw.stop()
+        context.close()
 
 
 @pytest.fixture(scope="session")

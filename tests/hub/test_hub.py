@@ -71,21 +71,16 @@ def hub():
 
 
 @pytest.fixture(scope="module")
-def browser(tmp_path_factory):
+def browser(playwright):
     from browser_harness import CHROMIUM, CHROMIUM_ARGS
-    from playwright.sync_api import sync_playwright
 
-    pw = sync_playwright().start()
+    browser = playwright.chromium.launch(
+        executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+    )
     try:
-        browser = pw.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
+        yield browser
     finally:
-        pw.stop()
+        browser.close()
 
 
 class Session:

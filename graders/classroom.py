@@ -203,7 +203,9 @@ def benchmark_class(folder: Path, students: int, assignments: list[str]) -> tupl
                     m = mutants[i % len(mutants)]
                     answers = {**solution, m.exercise: m.answer()}
                 # a class's answers differ: no cache of the grader sees the same cell twice
-                answers = {ex: f"{code}\n# student {i}" for ex, code in answers.items()}
+                # (trailing spaces: the text differs, its lines do not, so a pasted course
+                # solution is still told from a reference copy; static.reference_copies)
+                answers = {ex: code + " " * (i + 1) for ex, code in answers.items()}
                 path = submitted / f"student{i:03d}" / assignment / f"{name}.ipynb"
                 path.parent.mkdir(parents=True, exist_ok=True)
                 nbformat.write(make_submission(release_nb, answers), path)

@@ -147,28 +147,37 @@ def expect_shape(name: str, arr: Any, names: tuple[str, ...], dims: dict[str, in
             sources[sym] = name
 
 
-def check_parameters(parameters: Any, dims: dict[str, int], name: str = "parameters") -> dict:
-    """Check the parameter dict: exactly the five keys, consistent shapes, finite float values."""
+PARAMETER_SHAPES = {
+    "Waa": ("n_a", "n_a"),
+    "Wax": ("n_a", "n_x"),
+    "Wya": ("n_y", "n_a"),
+    "ba": ("n_a", "1"),
+    "by": ("n_y", "1"),
+}
+
+
+def check_parameters(
+    parameters: Any,
+    dims: dict[str, int],
+    name: str = "parameters",
+    names: tuple[str, ...] = PARAMETER_NAMES,
+    shapes: dict[str, tuple[str, ...]] = PARAMETER_SHAPES,
+) -> dict:
+    """Check a parameter dict: exactly the keys ``names`` (the vanilla cell's five by default),
+    each of its symbolic shape in ``shapes`` (consistent through ``dims``), finite float values."""
     if not isinstance(parameters, Mapping):
         raise ValueError(
-            f"{name}: expected a dict with keys {PARAMETER_NAMES}, got {type(parameters).__name__}"
+            f"{name}: expected a dict with keys {names}, got {type(parameters).__name__}"
         )
-    for key in PARAMETER_NAMES:
+    for key in names:
         if key not in parameters:
-            raise KeyError(f"{name}: missing key {key!r}; expected the keys {PARAMETER_NAMES}")
-    extra = sorted(set(parameters) - set(PARAMETER_NAMES), key=str)
+            raise KeyError(f"{name}: missing key {key!r}; expected the keys {names}")
+    extra = sorted(set(parameters) - set(names), key=str)
     if extra:
-        raise ValueError(f"{name}: unexpected keys {extra}; expected exactly {PARAMETER_NAMES}")
-    shapes = {
-        "Waa": ("n_a", "n_a"),
-        "Wax": ("n_a", "n_x"),
-        "Wya": ("n_y", "n_a"),
-        "ba": ("n_a", "1"),
-        "by": ("n_y", "1"),
-    }
+        raise ValueError(f"{name}: unexpected keys {extra}; expected exactly {names}")
     dims.setdefault("1", 1)
     checked_params = {}
-    for key in PARAMETER_NAMES:
+    for key in names:
         value = as_float_array(f"{name}[{key!r}]", parameters[key])
         expect_shape(f"{name}[{key!r}]", value, shapes[key], dims)
         checked_params[key] = value

@@ -15,7 +15,6 @@ c<t-1> through one product with Γf, with no weight matrix and no squashing deri
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -23,14 +22,13 @@ import numpy as np
 from rnnlib._checks import (
     Dims,
     OneHot,
-    as_float_array,
     check_input,
     check_labels,
     check_nonempty,
+    check_parameters,
     check_state,
     check_truncate,
     checked,
-    expect_shape,
 )
 from rnnlib.forward import sigmoid
 from rnnlib.loss import softmax
@@ -59,22 +57,7 @@ def check_gate_parameters(
 ) -> dict:
     """A gated cell's parameter dict: exactly the keys ``names`` with the symbolic ``shapes``,
     finite floats of one dtype; learns n_a, n_x (from the n_a + n_x columns) and n_y."""
-    if not isinstance(parameters, Mapping):
-        raise ValueError(
-            f"{name}: expected a dict with keys {names}, got {type(parameters).__name__}"
-        )
-    for key in names:
-        if key not in parameters:
-            raise KeyError(f"{name}: missing key {key!r}; expected the keys {names}")
-    extra = sorted(set(parameters) - set(names), key=str)
-    if extra:
-        raise ValueError(f"{name}: unexpected keys {extra}; expected exactly {names}")
-    dims.setdefault("1", 1)
-    checked_params = {}
-    for key in names:
-        value = as_float_array(f"{name}[{key!r}]", parameters[key])
-        expect_shape(f"{name}[{key!r}]", value, shapes[key], dims)
-        checked_params[key] = value
+    checked_params = check_parameters(parameters, dims, name, names, shapes)
     n_x = dims["n_a + n_x"] - dims["n_a"]
     first = names[0]
     if n_x < 1:

@@ -287,16 +287,22 @@ def check_cache(cache: Any, dims: Dims) -> Any:
     return _learn_from_cache(cache, "cache", dims)
 
 
-def check_caches(caches: Any, dims: Dims) -> Any:
-    """The caches of rnn_forward: learn T_x, n_a and m from them; return their dtype."""
+def first_of_caches(caches: Any, dims: Dims, forward: str) -> Any:
+    """The list of caches that ``forward`` returned, one per step: learn T_x from it; return the
+    first cache (for the caller's own check of one cell's cache)."""
     if not isinstance(caches, (list, tuple)) or not caches:
         raise ValueError(
-            "caches: expected the non-empty list of caches returned by rnn_forward, "
+            f"caches: expected the non-empty list of caches returned by {forward}, "
             f"got {caches!r:.60}"
         )
     dims["T_x"] = len(caches)
     dims.sources["T_x"] = "caches (one per step)"
-    return _learn_from_cache(caches[0], "caches", dims)
+    return caches[0]
+
+
+def check_caches(caches: Any, dims: Dims) -> Any:
+    """The caches of rnn_forward: learn T_x, n_a and m from them; return their dtype."""
+    return _learn_from_cache(first_of_caches(caches, dims, "rnn_forward"), "caches", dims)
 
 
 def _learn_from_cache(cache: tuple[Any, ...], name: str, dims: Dims) -> Any:

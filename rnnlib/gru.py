@@ -21,7 +21,15 @@ from typing import Any
 
 import numpy as np
 
-from rnnlib._checks import Dims, check_labels, check_nonempty, check_state, check_truncate, checked
+from rnnlib._checks import (
+    Dims,
+    check_labels,
+    check_nonempty,
+    check_state,
+    check_truncate,
+    checked,
+    first_of_caches,
+)
 from rnnlib.forward import sigmoid
 from rnnlib.loss import softmax
 from rnnlib.lstm import _dense_input, check_gate_parameters
@@ -87,14 +95,7 @@ def check_gru_cell_backward(da_next, cache) -> dict[str, Any]:
 def check_gru_backward(da, caches) -> dict[str, Any]:
     """gru_backward's contract: the caches of gru_forward, then da (n_a, m, T_x)."""
     dims = Dims()
-    if not isinstance(caches, (list, tuple)) or not caches:
-        raise ValueError(
-            "caches: expected the non-empty list of caches returned by gru_forward, "
-            f"got {caches!r:.60}"
-        )
-    dims["T_x"] = len(caches)
-    dims.sources["T_x"] = "caches (one per step)"
-    dtype = _check_gru_cache(caches[0], dims, "caches")
+    dtype = _check_gru_cache(first_of_caches(caches, dims, "gru_forward"), dims, "caches")
     da = check_state("da", da, ("n_a", "m", "T_x"), dims, dtype)
     check_nonempty(dims)
     return {"da": da, "caches": caches}

@@ -29,6 +29,7 @@ from rnnlib._checks import (
     check_state,
     check_truncate,
     checked,
+    first_of_caches,
 )
 from rnnlib.forward import sigmoid
 from rnnlib.loss import softmax
@@ -131,14 +132,7 @@ def check_lstm_cell_backward(da_next, dc_next, cache) -> dict[str, Any]:
 
 
 def _check_lstm_caches(caches: Any, dims: Dims) -> Any:
-    if not isinstance(caches, (list, tuple)) or not caches:
-        raise ValueError(
-            "caches: expected the non-empty list of caches returned by lstm_forward, "
-            f"got {caches!r:.60}"
-        )
-    dims["T_x"] = len(caches)
-    dims.sources["T_x"] = "caches (one per step)"
-    return _check_lstm_cache(caches[0], dims, "caches")
+    return _check_lstm_cache(first_of_caches(caches, dims, "lstm_forward"), dims, "caches")
 
 
 def check_lstm_backward(da, caches) -> dict[str, Any]:

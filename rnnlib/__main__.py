@@ -24,9 +24,15 @@ import numpy as np
 from rnnlib.charmodel import CharModel, evaluate, npz_path, train_char_model
 from rnnlib.data import CORPORA, Vocabulary, load_corpus
 from rnnlib.training import perplexity
-from rnnlib.wordcli import CHAR_DEFAULTS, WORD_DEFAULTS, docstrings_text, load_model, run_word
+from rnnlib.wordcli import (
+    CHAR_DEFAULTS,
+    WORD_DEFAULTS,
+    docstrings_text,
+    load_model,
+    progress_bar,
+    run_word,
+)
 
-PROGRESS_WINDOW = 20  # the progress bar shows the mean loss of the last this-many batches
 EVALUATION_WINDOWS = 64  # the final evaluation batch (rnnlib.charmodel.evaluate)
 
 
@@ -351,18 +357,7 @@ def _run(args: argparse.Namespace) -> int:
     else:
         print(f"start: the model of {args.resume}, trained {len(model.losses)} steps")
     sys.stdout.flush()  # all of the above before the progress bar, even through a pipe
-    from tqdm import tqdm
-
-    bar = tqdm(total=args.steps, disable=args.no_progress, unit="step", file=sys.stderr)
-    recent: list[float] = []
-
-    def progress(step: int, loss: float) -> None:
-        recent.append(loss)
-        del recent[:-PROGRESS_WINDOW]
-        bar.update(1)
-        if (step + 1) % PROGRESS_WINDOW == 0 or step + 1 == args.steps:
-            mean = float(np.mean(recent))
-            bar.set_postfix(loss=f"{mean:.2f}", perplexity=f"{perplexity(mean, args.seq_len):.2f}")
+    bar, progress, recent = progress_bar(args.steps, args.seq_len, args.no_progress)
 
     try:
         model = train_char_model(

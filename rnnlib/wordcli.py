@@ -25,7 +25,28 @@ from rnnlib.wordmodel import (
 
 WORD_DEFAULTS = {"hidden": 100, "lr": 0.3}  # the seed's n_a; a rate that trains at n_x = 10,000
 CHAR_DEFAULTS = {"hidden": 64, "lr": 0.1}
-PROGRESS_WINDOW = 20
+PROGRESS_WINDOW = 20  # the progress bar shows the mean loss of the last this-many batches
+
+
+def progress_bar(steps: int, seq_len: int, disable: bool, decimals: int = 2):
+    """A tqdm bar on stderr for a training run of ``steps`` steps, the callback the trainers call
+    after each step (step, loss), and the list of the recent losses it shows the mean of (with
+    the perplexity of that mean)."""
+    from tqdm import tqdm
+
+    bar = tqdm(total=steps, disable=disable, unit="step", file=sys.stderr)
+    recent: list[float] = []
+
+    def progress(step: int, loss: float) -> None:
+        recent.append(loss)
+        del recent[:-PROGRESS_WINDOW]
+        bar.update(1)
+        if (step + 1) % PROGRESS_WINDOW == 0 or step + 1 == steps:
+            mean = float(np.mean(recent))
+            ppl = perplexity(mean, seq_len)
+            bar.set_postfix(loss=f"{mean:.2f}", perplexity=f"{ppl:.{decimals}f}")
+
+    return bar, progress, recent
 
 
 def docstrings_text() -> str:
@@ -78,18 +99,7 @@ def run_word(args: argparse.Namespace, sub: argparse.ArgumentParser, save) -> in
     else:
         print(f"start: the model of {args.resume}, trained {len(model.losses)} steps")
     sys.stdout.flush()
-    from tqdm import tqdm
-
-    bar = tqdm(total=args.steps, disable=args.no_progress, unit="step", file=sys.stderr)
-    recent: list[float] = []
-
-    def progress(step: int, loss: float) -> None:
-        recent.append(loss)
-        del recent[:-PROGRESS_WINDOW]
-        bar.update(1)
-        if (step + 1) % PROGRESS_WINDOW == 0 or step + 1 == args.steps:
-            mean = float(np.mean(recent))
-            bar.set_postfix(loss=f"{mean:.2f}", perplexity=f"{perplexity(mean, args.seq_len):.1f}")
+    bar, progress, recent = progress_bar(args.steps, args.seq_len, args.no_progress, decimals=1)
 
     started = time.perf_counter()
     model = train_word_model(

@@ -18,17 +18,20 @@ from __future__ import annotations
 import numpy as np
 
 from rnnlib.engine import input_weight_gradient, output_layer
-from rnnlib.forward import sigmoid
 
 GATES = "fico"  # the stacking order of W: forget, update (Wi), candidate, output
 
 
 def _sigmoid_tanh(Z: np.ndarray, n_a: int) -> np.ndarray:
-    """σ on the rows of Γf, Γu, Γo and tanh on those of c̃, of stacked pre-activations (4 n_a, ...)."""
-    G = np.empty_like(Z)
-    G[: 2 * n_a] = sigmoid(Z[: 2 * n_a])
-    G[2 * n_a : 3 * n_a] = np.tanh(Z[2 * n_a : 3 * n_a])
-    G[3 * n_a :] = sigmoid(Z[3 * n_a :])
+    """σ on the rows of Γf, Γu, Γo and tanh on those of c̃, of stacked pre-activations (4 n_a, m)."""
+    G = Z.copy()  # σ(z) = (1 + tanh(z/2)) / 2: rnnlib.forward.sigmoid's values, one tanh pass
+    G[: 2 * n_a] *= 0.5
+    G[3 * n_a :] *= 0.5
+    np.tanh(G, out=G)
+    G[: 2 * n_a] += 1
+    G[: 2 * n_a] *= 0.5
+    G[3 * n_a :] += 1
+    G[3 * n_a :] *= 0.5
     return G
 
 
@@ -78,16 +81,16 @@ def lstm_bptt(
         Z = Wx[:, x.T]
     else:
         Z = np.tensordot(Wx, x, axes=1).transpose(0, 2, 1)
-    Z += b[:, :, None]
+    Z = np.ascontiguousarray((Z + b[:, :, None]).transpose(1, 0, 2))  # Z[t]: step t+1, contiguous
     A = np.empty((n_a, T_x + 1, m), dtype=W.dtype)  # A[:, t] = a<t>
     C = np.empty_like(A)  # C[:, t] = c<t>
     A[:, 0], C[:, 0] = a0, 0
     for t in range(T_x):
-        Z[:, t] += Wa @ A[:, t]  # the stacked pre-activations of step t+1
-        G = Z[:, t] = _sigmoid_tanh(Z[:, t], n_a)  # now the gates, kept for the backward pass
+        Z[t] += Wa @ A[:, t]  # the stacked pre-activations of step t+1
+        G = Z[t] = _sigmoid_tanh(Z[t], n_a)  # now the gates, kept for the backward pass
         C[:, t + 1] = G[:n_a] * C[:, t] + G[n_a : 2 * n_a] * G[2 * n_a : 3 * n_a]
         A[:, t + 1] = G[3 * n_a :] * np.tanh(C[:, t + 1])
-    gates = Z  # Γf, Γu, c̃, Γo for every step
+    gates = Z  # Γf, Γu, c̃, Γo for every step, gates[t] of shape (4 n_a, m)
     H = A[:, 1:].reshape(n_a, T_x * m)  # a<1>..a<T_x> as columns, ordered (t, j)
     loss, dWy, dby, dH = output_layer(
         H, parameters["Wy"], parameters["by"], y.T.reshape(T_x * m), m
@@ -99,7 +102,7 @@ def lstm_bptt(
         da_next, dc_next = np.zeros_like(da0), np.zeros_like(da0)
         for s in reversed(range(T_x)):
             dz, dc_next = _step_backward(
-                dH[:, s] + da_next, dc_next, gates[:, s], C[:, s + 1], C[:, s], n_a
+                dH[:, s] + da_next, dc_next, gates[s], C[:, s + 1], C[:, s], n_a
             )
             dZ[:, s] = dz
             da_next = Wa.T @ dz
@@ -108,7 +111,7 @@ def lstm_bptt(
         for t in range(T_x):  # each step's loss walks back on its own through at most k steps
             da, dc_next = dH[:, t], np.zeros_like(da0)
             for s in range(t, max(t - truncate, 0) - 1, -1):
-                dz, dc_next = _step_backward(da, dc_next, gates[:, s], C[:, s + 1], C[:, s], n_a)
+                dz, dc_next = _step_backward(da, dc_next, gates[s], C[:, s + 1], C[:, s], n_a)
                 dZ[:, s] += dz
                 if s == t - truncate:  # a<s-1>, c<s-1> are outside the window: constants
                     break

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from rnnlib import engine_gated
 from rnnlib._checks import (
     Dims,
     OneHot,
@@ -145,12 +146,13 @@ def check_lstm_backward(da, caches) -> dict[str, Any]:
 
 
 def check_lstm_bptt(x, y, a0, parameters, truncate) -> dict[str, Any]:
-    """lstm_bptt's contract: the parameters, x (n_x, m, T_x) one-hot or ids (m, T_x), a0 (n_a, m),
+    """lstm_bptt's contract: the parameters, x (n_x, m, T_x) one-hot or ids (m, T_x) (kept as ids:
+    rnnlib.lstm_bptt sends them to the fast path, rnnlib.engine_gated), a0 (n_a, m),
     labels y (m, T_x) in [0, n_y), truncate None or an integer >= 0."""
     dims = Dims()
     parameters = check_lstm_parameters(parameters, dims)
     dtype = parameters["Wf"].dtype
-    x = _dense_input("x", x, dims, ("n_x", "m", "T_x"), dtype)
+    x = check_input("x", x, dims, ("n_x", "m", "T_x"), dtype, wrap_ids=False)
     a0 = check_state("a0", a0, ("n_a", "m"), dims, dtype)
     y = check_labels("y", y, dims, "softmax", time=True)
     check_truncate(truncate)
@@ -349,7 +351,7 @@ def initialize_lstm_parameters(
     return {k: parameters[k] for k in LSTM_PARAMETER_NAMES}
 
 
-@checked(check_lstm_bptt)
+@checked(check_lstm_bptt, token_ids=engine_gated.lstm_bptt)
 def lstm_bptt(
     x: np.ndarray,
     y: np.ndarray,

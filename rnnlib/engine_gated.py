@@ -1,0 +1,133 @@
+"""The fast path of lstm_bptt: the same loss and gradients as the textbook (rnnlib/lstm.py), at speed.
+
+What rnnlib/engine.py does for the vanilla cell, for the LSTM:
+
+- the four gates stacked, W = [Wf; Wi; Wc; Wo] of shape (4 n_a, n_a + n_x): one product per step,
+  Wa a<t-1> with Wa = W[:, :n_a], plus the input part W[:, n_a:] x<t>, which for token ids is a
+  column gather done for every step before the loop; dW's input part is one scatter-add;
+- the output layer once over all T_x·m columns (engine.output_layer);
+- time-major states, A[:, t] = a<t> of shape (n_a, m), so that each shared weight's sum over time
+  is one product.
+
+Used by rnnlib.lstm_bptt on token ids (and so by the character model); tests/test_rnnlib_fast_lstm.py
+checks it against the textbook function. Arguments are not checked here: rnnlib.lstm_bptt does.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rnnlib.engine import input_weight_gradient, output_layer
+
+GATES = "fico"  # the stacking order of W: forget, update (Wi), candidate, output
+
+
+def _sigmoid_tanh(Z: np.ndarray, n_a: int) -> np.ndarray:
+    """σ on the rows of Γf, Γu, Γo and tanh on those of c̃, of stacked pre-activations (4 n_a, m)."""
+    G = Z.copy()  # σ(z) = (1 + tanh(z/2)) / 2: rnnlib.forward.sigmoid's values, one tanh pass
+    G[: 2 * n_a] *= 0.5
+    G[3 * n_a :] *= 0.5
+    np.tanh(G, out=G)
+    G[: 2 * n_a] += 1
+    G[: 2 * n_a] *= 0.5
+    G[3 * n_a :] += 1
+    G[3 * n_a :] *= 0.5
+    return G
+
+
+def _step_backward(da, dc_next, G, c, c_prev, n_a):
+    """One step back: the stacked dz (4 n_a, m) of the gates' pre-activations and dc<t-1>."""
+    f, i, cc, o = G[:n_a], G[n_a : 2 * n_a], G[2 * n_a : 3 * n_a], G[3 * n_a :]
+    tanh_c = np.tanh(c)
+    dc = dc_next + da * o * (1 - tanh_c**2)  # total ∂L/∂c<t>
+    dz = np.empty_like(G)
+    dz[:n_a] = dc * c_prev * f * (1 - f)
+    dz[n_a : 2 * n_a] = dc * cc * i * (1 - i)
+    dz[2 * n_a : 3 * n_a] = dc * i * (1 - cc**2)
+    dz[3 * n_a :] = da * tanh_c * o * (1 - o)
+    return dz, dc * f
+
+
+def lstm_bptt(
+    x: np.ndarray,
+    y: np.ndarray,
+    a0: np.ndarray,
+    parameters: dict[str, np.ndarray],
+    truncate: int | None = None,
+) -> tuple[float, dict[str, np.ndarray], np.ndarray]:
+    """The loss L = Σ_t L<t> (cross-entropy, averaged over m) and its exact gradients through the
+    LSTM, by (truncated) BPTT, fast; c<0> = 0. Arguments are not checked (rnnlib.lstm_bptt does).
+
+    Inputs:
+    - x: token ids of shape (m, T_x), or one-hot inputs of shape (n_x, m, T_x)
+    - y: labels, shape (m, T_x)
+    - a0: initial hidden state a<0>, shape (n_a, m)
+    - parameters: Wf, Wi, Wc, Wo (n_a, n_a + n_x), bf, bi, bc, bo (n_a, 1), Wy (n_y, n_a), by (n_y, 1)
+    - truncate: None for full BPTT, or k: the loss at step t reaches a<t>, c<t>, ..., a<t-k>, c<t-k>
+
+    Returns a tuple of:
+    - loss: float
+    - gradients: dict with the ten d-names (shapes of the parameters) and da0 (n_a, m)
+    - a_last: the last hidden state a<T_x>, shape (n_a, m)
+    """
+    n_a, m = a0.shape
+    T_x = x.shape[-1]
+    W = np.concatenate([parameters["W" + g] for g in GATES])  # (4 n_a, n_a + n_x)
+    b = np.concatenate([parameters["b" + g] for g in GATES])  # (4 n_a, 1)
+    Wa, Wx = W[:, :n_a], W[:, n_a:]
+    n_x = Wx.shape[1]
+    # the input part of every step at once: a column gather for token ids, (4 n_a, T_x, m)
+    if x.ndim == 2:
+        Z = Wx[:, x.T]
+    else:
+        Z = np.tensordot(Wx, x, axes=1).transpose(0, 2, 1)
+    Z = np.ascontiguousarray((Z + b[:, :, None]).transpose(1, 0, 2))  # Z[t]: step t+1, contiguous
+    A = np.empty((n_a, T_x + 1, m), dtype=W.dtype)  # A[:, t] = a<t>
+    C = np.empty_like(A)  # C[:, t] = c<t>
+    A[:, 0], C[:, 0] = a0, 0
+    for t in range(T_x):
+        Z[t] += Wa @ A[:, t]  # the stacked pre-activations of step t+1
+        G = Z[t] = _sigmoid_tanh(Z[t], n_a)  # now the gates, kept for the backward pass
+        C[:, t + 1] = G[:n_a] * C[:, t] + G[n_a : 2 * n_a] * G[2 * n_a : 3 * n_a]
+        A[:, t + 1] = G[3 * n_a :] * np.tanh(C[:, t + 1])
+    gates = Z  # Γf, Γu, c̃, Γo for every step, gates[t] of shape (4 n_a, m)
+    H = A[:, 1:].reshape(n_a, T_x * m)  # a<1>..a<T_x> as columns, ordered (t, j)
+    loss, dWy, dby, dH = output_layer(
+        H, parameters["Wy"], parameters["by"], y.T.reshape(T_x * m), m
+    )
+    dH = dH.reshape(n_a, T_x, m)
+    dZ = np.zeros((4 * n_a, T_x, m), dtype=W.dtype)
+    da0 = np.zeros_like(A[:, 0])
+    if truncate is None:
+        da_next, dc_next = np.zeros_like(da0), np.zeros_like(da0)
+        for s in reversed(range(T_x)):
+            dz, dc_next = _step_backward(
+                dH[:, s] + da_next, dc_next, gates[s], C[:, s + 1], C[:, s], n_a
+            )
+            dZ[:, s] = dz
+            da_next = Wa.T @ dz
+        da0 = da_next
+    else:
+        for t in range(T_x):  # each step's loss walks back on its own through at most k steps
+            da, dc_next = dH[:, t], np.zeros_like(da0)
+            for s in range(t, max(t - truncate, 0) - 1, -1):
+                dz, dc_next = _step_backward(da, dc_next, gates[s], C[:, s + 1], C[:, s], n_a)
+                dZ[:, s] += dz
+                if s == t - truncate:  # a<s-1>, c<s-1> are outside the window: constants
+                    break
+                da = Wa.T @ dz
+                if s == 0:
+                    da0 += da
+    dZ = dZ.reshape(4 * n_a, T_x * m)  # columns ordered (t, j)
+    A_prev = A[:, :-1].reshape(n_a, T_x * m)
+    dW = np.empty_like(W)
+    dW[:, :n_a] = dZ @ A_prev.T  # Σ_t dz<t> a<t-1>ᵀ
+    dW[:, n_a:] = input_weight_gradient(dZ, x, n_x)  # Σ_t dz<t> x<t>ᵀ
+    db = dZ.sum(axis=1, keepdims=True)
+    gradients: dict[str, np.ndarray] = {}
+    for k, g in enumerate(GATES):
+        gradients["dW" + g] = dW[k * n_a : (k + 1) * n_a]
+        gradients["db" + g] = db[k * n_a : (k + 1) * n_a]
+    gradients["dWy"], gradients["dby"], gradients["da0"] = dWy, dby, da0
+    order = ("dWf", "dbf", "dWi", "dbi", "dWc", "dbc", "dWo", "dbo", "dWy", "dby", "da0")
+    return loss, {k: gradients[k] for k in order}, A[:, -1].copy()

@@ -705,9 +705,10 @@ class Worker:
             res.problems.extend(kernel_problems(log, graded_nb, setup.limits.timeout))
             if outside and outside["timed_out"] and not res.problems:
                 res.problems.append("the student's code ran over the outside check's time limit")
+        verdicts = (outside or {}).get("verdicts", {})
         for ex in exercises:
             in_kernel = scores.get(f"test_{ex.name}")
-            verdict = (outside or {}).get("verdicts", {}).get(ex.name)
+            verdict = verdicts.get(ex.name)
             passed = bool(verdict and verdict.passed)
             message = verdict.message if verdict else "not checked: the notebook could not be run"
             mine = [f.text() for f in flags if f.exercise in (None, ex.name)]
@@ -722,15 +723,16 @@ class Worker:
                 )
                 if earned > 0:
                     res.failures.append(f"{ex.name}: in-kernel tests passed but {er.reason}")
-            if (
-                passed
-                and not mine
-                and in_kernel is not None
-                and earned < ex.points
-                and not res.problems
-            ):
-                er.reason = "the outside check passed but the in-kernel tests did not"
-                res.problems.append(f"{ex.name}: {er.reason}")
+            if passed and not mine and in_kernel is not None and earned < ex.points:
+                # a visible test that calls the student's own earlier function fails when that one
+                # is wrong: the outside check, on the course's cases, is then the whole evidence
+                wrong = [u for u in ex.uses if u in verdicts and not verdicts[u].passed]
+                if wrong:
+                    er.score, er.wrong_uses = ex.points, wrong
+                    er.reason = feedback.dependency_reason(ex.name, wrong)
+                elif not res.problems:
+                    er.reason = "the outside check passed but the in-kernel tests did not"
+                    res.problems.append(f"{ex.name}: {er.reason}")
             res.exercises.append(er)
         for f in flags:
             if not any(f.text() in r for r in res.failures):

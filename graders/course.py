@@ -8,6 +8,7 @@ SQLAlchemy URL) override the root and the gradebook.
 
 from __future__ import annotations
 
+import ast
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -162,11 +163,43 @@ class Exercise:
     answer_index: int
     test_index: int
     points: float
+    # the notebook's earlier exercises its visible test calls (the student's own functions, in the
+    # kernel): when one of them is wrong, this exercise's visible test fails however right it is
+    uses: tuple[str, ...] = ()
+
+
+def strip_hidden(source: str) -> str:
+    """``source`` without the lines from BEGIN HIDDEN TESTS to END HIDDEN TESTS (markers included)."""
+    kept, hidden = [], False
+    for line in source.splitlines():
+        if HIDDEN_BEGIN in line:
+            hidden = True
+            continue
+        if HIDDEN_END in line:
+            hidden = False
+            continue
+        if not hidden:
+            kept.append(line)
+    return "\n".join(kept).rstrip()
+
+
+def _called_names(source: str) -> set[str]:
+    """The plain names a cell's visible part calls, ``f(...)`` (not ``rnnlib.f(...)``, not text)."""
+    try:
+        tree = ast.parse(strip_hidden(source))
+    except SyntaxError:
+        return set()
+    return {
+        node.func.id
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+    }
 
 
 def exercises_of(nb: nbformat.NotebookNode) -> list[Exercise]:
-    """The exercises of a notebook: answer cells (solution, code) each followed by a graded test."""
-    found = []
+    """The exercises of a notebook: answer cells (solution, code) each followed by a graded test,
+    each with the earlier exercises its visible test calls."""
+    found: list[Exercise] = []
     for i, cell in enumerate(nb.cells):
         meta = cell.get("metadata", {}).get("nbgrader", {})
         if cell.cell_type != "code" or not meta.get("solution") or meta.get("grade"):
@@ -176,7 +209,9 @@ def exercises_of(nb: nbformat.NotebookNode) -> list[Exercise]:
             tmeta = nb.cells[j].get("metadata", {}).get("nbgrader", {})
             if tmeta.get("grade") and nb.cells[j].cell_type == "code":
                 if tmeta.get("grade_id") == f"test_{name}":
-                    found.append(Exercise(name, i, j, float(tmeta.get("points", 0))))
+                    called = _called_names(nb.cells[j].source)
+                    uses = tuple(e.name for e in found if e.name in called)
+                    found.append(Exercise(name, i, j, float(tmeta.get("points", 0)), uses))
                 break
     return found
 

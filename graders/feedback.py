@@ -167,14 +167,31 @@ def summary_markdown(res: NotebookResult) -> str:
         outside = (
             "passed" if e.outside_passed and not e.flags else "failed: " + _esc(shown_reason(e))
         )
+        if e.outside_passed and e.wrong_uses:
+            calls = " and ".join(f"`{html.escape(w)}`" for w in e.wrong_uses)
+            outside += f" (its visible test failed: it calls your wrong {calls})"
         lines.append(f"| `{e.name}` | {e.points:g} | {kernel} | {outside} | {e.score:g} |")
     return "\n".join(lines)
+
+
+def dependency_reason(name: str, wrong: list[str]) -> str:
+    """Why an exercise whose visible test failed keeps its points, in markdown: the test calls the
+    student's own earlier functions ``wrong`` (the course's exercise names), which the outside
+    check found wrong, and ``name`` passed it."""
+    calls = " and ".join(f"`{html.escape(w)}`" for w in wrong)
+    return (
+        f"its visible test failed because it calls your {calls}, which the outside check found "
+        f"wrong; `{html.escape(name)}` keeps its points, and its visible test passes once {calls} "
+        "is right"
+    )
 
 
 def exercise_markdown(e: ExerciseResult) -> str:
     """The cell after a test cell: the outside check's verdict on that exercise, in words."""
     if e.outside_passed and not e.flags:
         verdict = "passed: your function gave the right results on fresh random cases"
+        if e.wrong_uses:  # it kept its points though its visible test failed: say why
+            verdict += "; " + dependency_reason(e.name, e.wrong_uses)
     else:
         verdict = "**failed**: " + _esc(shown_reason(e))
     return f"**Outside check of `{e.name}`** ({e.score:g} / {e.points:g} points): {verdict}"
@@ -273,6 +290,22 @@ _NOT_MATH = re.compile(r"<(code|pre)\b.*?</\1\s*>|<[^>]*>", re.S)
 _MATH = re.compile(r"\$\$(.+?)\$\$|\$([^$]+?)\$", re.S)
 
 
+_ALIGNED = re.compile(r"\\begin\{aligned\}(.*?)\\end\{aligned\}", re.S)
+
+
+def _aligned_as_array(tex: str) -> str:
+    """``aligned`` (which latex2mathml reads as letters and ampersands) as the ``array`` it is:
+    columns right- and left-aligned in turn, as many as its widest row has."""
+
+    def array(match: re.Match) -> str:
+        rows = match.group(1).split("\\\\")
+        columns = 1 + max(row.count("&") for row in rows)
+        spec = "".join("rl"[k % 2] for k in range(columns))
+        return f"\\begin{{array}}{{{spec}}}{match.group(1)}\\end{{array}}"
+
+    return _ALIGNED.sub(array, tex)
+
+
 def math_to_mathml(body: str) -> str:
     """``$...$`` and ``$$...$$`` in the text of rendered course markdown as MathML, which
     browsers typeset without MathJax's CDN (feedback is read offline too). Code, tags and their
@@ -281,7 +314,7 @@ def math_to_mathml(body: str) -> str:
 
     def typeset(match: re.Match) -> str:
         display = match.group(1) is not None
-        tex = html.unescape(match.group(1) if display else match.group(2))
+        tex = _aligned_as_array(html.unescape(match.group(1) if display else match.group(2)))
         try:
             return convert(tex, display="block" if display else "inline")
         except Exception:  # noqa: BLE001 - an unsupported command: leave the TeX readable

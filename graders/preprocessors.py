@@ -19,7 +19,7 @@ from typing import Any
 from nbconvert.preprocessors import Preprocessor
 from traitlets import Bool, Integer
 
-from graders.course import HIDDEN_BEGIN, HIDDEN_END, MAX_OUTPUT_BYTES, last_test_index
+from graders.course import MAX_OUTPUT_BYTES, last_test_index, strip_hidden
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 TRUNCATED = "\n... output truncated: {n:,} bytes in all ...\n"
@@ -110,21 +110,6 @@ class LimitOutputBytes(Preprocessor):
         if cell.cell_type == "code" and cell.get("outputs"):
             cell.outputs = limit_output_bytes(cell.outputs, self.max_bytes)
         return cell, resources
-
-
-def strip_hidden(source: str) -> str:
-    """``source`` without the lines from BEGIN HIDDEN TESTS to END HIDDEN TESTS (markers included)."""
-    kept, hidden = [], False
-    for line in source.splitlines():
-        if HIDDEN_BEGIN in line:
-            hidden = True
-            continue
-        if HIDDEN_END in line:
-            hidden = False
-            continue
-        if not hidden:
-            kept.append(line)
-    return "\n".join(kept).rstrip()
 
 
 def one_line_error(output: dict) -> list[str]:

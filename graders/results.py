@@ -18,6 +18,9 @@ class ExerciseResult:
     flags: list[str] = field(default_factory=list)
     score: float = 0.0
     reason: str = ""
+    # the student's earlier functions its visible test calls that the outside check found wrong:
+    # why the visible test failed though this exercise passed (it keeps its points)
+    wrong_uses: list[str] = field(default_factory=list)
 
 
 @dataclass

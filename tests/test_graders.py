@@ -488,6 +488,31 @@ def test_feedback_typesets_the_courses_math_as_mathml_and_nothing_else():
         )
 
 
+def _course_math_cells() -> list[tuple[str, str]]:
+    """(where, rendered markdown) for every markdown cell of the course's notebooks with math."""
+    from nbconvert.filters.markdown import markdown2html_mistune
+
+    found = []
+    for path in sorted(course.NOTEBOOKS.glob("*/*.ipynb")):
+        for i, cell in enumerate(course.read_notebook(path).cells):
+            if cell.cell_type == "markdown" and "$" in cell.source:
+                found.append((f"{path.parent.name} cell {i}", markdown2html_mistune(cell.source)))
+    return found
+
+
+MATH_CELLS = _course_math_cells()
+
+
+@pytest.mark.parametrize("body", [b for _, b in MATH_CELLS], ids=[w for w, _ in MATH_CELLS])
+def test_every_formula_of_the_course_is_typeset_in_the_feedback(body):
+    typeset = feedback.math_to_mathml(body)
+    text = feedback._NOT_MATH.sub(" ", typeset)  # what is left outside tags and code
+    left = [m.group(0) for m in feedback._MATH.finditer(text)]
+    assert not left, f"left as TeX in the feedback (latex2mathml could not read it): {left}"
+    marks = re.findall(r"<mi>&(?:amp;)?</mi>", typeset)
+    assert not marks, f"{len(marks)} alignment marks shown as the letter '&' in the feedback"
+
+
 def test_a_worker_whose_zygote_died_starts_another_and_grades_on(tmp_path, monkeypatch):
     root, submitted = build_class(tmp_path, students=["solution"])
     started, real_start, real_grade = [], sandbox.start_zygote, autograde.grade_task

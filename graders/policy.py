@@ -18,6 +18,7 @@ import functools
 import os
 import re
 import shutil
+import site
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -201,12 +202,15 @@ def _kernel_view(distributions: tuple[str, ...]) -> KernelView:
     from packaging.markers import Marker
 
     dists: dict[str, md.Distribution] = {}
+    # the environment's own site folders only: a stale rnnlib.egg-info in the folder the grader
+    # runs from (on sys.path as '' under `python -m`) would otherwise stand for the installed one
+    installed = [*site.getsitepackages(), site.getusersitepackages()]
 
     def requires(name: str) -> list[str] | None:
-        try:
-            dist = dists[name] = md.distribution(name)
-        except md.PackageNotFoundError:
+        found = next(iter(md.distributions(name=name, path=installed)), None)
+        if found is None:
             return None
+        dist = dists[name] = found
         names = []
         for req in dist.requires or []:
             spec, _, marker = req.partition(";")

@@ -36,6 +36,12 @@ CSP = (
     "object-src 'none'; base-uri 'none'; form-action 'none'; frame-src 'none'\">"
 )
 
+# MathML Core (what browsers typeset) has no columnalign: the aligned equations' columns by CSS
+MATH_STYLE = (
+    '<style>mtd[columnalign="right"] { text-align: right; } '
+    'mtd[columnalign="left"] { text-align: left; }</style>'
+)
+
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 _BASE64 = re.compile(r"[A-Za-z0-9+/=\s]*")
 _DIGITS = re.compile(r"[0-9]{1,5}")
@@ -377,4 +383,5 @@ def safe_page(page: str) -> str:
     head = head.replace('<meta charset="utf-8" />', '<meta charset="utf-8" />\n' + CSP, 1)
     if CSP not in head:
         head = head.replace("<head>", "<head>\n" + CSP, 1)
+    head = head.replace("</head>", MATH_STYLE + "\n</head>", 1)
     return f"{head}<main>\n{clean_html(body)}\n</main>\n</body>\n</html>\n"

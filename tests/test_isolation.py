@@ -319,6 +319,35 @@ def test_the_kernel_root_holds_only_the_allow_list():
     )
 
 
+def test_a_stale_egg_info_where_the_grader_runs_does_not_stand_for_the_installed_course(
+    tmp_path, monkeypatch
+):
+    """An old ``rnnlib.egg-info`` in the folder the grader is started from (on sys.path as the
+    current folder under ``python -m``) lists the repository's files: it must not replace the
+    installed distribution in the kernel's allow-list (it mounted tests/ and README, and left
+    out the editable install's finder, so a cold kernel could not import rnnlib)."""
+    stale = tmp_path / "rnnlib.egg-info"
+    stale.mkdir()
+    (stale / "PKG-INFO").write_text("Metadata-Version: 2.1\nName: rnnlib\nVersion: 0.0.1\n")
+    (stale / "SOURCES.txt").write_text("README.md\ntests/secret.py\n")
+    (tmp_path / "README.md").write_text("the repository's own files")
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "secret.py").write_text("HIDDEN = 1\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    policy._kernel_view.cache_clear()
+    try:
+        view = policy.kernel_view()
+    finally:
+        policy._kernel_view.cache_clear()
+    leaked = [e for e in view.site_entries if tmp_path in e.parents or e == tmp_path]
+    assert not leaked, f"the stale egg-info's files are in the kernel's allow-list: {leaked}"
+    names = {e.name for e in view.site_entries}
+    assert any(n.startswith("rnnlib-") and n.endswith(".dist-info") for n in names), (
+        f"the installed rnnlib's metadata is not in the kernel's allow-list: {sorted(names)}"
+    )
+
+
 def test_the_kernel_gets_the_distributions_it_imports_and_no_others():
     names = {e.name.split("-")[0].lower() for e in policy.kernel_view().site_entries}
     for needed in ("numpy", "matplotlib", "ipykernel", "zmq", "traitlets", "names"):

@@ -143,6 +143,26 @@ def test_visible_tests_do_not_import_the_reference_they_test(rel):
 
 
 @pytest.mark.parametrize("rel", list(COURSE))
+def test_an_exercise_whose_test_runs_an_earlier_answer_says_so_before_it(rel):
+    """Its test is collapsed, so the prose says which of the student's functions it also runs
+    (graders.course.Exercise.uses: a wrong one fails this test, and is to be fixed first)."""
+    from graders import course
+
+    nb = _read(rel)
+    exercises = course.exercises_of(nb)
+    for k, ex in enumerate(exercises):
+        start = exercises[k - 1].test_index + 1 if k else 0
+        prose = "\n".join(
+            c.source for c in nb.cells[start : ex.answer_index] if c.cell_type == "markdown"
+        )
+        for used in ex.uses:
+            assert f"your `{used}`" in prose, (
+                f"{rel}: the test of {ex.name} runs the student's {used}, and the text before "
+                f"it does not say so ('your `{used}`')"
+            )
+
+
+@pytest.mark.parametrize("rel", list(COURSE))
 def test_visible_test_cells_are_collapsed_and_their_outputs_shown(rel):
     nb = _read(rel)
     for cell in nb.cells:

@@ -168,19 +168,22 @@ class Exercise:
     uses: tuple[str, ...] = ()
 
 
+def regions(source: str, begin: str, end: str) -> tuple[list[str], list[str]]:
+    """(the lines inside ``begin``/``end`` regions, the lines outside them); markers dropped."""
+    inside, outside, on = [], [], False
+    for line in source.splitlines():
+        if begin in line:
+            on = True
+        elif end in line:
+            on = False
+        else:
+            (inside if on else outside).append(line)
+    return inside, outside
+
+
 def strip_hidden(source: str) -> str:
     """``source`` without the lines from BEGIN HIDDEN TESTS to END HIDDEN TESTS (markers included)."""
-    kept, hidden = [], False
-    for line in source.splitlines():
-        if HIDDEN_BEGIN in line:
-            hidden = True
-            continue
-        if HIDDEN_END in line:
-            hidden = False
-            continue
-        if not hidden:
-            kept.append(line)
-    return "\n".join(kept).rstrip()
+    return "\n".join(regions(source, HIDDEN_BEGIN, HIDDEN_END)[1]).rstrip()
 
 
 def _called_names(source: str) -> set[str]:

@@ -23,16 +23,8 @@ MARKERS = (course.SOLUTION_BEGIN, course.SOLUTION_END, course.HIDDEN_BEGIN, cour
 
 def _regions(source: str, begin: str, end: str) -> tuple[list[str], list[str]]:
     """(lines inside begin/end regions, lines outside), stripped."""
-    inside, outside, on = [], [], False
-    for line in source.splitlines():
-        if begin in line:
-            on = True
-            continue
-        if end in line:
-            on = False
-            continue
-        (inside if on else outside).append(line.strip())
-    return inside, outside
+    inside, outside = course.regions(source, begin, end)
+    return [line.strip() for line in inside], [line.strip() for line in outside]
 
 
 def reference_body_lines(name: str) -> list[str]:

@@ -2,7 +2,7 @@
 cells' fast paths (rnnlib.lstm_bptt, rnnlib.gru_bptt on token ids) against their textbook loops
 and PyTorch.
 
-    python -m rnnlib.bench                 # both workloads, float64 and float32 (about a minute)
+    python -m rnnlib.bench                 # both workloads, float64 and float32 (a few minutes)
     python -m rnnlib.bench --repeats 15    # more runs per median (default 9)
     python -m rnnlib.bench --threads 1     # one thread each: steadier when the machine is busy
     python -m rnnlib.bench --threads 1 --cpu   # CPU time: steadier still on a busy machine

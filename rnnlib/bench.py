@@ -1,6 +1,8 @@
-"""Benchmark: rnnlib.bptt against PyTorch, the textbook loop and the machine's floor.
+"""Benchmark: rnnlib.bptt against PyTorch, the textbook loop and the machine's floor; the gated
+cells' fast paths (rnnlib.lstm_bptt, rnnlib.gru_bptt on token ids) against their textbook loops
+and PyTorch.
 
-    python -m rnnlib.bench                 # both workloads, float64 and float32 (about a minute)
+    python -m rnnlib.bench                 # both workloads, float64 and float32 (a few minutes)
     python -m rnnlib.bench --repeats 15    # more runs per median (default 9)
     python -m rnnlib.bench --threads 1     # one thread each: steadier when the machine is busy
     python -m rnnlib.bench --threads 1 --cpu   # CPU time: steadier still on a busy machine
@@ -21,10 +23,20 @@ and the ratios are of medians:
   O = Wya H, one in-place exp over O, and its two backward products dO Hᵀ (as (H dOᵀ)ᵀ, the
   orientation rnnlib uses) and Wyaᵀ dO.
 
-The LSTM rows (lesson 7) time ``rnnlib.lstm_bptt`` (the textbook loop of rnnlib/lstm.py on the
-stacked input: x<t> as a dense one-hot block) against ``PyTorch nn.LSTM`` (Embedding + nn.LSTM +
-Linear on the same weights, nn.LSTM's input weight held at the identity; checked against
-rnnlib.lstm_bptt before it is timed), their ratio in the last column.
+The gated cells (lessons 7 and 8) have a block each, the same rows for both (GATED_CELLS), the
+ratios against the first:
+
+- ``rnnlib LSTM`` / ``rnnlib GRU``: ``rnnlib.lstm_bptt`` / ``rnnlib.gru_bptt`` on token ids,
+  which they hand to their fast paths, rnnlib.engine_gated;
+- ``LSTM textbook`` / ``GRU textbook``: the same functions on the dense one-hot x (n_x, m, T_x):
+  the textbook loops of rnnlib/lstm.py and rnnlib/gru.py on the stacked input, one step at a
+  time forward and back;
+- ``PyTorch nn.LSTM``: Embedding + nn.LSTM + Linear on the same weights (nn.LSTM's input weight
+  held at the identity); for the GRU, ``PyTorch loop``: CPU autograd on a hand-written loop over
+  t of the formulation rnnlib/gru.py teaches (reset gate applied to a<t-1> before the product),
+  with Γr and Γu in one product and an embedding gather for the input parts. nn.GRU is not used:
+  it applies the reset gate after the product, another cell. Each is checked against
+  rnnlib.lstm_bptt / rnnlib.gru_bptt before it is timed; without torch they are skipped.
 
 The peak memory is the largest amount numpy allocated during one bptt call (tracemalloc).
 This module is not imported by ``import rnnlib``.
@@ -39,7 +51,7 @@ import statistics
 import time
 import tracemalloc
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -111,13 +123,18 @@ def rnnlib_call(problem: dict) -> Callable[[], Any]:
     return lambda: rnnlib.bptt(p["x"], p["y"], p["a0"], p["parameters"])
 
 
+def one_hot(problem: dict, n_x: int) -> np.ndarray:
+    """The problem's token ids as the dense one-hot x (n_x, m, T_x), in its dtype."""
+    m, T_x = problem["x"].shape
+    x_onehot = np.zeros((n_x, m, T_x), dtype=problem["dtype"])
+    np.put_along_axis(x_onehot, problem["x"][None], 1, axis=0)
+    return x_onehot
+
+
 def textbook_call(problem: dict) -> Callable[[], Any]:
     """rnnlib.bptt on the dense one-hot x (n_x, m, T_x): the textbook loop, one step at a time."""
     p = problem
-    n_x = p["parameters"]["Wax"].shape[1]
-    m, T_x = p["x"].shape
-    x_onehot = np.zeros((n_x, m, T_x), dtype=p["dtype"])  # the dense one-hot input
-    np.put_along_axis(x_onehot, p["x"][None], 1, axis=0)
+    x_onehot = one_hot(p, p["parameters"]["Wax"].shape[1])
     return lambda: rnnlib.bptt(x_onehot, p["y"], p["a0"], p["parameters"])
 
 
@@ -220,29 +237,62 @@ def _check_same_math(problem: dict, calls: dict[str, Callable[[], tuple]]) -> No
                 raise AssertionError(f"{name} disagrees with rnnlib.bptt: relative error {err:.1e}")
 
 
-def make_lstm_problem(problem: dict, seed: int = 0) -> dict:
-    """The problem's x, y, a0 with LSTM weights of the same scales (gates: 1/√n_a on a<t-1>,
-    0.1 on x<t>; Wy = Wya, by), forget bias 1."""
+def _gated_problem(
+    problem: dict, gates: str, names: tuple[str, ...], seed: int, bias: dict
+) -> dict:
+    """The problem's x, y, a0 with a gated cell's weights of the vanilla problem's scales (gates:
+    1/√n_a on a<t-1>, 0.1 on x<t>, biases 0.1 plus ``bias[gate]``; Wy = Wya, by)."""
     rng = np.random.default_rng(seed + 7)
     Wya = problem["parameters"]["Wya"]
     n_y, n_a = Wya.shape
     n_x = problem["parameters"]["Wax"].shape[1]
     parameters = {}
-    for gate in "fico":
+    for gate in gates:
         parameters["W" + gate] = np.hstack(
             [rng.standard_normal((n_a, n_a)) / np.sqrt(n_a), rng.standard_normal((n_a, n_x)) * 0.1]
         )
-        parameters["b" + gate] = rng.standard_normal((n_a, 1)) * 0.1 + (gate == "f")
+        parameters["b" + gate] = rng.standard_normal((n_a, 1)) * 0.1 + bias.get(gate, 0)
     parameters["Wy"], parameters["by"] = Wya.copy(), problem["parameters"]["by"].copy()
     dtype = problem["dtype"]
-    ordered = {k: parameters[k].astype(dtype) for k in rnnlib.lstm.LSTM_PARAMETER_NAMES}
-    return {**problem, "parameters": ordered}
+    return {**problem, "parameters": {k: parameters[k].astype(dtype) for k in names}}
+
+
+def make_lstm_problem(problem: dict, seed: int = 0) -> dict:
+    """The problem's x, y, a0 with LSTM weights of the same scales, forget bias 1."""
+    return _gated_problem(problem, "fico", rnnlib.lstm.LSTM_PARAMETER_NAMES, seed, {"f": 1})
+
+
+def make_gru_problem(problem: dict, seed: int = 0) -> dict:
+    """The problem's x, y, a0 with GRU weights of the same scales."""
+    return _gated_problem(problem, "ruc", rnnlib.gru.GRU_PARAMETER_NAMES, seed, {})
 
 
 def lstm_call(problem: dict) -> Callable[[], Any]:
-    """rnnlib.lstm_bptt on the LSTM problem: loss and every gradient."""
+    """rnnlib.lstm_bptt on the LSTM problem's token ids (the fast path): loss and every gradient."""
     p = problem
     return lambda: rnnlib.lstm_bptt(p["x"], p["y"], p["a0"], p["parameters"])
+
+
+def gru_call(problem: dict) -> Callable[[], Any]:
+    """rnnlib.gru_bptt on the GRU problem's token ids (the fast path): loss and every gradient."""
+    p = problem
+    return lambda: rnnlib.gru_bptt(p["x"], p["y"], p["a0"], p["parameters"])
+
+
+def gated_textbook_call(problem: dict, bptt: Callable[..., Any]) -> Callable[[], Any]:
+    """``bptt`` (rnnlib.lstm_bptt or rnnlib.gru_bptt) on the dense one-hot x: the textbook loop."""
+    p = problem
+    x_onehot = one_hot(p, p["parameters"]["Wc"].shape[1] - p["a0"].shape[0])  # Wc: n_a + n_x
+    return lambda: bptt(x_onehot, p["y"], p["a0"], p["parameters"])
+
+
+def _assert_same(name: str, against: str, problem: dict, expected: list, got: tuple) -> None:
+    """Fail loudly if a PyTorch version's loss and gradients are not rnnlib's (same order)."""
+    tol = 1e-8 if problem["dtype"] == np.float64 else 1e-3
+    for want, have in zip(expected, got, strict=True):
+        err = rnnlib.relative_error(np.asarray(want), have.detach().numpy().reshape(np.shape(want)))
+        if err > tol:
+            raise AssertionError(f"{name} disagrees with {against}: relative error {err:.1e}")
 
 
 def torch_lstm_call(problem: dict, threads: int = THREADS) -> Callable[[], Any] | None:
@@ -298,12 +348,100 @@ def torch_lstm_call(problem: dict, threads: int = THREADS) -> Callable[[], Any] 
         grads["dby"].ravel(),
         grads["da0"].T,
     ]
-    tol = 1e-8 if problem["dtype"] == np.float64 else 1e-3
-    for want, have in zip(expected, torch_nn(), strict=True):
-        err = rnnlib.relative_error(np.asarray(want), have.detach().numpy().reshape(np.shape(want)))
-        if err > tol:
-            raise AssertionError(f"PyTorch nn.LSTM disagrees with rnnlib.lstm_bptt: {err:.1e}")
+    _assert_same("PyTorch nn.LSTM", "rnnlib.lstm_bptt", problem, expected, torch_nn())
     return torch_nn
+
+
+def torch_gru_call(problem: dict, threads: int = THREADS) -> Callable[[], Any] | None:
+    """CPU autograd on a hand-written loop over t of rnnlib/gru.py's GRU (reset gate before the
+    product; nn.GRU computes another cell), on the GRU problem's weights, checked against
+    rnnlib.gru_bptt first; None without torch."""
+    try:
+        import torch
+        import torch.nn.functional as F  # noqa: N812 (the usual name)
+    except ImportError:
+        return None
+    torch.set_num_threads(threads)
+    p = problem["parameters"]
+    tdtype = torch.float64 if problem["dtype"] == np.float64 else torch.float32
+    n_y, n_a = p["Wy"].shape
+    m, T_x = problem["x"].shape
+    x, y = torch.tensor(problem["x"]), torch.tensor(problem["y"])
+
+    def t(a: np.ndarray) -> Any:
+        return torch.tensor(a, dtype=tdtype).requires_grad_()
+
+    # row-major (m, n_a) states; the three gates' W x<t> is row x<t> of WxT, an embedding gather
+    Wrua = t(np.vstack([p["Wr"][:, :n_a], p["Wu"][:, :n_a]]))  # (2 n_a, n_a): Γr, Γu together
+    Wca = t(p["Wc"][:, :n_a])  # (n_a, n_a), on Γr ⊙ a<t-1>
+    WxT = t(np.vstack([p["W" + g][:, n_a:] for g in "ruc"]).T.copy())  # (n_x, 3 n_a)
+    b = t(np.vstack([p["b" + g] for g in "ruc"]).ravel())
+    Wy, by = t(p["Wy"]), t(p["by"].ravel())
+    a0 = t(problem["a0"].T.copy())  # (m, n_a)
+
+    def torch_loop() -> tuple:
+        z_in = F.embedding(x, WxT) + b  # (m, T_x, 3 n_a)
+        a, states = a0, []
+        for step in range(T_x):
+            z = z_in[:, step]
+            ru = torch.sigmoid(a @ Wrua.T + z[:, : 2 * n_a])
+            r, u = ru[:, :n_a], ru[:, n_a:]
+            candidate = torch.tanh((r * a) @ Wca.T + z[:, 2 * n_a :])
+            a = u * candidate + (1 - u) * a
+            states.append(a)
+        logits = torch.stack(states, 1) @ Wy.T + by  # (m, T_x, n_y)
+        loss = F.cross_entropy(logits.reshape(-1, n_y), y.reshape(-1), reduction="sum") / m
+        return (loss, *torch.autograd.grad(loss, [Wrua, Wca, WxT, b, Wy, by, a0]))
+
+    loss, grads, _ = gru_call(problem)()
+    expected = [
+        loss,
+        np.vstack([grads["dWr"][:, :n_a], grads["dWu"][:, :n_a]]),
+        grads["dWc"][:, :n_a],
+        np.vstack([grads["dW" + g][:, n_a:] for g in "ruc"]).T,
+        np.vstack([grads["db" + g] for g in "ruc"]).ravel(),
+        grads["dWy"],
+        grads["dby"].ravel(),
+        grads["da0"].T,
+    ]
+    _assert_same("PyTorch loop (GRU)", "rnnlib.gru_bptt", problem, expected, torch_loop())
+    return torch_loop
+
+
+class GatedCell(NamedTuple):
+    """One gated cell's block of rows: its name in them, its problem, its rnnlib and PyTorch calls."""
+
+    name: str  # "LSTM": the rows "rnnlib LSTM", "LSTM textbook"
+    make_problem: Callable[[dict], dict]  # the cell's weights on a vanilla problem's x, y, a0
+    fast_call: Callable[[dict], Callable[[], Any]]  # rnnlib's function on token ids
+    bptt: str  # that function's name in rnnlib, for the textbook row on one-hot x
+    torch_name: str
+    torch_call: Callable[
+        ..., Callable[[], Any] | None
+    ]  # checked against rnnlib; None without torch
+
+
+GATED_CELLS = {  # the key of each cell's entry in the results
+    "lstm": GatedCell(
+        "LSTM", make_lstm_problem, lstm_call, "lstm_bptt", "PyTorch nn.LSTM", torch_lstm_call
+    ),
+    "gru": GatedCell("GRU", make_gru_problem, gru_call, "gru_bptt", "PyTorch loop", torch_gru_call),
+}
+
+
+def gated_calls(key: str, problem: dict, threads: int = THREADS) -> dict[str, Callable[[], Any]]:
+    """A gated cell's rows on the vanilla ``problem``'s sizes: ``rnnlib CELL`` (the fast path, the
+    baseline of the block's ratios), ``CELL textbook`` and, with torch, its PyTorch row."""
+    cell = GATED_CELLS[key]
+    gated_problem = cell.make_problem(problem)
+    calls = {
+        f"rnnlib {cell.name}": cell.fast_call(gated_problem),
+        f"{cell.name} textbook": gated_textbook_call(gated_problem, getattr(rnnlib, cell.bptt)),
+    }
+    torch_row = cell.torch_call(gated_problem, threads)
+    if torch_row is not None:
+        calls[cell.torch_name] = torch_row
+    return calls
 
 
 def machine() -> str:
@@ -374,6 +512,7 @@ def _run(
     )
     print(header)
     print("-" * len(header))
+    clock = time.process_time if cpu else time.perf_counter
     for workload in workloads:
         n_x, n_a, m, T_x = WORKLOADS[workload]
         for dtype in dtypes:
@@ -389,43 +528,19 @@ def _run(
             calls.update(torch_rows or {})
             calls["textbook loop"] = textbook_call(problem)
             calls["floor"] = floor_call(problem)
-            times = call_times(calls, repeats, time.process_time if cpu else time.perf_counter)
-            rows = {name: statistics.median(t) for name, t in times.items()}
-            mins = {name: min(t) for name, t in times.items()}
-            for name, seconds in rows.items():
-                ratio = ratio_min = ""
-                if name != "rnnlib.bptt":
-                    ratio = f"{rows['rnnlib.bptt'] / seconds:.2f}"
-                    ratio_min = f"{mins['rnnlib.bptt'] / mins[name]:.2f}"
-                print(
-                    f"{workload:<9}{dtype:<9}{name:<16}{seconds * 1e3:11.2f}"
-                    f"{mins[name] * 1e3:10.2f}{ratio:>14}{ratio_min:>11}"
-                )
+            rows, mins = _time_rows(workload, dtype, calls, "rnnlib.bptt", repeats, clock)
             peak = peak_memory(rnnlib_call(problem))
             logits = n_x * m * T_x * problem["dtype"].itemsize
             print(
                 f"{workload:<9}{dtype:<9}{'peak memory':<16}{peak / 2**20:11.1f} MiB "
                 f"(the logits alone: {logits / 2**20:.1f} MiB)"
             )
-            lstm_problem = make_lstm_problem(problem)
-            lstm_calls = {"rnnlib LSTM": lstm_call(lstm_problem)}
-            torch_lstm = torch_lstm_call(lstm_problem, threads)
-            if torch_lstm is not None:
-                lstm_calls["PyTorch nn.LSTM"] = torch_lstm
-            lstm_times = call_times(
-                lstm_calls, repeats, time.process_time if cpu else time.perf_counter
-            )
-            lstm_rows = {name: statistics.median(t) for name, t in lstm_times.items()}
-            lstm_mins = {name: min(t) for name, t in lstm_times.items()}
-            for name, seconds in lstm_rows.items():
-                ratio = ratio_min = ""
-                if name != "rnnlib LSTM":
-                    ratio = f"{lstm_rows['rnnlib LSTM'] / seconds:.2f}"
-                    ratio_min = f"{lstm_mins['rnnlib LSTM'] / lstm_mins[name]:.2f}"
-                print(
-                    f"{workload:<9}{dtype:<9}{name:<16}{seconds * 1e3:11.2f}"
-                    f"{lstm_mins[name] * 1e3:10.2f}{ratio:>14}{ratio_min:>11}"
-                )
+            gated = {}
+            for key in GATED_CELLS:
+                calls = gated_calls(key, problem, threads)
+                baseline = next(iter(calls))
+                seconds, minima = _time_rows(workload, dtype, calls, baseline, repeats, clock)
+                gated[key] = {"seconds": seconds, "min": minima}
             results.append(
                 {
                     "workload": workload,
@@ -433,7 +548,7 @@ def _run(
                     "seconds": rows,
                     "min": mins,
                     "peak": peak,
-                    "lstm": {"seconds": lstm_rows, "min": lstm_mins},
+                    **gated,
                 }
             )
     print(
@@ -442,6 +557,31 @@ def _run(
     )
     _print_goals(results)
     return results
+
+
+def _time_rows(
+    workload: str,
+    dtype: str,
+    calls: dict[str, Callable[[], Any]],
+    baseline: str,
+    repeats: int,
+    clock: Callable[[], float],
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Time the calls (call_times), print one line each with the baseline's ratio to it, and
+    return the medians and the minima in seconds."""
+    times = call_times(calls, repeats, clock)
+    rows = {name: statistics.median(t) for name, t in times.items()}
+    mins = {name: min(t) for name, t in times.items()}
+    for name, seconds in rows.items():
+        ratio = ratio_min = ""
+        if name != baseline:
+            ratio = f"{rows[baseline] / seconds:.2f}"
+            ratio_min = f"{mins[baseline] / mins[name]:.2f}"
+        print(
+            f"{workload:<9}{dtype:<9}{name:<16}{seconds * 1e3:11.2f}"
+            f"{mins[name] * 1e3:10.2f}{ratio:>14}{ratio_min:>11}"
+        )
+    return rows, mins
 
 
 def _print_goals(results: list[dict]) -> None:

@@ -3,7 +3,8 @@
 Training reads random windows of T_x + 1 characters from the corpus: x is the first T_x, y the
 next character at each step (y<t> = x<t+1>). Every batch starts from a<0> = 0 (and c<0> = 0).
 The cell is the vanilla RNN ("rnn", the fast path of rnnlib.engine) or a gated cell of lessons 7
-and 8 ("lstm", "gru": rnnlib.lstm_bptt, rnnlib.gru_bptt, the textbook loops).
+and 8 ("lstm", "gru": rnnlib.lstm_bptt, rnnlib.gru_bptt, which send the token ids to their fast
+paths in rnnlib.engine_gated).
 
 With ``stateful=True`` (the vanilla cell) the windows are contiguous instead
 (:func:`stream_batches`): the text is cut into m tracks read in order, and each window starts

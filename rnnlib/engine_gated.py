@@ -1,16 +1,22 @@
-"""The fast path of lstm_bptt: the same loss and gradients as the textbook (rnnlib/lstm.py), at speed.
+"""The fast paths of lstm_bptt and gru_bptt: the textbook's loss and gradients (rnnlib/lstm.py,
+rnnlib/gru.py), at speed.
 
-What rnnlib/engine.py does for the vanilla cell, for the LSTM:
+What rnnlib/engine.py does for the vanilla cell, for the gated cells:
 
-- the four gates stacked, W = [Wf; Wi; Wc; Wo] of shape (4 n_a, n_a + n_x): one product per step,
-  Wa a<t-1> with Wa = W[:, :n_a], plus the input part W[:, n_a:] x<t>, which for token ids is a
-  column gather done for every step before the loop; dW's input part is one scatter-add;
+- the gates stacked into one weight matrix, one product per step with its a<t-1> part:
+  LSTM: W = [Wf; Wi; Wc; Wo] of shape (4 n_a, n_a + n_x), Wa a<t-1> with Wa = W[:, :n_a];
+  GRU: W = [Wr; Wu; Wc] of shape (3 n_a, n_a + n_x); Γr and Γu share one product
+  [Wr; Wu][:, :n_a] a<t-1>, and the candidate, which needs Γr first, one more,
+  Wc[:, :n_a] (Γr ⊙ a<t-1>) (the original formulation of rnnlib/gru.py, reset before the product);
+- the input part W[:, n_a:] x<t> of every gate, the GRU's candidate included, computed for every
+  step before the loop: a column gather for token ids; dW's input part is one scatter-add;
 - the output layer once over all T_x·m columns (engine.output_layer);
 - time-major states, A[:, t] = a<t> of shape (n_a, m), so that each shared weight's sum over time
   is one product.
 
-Used by rnnlib.lstm_bptt on token ids (and so by the character model); tests/test_rnnlib_fast_lstm.py
-checks it against the textbook function. Arguments are not checked here: rnnlib.lstm_bptt does.
+Used by rnnlib.lstm_bptt and rnnlib.gru_bptt on token ids (and so by the character model);
+tests/test_rnnlib_fast_lstm.py and tests/test_rnnlib_fast_gru.py check them against the textbook
+functions. Arguments are not checked here: rnnlib.lstm_bptt and rnnlib.gru_bptt do.
 """
 
 from __future__ import annotations
@@ -19,7 +25,8 @@ import numpy as np
 
 from rnnlib.engine import input_weight_gradient, output_layer
 
-GATES = "fico"  # the stacking order of W: forget, update (Wi), candidate, output
+GATES = "fico"  # the stacking order of the LSTM's W: forget, update (Wi), candidate, output
+GRU_GATES = "ruc"  # the stacking order of the GRU's W: reset, update, candidate
 
 
 def _sigmoid_tanh(Z: np.ndarray, n_a: int) -> np.ndarray:
@@ -130,4 +137,118 @@ def lstm_bptt(
         gradients["db" + g] = db[k * n_a : (k + 1) * n_a]
     gradients["dWy"], gradients["dby"], gradients["da0"] = dWy, dby, da0
     order = ("dWf", "dbf", "dWi", "dbi", "dWc", "dbc", "dWo", "dbo", "dWy", "dby", "da0")
+    return loss, {k: gradients[k] for k in order}, A[:, -1].copy()
+
+
+def _gru_dz(da, G, a_prev, Wca, n_a):
+    """One GRU step back: the stacked dz (3 n_a, m) of the pre-activations of Γr, Γu, ã<t>, and
+    ∂L/∂(Γr ⊙ a<t-1>) = Wc[:, :n_a]ᵀ dz_c, given da = ∂L/∂a<t>."""
+    r, u, cc = G[:n_a], G[n_a : 2 * n_a], G[2 * n_a :]
+    dz = np.empty_like(G)
+    dz[2 * n_a :] = da * u * (1 - cc**2)  # through the candidate's tanh
+    dz[n_a : 2 * n_a] = da * (cc - a_prev) * u * (1 - u)
+    dra = Wca.T @ dz[2 * n_a :]
+    dz[:n_a] = dra * a_prev * r * (1 - r)
+    return dz, dra
+
+
+def _gru_da_prev(da, dz, dra, G, Wrua, n_a):
+    """∂L/∂a<t-1>: through (1 - Γu), through Γr ⊙ a<t-1>, and through Γr's and Γu's inputs."""
+    r, u = G[:n_a], G[n_a : 2 * n_a]
+    return da * (1 - u) + dra * r + Wrua.T @ dz[: 2 * n_a]
+
+
+def gru_bptt(
+    x: np.ndarray,
+    y: np.ndarray,
+    a0: np.ndarray,
+    parameters: dict[str, np.ndarray],
+    truncate: int | None = None,
+) -> tuple[float, dict[str, np.ndarray], np.ndarray]:
+    """The loss L = Σ_t L<t> (cross-entropy, averaged over m) and its exact gradients through the
+    GRU (reset gate before the product, as rnnlib/gru.py), by (truncated) BPTT, fast. Arguments
+    are not checked (rnnlib.gru_bptt does).
+
+    Inputs:
+    - x: token ids of shape (m, T_x), or one-hot inputs of shape (n_x, m, T_x)
+    - y: labels, shape (m, T_x)
+    - a0: initial hidden state a<0>, shape (n_a, m)
+    - parameters: Wr, Wu, Wc (n_a, n_a + n_x), br, bu, bc (n_a, 1), Wy (n_y, n_a), by (n_y, 1)
+    - truncate: None for full BPTT, or k: the loss at step t reaches a<t>, ..., a<t-k>
+
+    Returns a tuple of:
+    - loss: float
+    - gradients: dict with the eight d-names (shapes of the parameters) and da0 (n_a, m)
+    - a_last: the last hidden state a<T_x>, shape (n_a, m)
+    """
+    n_a, m = a0.shape
+    T_x = x.shape[-1]
+    W = np.concatenate([parameters["W" + g] for g in GRU_GATES])  # (3 n_a, n_a + n_x)
+    b = np.concatenate([parameters["b" + g] for g in GRU_GATES])  # (3 n_a, 1)
+    Wrua = np.ascontiguousarray(W[: 2 * n_a, :n_a])  # Γr's and Γu's a<t-1> part, one product
+    Wca = np.ascontiguousarray(W[2 * n_a :, :n_a])  # the candidate's, on Γr ⊙ a<t-1>
+    Wx = W[:, n_a:]
+    n_x = Wx.shape[1]
+    # the input part of every step at once: a column gather for token ids, (3 n_a, T_x, m)
+    if x.ndim == 2:
+        Z = Wx[:, x.T]
+    else:
+        Z = np.tensordot(Wx, x, axes=1).transpose(0, 2, 1)
+    Z = np.ascontiguousarray((Z + b[:, :, None]).transpose(1, 0, 2))  # Z[t]: step t+1, contiguous
+    A = np.empty((n_a, T_x + 1, m), dtype=W.dtype)  # A[:, t] = a<t>
+    RA = np.empty((n_a, T_x, m), dtype=W.dtype)  # RA[:, t] = Γr ⊙ a<t>, the candidate's input
+    A[:, 0] = a0
+    for t in range(T_x):
+        a_prev, z = A[:, t], Z[t]
+        ru = z[: 2 * n_a]
+        ru += Wrua @ a_prev
+        ru *= 0.5  # σ(z) = (1 + tanh(z/2)) / 2: rnnlib.forward.sigmoid's values, one tanh pass
+        np.tanh(ru, out=ru)
+        ru += 1
+        ru *= 0.5
+        RA[:, t] = z[:n_a] * a_prev
+        cc = z[2 * n_a :]
+        cc += Wca @ RA[:, t]
+        np.tanh(cc, out=cc)
+        u = z[n_a : 2 * n_a]
+        A[:, t + 1] = u * cc + (1 - u) * a_prev
+    gates = Z  # Γr, Γu, ã<t> for every step, gates[t] of shape (3 n_a, m)
+    H = A[:, 1:].reshape(n_a, T_x * m)  # a<1>..a<T_x> as columns, ordered (t, j)
+    loss, dWy, dby, dH = output_layer(
+        H, parameters["Wy"], parameters["by"], y.T.reshape(T_x * m), m
+    )
+    dH = dH.reshape(n_a, T_x, m)
+    dZ = np.zeros((3 * n_a, T_x, m), dtype=W.dtype)
+    da0 = np.zeros_like(A[:, 0])
+    if truncate is None:
+        da_next = np.zeros_like(da0)
+        for s in reversed(range(T_x)):
+            da = dH[:, s] + da_next
+            dz, dra = _gru_dz(da, gates[s], A[:, s], Wca, n_a)
+            dZ[:, s] = dz
+            da_next = _gru_da_prev(da, dz, dra, gates[s], Wrua, n_a)
+        da0 = da_next
+    else:
+        for t in range(T_x):  # each step's loss walks back on its own through at most k steps
+            da = dH[:, t]
+            for s in range(t, max(t - truncate, 0) - 1, -1):
+                dz, dra = _gru_dz(da, gates[s], A[:, s], Wca, n_a)
+                dZ[:, s] += dz
+                if s == t - truncate:  # a<s-1> is outside the window: a constant
+                    break
+                da = _gru_da_prev(da, dz, dra, gates[s], Wrua, n_a)
+                if s == 0:
+                    da0 += da
+    dZ = dZ.reshape(3 * n_a, T_x * m)  # columns ordered (t, j)
+    dW = np.empty_like(W)
+    dW[: 2 * n_a, :n_a] = dZ[: 2 * n_a] @ A[:, :-1].reshape(n_a, T_x * m).T  # Σ_t dz<t> a<t-1>ᵀ
+    dW[2 * n_a :, :n_a] = dZ[2 * n_a :] @ RA.reshape(n_a, T_x * m).T  # Σ_t dz_c<t> (Γr ⊙ a<t-1>)ᵀ
+    dW[:, n_a:] = input_weight_gradient(dZ, x, n_x)  # Σ_t dz<t> x<t>ᵀ
+    db = dZ.sum(axis=1, keepdims=True)
+    gradients: dict[str, np.ndarray] = {}
+    for k, g in enumerate(GRU_GATES):
+        gradients["dW" + g] = dW[k * n_a : (k + 1) * n_a]
+        gradients["db" + g] = db[k * n_a : (k + 1) * n_a]
+    gradients["dWy"], gradients["dby"], gradients["da0"] = dWy, dby, da0
+    order = ("dWr", "dbr", "dWu", "dbu", "dWc", "dbc", "dWy", "dby", "da0")
     return loss, {k: gradients[k] for k in order}, A[:, -1].copy()

@@ -21,8 +21,10 @@ from typing import Any
 
 import numpy as np
 
+from rnnlib import engine_gated
 from rnnlib._checks import (
     Dims,
+    check_input,
     check_labels,
     check_nonempty,
     check_state,
@@ -249,12 +251,13 @@ def initialize_gru_parameters(n_a: int, n_x: int, n_y: int, seed: int = 0) -> di
 
 
 def check_gru_bptt(x, y, a0, parameters, truncate) -> dict[str, Any]:
-    """gru_bptt's contract: the parameters, x (n_x, m, T_x) one-hot or ids (m, T_x), a0 (n_a, m),
+    """gru_bptt's contract: the parameters, x (n_x, m, T_x) one-hot or ids (m, T_x) (kept as ids:
+    rnnlib.gru_bptt sends them to the fast path, rnnlib.engine_gated), a0 (n_a, m),
     labels y (m, T_x) in [0, n_y), truncate None or an integer >= 0."""
     dims = Dims()
     parameters = check_gate_parameters(parameters, dims, GRU_PARAMETER_NAMES, _GRU_SHAPES)
     dtype = parameters["Wr"].dtype
-    x = _dense_input("x", x, dims, ("n_x", "m", "T_x"), dtype)
+    x = check_input("x", x, dims, ("n_x", "m", "T_x"), dtype, wrap_ids=False)
     a0 = check_state("a0", a0, ("n_a", "m"), dims, dtype)
     y = check_labels("y", y, dims, "softmax", time=True)
     check_truncate(truncate)
@@ -262,7 +265,7 @@ def check_gru_bptt(x, y, a0, parameters, truncate) -> dict[str, Any]:
     return {"x": x, "y": y, "a0": a0, "parameters": parameters, "truncate": truncate}
 
 
-@checked(check_gru_bptt)
+@checked(check_gru_bptt, token_ids=engine_gated.gru_bptt)
 def gru_bptt(
     x: np.ndarray,
     y: np.ndarray,

@@ -396,25 +396,3 @@ def test_the_cell_equals_pytorchs_lstmcell_forward_and_backward():
         np.testing.assert_allclose(got["db" + g].ravel(), want_b[k], rtol=1e-10, atol=1e-13)
     for name, tensor in (("dxt", x_t), ("da_prev", h_t), ("dc_prev", c_t)):
         np.testing.assert_allclose(got[name], tensor.grad.numpy().T, rtol=1e-10, atol=1e-13)
-
-
-def test_the_benchmarks_nn_lstm_computes_lstm_bptts_math():
-    """The benchmark's PyTorch nn.LSTM row is checked against rnnlib.lstm_bptt before it is timed."""
-    pytest.importorskip("torch")
-    from rnnlib import bench
-
-    for dtype in (np.float64, np.float32):
-        problem = bench.make_lstm_problem(bench.make_problem(11, 6, 3, 4, dtype))
-        assert bench.torch_lstm_call(problem) is not None  # raises if the two disagree
-
-
-def test_the_benchmark_has_an_lstm_row_without_torch(monkeypatch, capsys):
-    import sys
-
-    from rnnlib import bench
-
-    monkeypatch.setitem(sys.modules, "torch", None)  # import torch now raises ImportError
-    monkeypatch.setitem(bench.WORKLOADS, "tiny", (7, 4, 3, 5))
-    results = bench.run(repeats=1, workloads=("tiny",), dtypes=("float64",))
-    assert set(results[0]["lstm"]["seconds"]) == {"rnnlib LSTM"}, results[0]["lstm"]
-    assert "rnnlib LSTM" in capsys.readouterr().out

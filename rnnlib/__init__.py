@@ -16,6 +16,8 @@ One module per lesson of the course (notebooks/):
              lstm_backprop_norms, initialize_lstm_parameters          (07-lstm)
 - gru:       gru_cell_forward, gru_forward, gru_cell_backward, gru_backward, gru_bptt,
              initialize_gru_parameters                               (08-gru)
+- engine_gated: the fast paths of lstm_bptt and gru_bptt (stacked gates, the same gather and
+             scatter): both on token ids, the character model with --cell lstm|gru, the benchmark
 - corpus, wordmodel: the standard library's docstrings and a word model (09-words)
 - classify:  many_to_one_forward, many_to_one_backward              (10-classify)
 - data, charmodel: the shipped corpora and a character-level language model

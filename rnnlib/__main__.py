@@ -348,7 +348,10 @@ def _run(args: argparse.Namespace) -> int:
         "perplexity = exp(loss / T_x), per character"
     )
     if model is None and args.cell != "rnn":
-        print(f"cell: {args.cell}, the textbook loops of rnnlib/{args.cell}.py")
+        print(
+            f"cell: {args.cell}, rnnlib/{args.cell}.py's equations on the fast path "
+            "(rnnlib/engine_gated.py)"
+        )
     if model is None:
         print(
             f"start: loss {args.seq_len * np.log(vocab.size):.3f} (uniform guess), "

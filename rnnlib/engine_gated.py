@@ -29,6 +29,33 @@ GATES = "fico"  # the stacking order of the LSTM's W: forget, update (Wi), candi
 GRU_GATES = "ruc"  # the stacking order of the GRU's W: reset, update, candidate
 
 
+def _input_parts(Wx: np.ndarray, b: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Every step's input part of the stacked pre-activations, Wx x<t> + b, at once: a column
+    gather for token ids x (m, T_x), a product for one-hot x (n_x, m, T_x). Shape (T_x, k n_a, m),
+    each step contiguous."""
+    Z = Wx[:, x.T] if x.ndim == 2 else np.tensordot(Wx, x, axes=1).transpose(0, 2, 1)
+    return np.ascontiguousarray((Z + b[:, :, None]).transpose(1, 0, 2))
+
+
+def _output_layer(A: np.ndarray, parameters: dict[str, np.ndarray], y: np.ndarray):
+    """The softmax output layer over every step at once (engine.output_layer) on the states
+    A[:, 1:] = a<1>..a<T_x> of shape (n_a, T_x, m): loss, dWy, dby and ∂L/∂a<t> (n_a, T_x, m)."""
+    n_a, T_x, m = A.shape[0], A.shape[1] - 1, A.shape[2]
+    H = A[:, 1:].reshape(n_a, T_x * m)  # columns ordered (t, j)
+    loss, dWy, dby, dH = output_layer(
+        H, parameters["Wy"], parameters["by"], y.T.reshape(T_x * m), m
+    )
+    return loss, dWy, dby, dH.reshape(n_a, T_x, m)
+
+
+def _per_gate(gates: str, dW: np.ndarray, db: np.ndarray, n_a: int) -> dict[str, np.ndarray]:
+    """The stacked gradients (k n_a, ...) split back into dW<g>, db<g> for each gate g, in order."""
+    out: dict[str, np.ndarray] = {}
+    for k, g in enumerate(gates):
+        out["dW" + g], out["db" + g] = dW[k * n_a : (k + 1) * n_a], db[k * n_a : (k + 1) * n_a]
+    return out
+
+
 def _sigmoid_tanh(Z: np.ndarray, n_a: int) -> np.ndarray:
     """σ on the rows of Γf, Γu, Γo and tanh on those of c̃, of stacked pre-activations (4 n_a, m)."""
     G = Z.copy()  # σ(z) = (1 + tanh(z/2)) / 2: rnnlib.forward.sigmoid's values, one tanh pass
@@ -83,12 +110,7 @@ def lstm_bptt(
     b = np.concatenate([parameters["b" + g] for g in GATES])  # (4 n_a, 1)
     Wa, Wx = W[:, :n_a], W[:, n_a:]
     n_x = Wx.shape[1]
-    # the input part of every step at once: a column gather for token ids, (4 n_a, T_x, m)
-    if x.ndim == 2:
-        Z = Wx[:, x.T]
-    else:
-        Z = np.tensordot(Wx, x, axes=1).transpose(0, 2, 1)
-    Z = np.ascontiguousarray((Z + b[:, :, None]).transpose(1, 0, 2))  # Z[t]: step t+1, contiguous
+    Z = _input_parts(Wx, b, x)  # Z[t]: step t+1's input part and bias, (4 n_a, m)
     A = np.empty((n_a, T_x + 1, m), dtype=W.dtype)  # A[:, t] = a<t>
     C = np.empty_like(A)  # C[:, t] = c<t>
     A[:, 0], C[:, 0] = a0, 0
@@ -98,11 +120,7 @@ def lstm_bptt(
         C[:, t + 1] = G[:n_a] * C[:, t] + G[n_a : 2 * n_a] * G[2 * n_a : 3 * n_a]
         A[:, t + 1] = G[3 * n_a :] * np.tanh(C[:, t + 1])
     gates = Z  # Γf, Γu, c̃, Γo for every step, gates[t] of shape (4 n_a, m)
-    H = A[:, 1:].reshape(n_a, T_x * m)  # a<1>..a<T_x> as columns, ordered (t, j)
-    loss, dWy, dby, dH = output_layer(
-        H, parameters["Wy"], parameters["by"], y.T.reshape(T_x * m), m
-    )
-    dH = dH.reshape(n_a, T_x, m)
+    loss, dWy, dby, dH = _output_layer(A, parameters, y)  # dH[:, t] = ∂L/∂a<t+1> via ŷ
     dZ = np.zeros((4 * n_a, T_x, m), dtype=W.dtype)
     da0 = np.zeros_like(A[:, 0])
     if truncate is None:
@@ -131,13 +149,8 @@ def lstm_bptt(
     dW[:, :n_a] = dZ @ A_prev.T  # Σ_t dz<t> a<t-1>ᵀ
     dW[:, n_a:] = input_weight_gradient(dZ, x, n_x)  # Σ_t dz<t> x<t>ᵀ
     db = dZ.sum(axis=1, keepdims=True)
-    gradients: dict[str, np.ndarray] = {}
-    for k, g in enumerate(GATES):
-        gradients["dW" + g] = dW[k * n_a : (k + 1) * n_a]
-        gradients["db" + g] = db[k * n_a : (k + 1) * n_a]
-    gradients["dWy"], gradients["dby"], gradients["da0"] = dWy, dby, da0
-    order = ("dWf", "dbf", "dWi", "dbi", "dWc", "dbc", "dWo", "dbo", "dWy", "dby", "da0")
-    return loss, {k: gradients[k] for k in order}, A[:, -1].copy()
+    gradients = _per_gate(GATES, dW, db, n_a) | {"dWy": dWy, "dby": dby, "da0": da0}
+    return loss, gradients, A[:, -1].copy()
 
 
 def _gru_dz(da, G, a_prev, Wca, n_a):
@@ -189,12 +202,7 @@ def gru_bptt(
     Wca = np.ascontiguousarray(W[2 * n_a :, :n_a])  # the candidate's, on Γr ⊙ a<t-1>
     Wx = W[:, n_a:]
     n_x = Wx.shape[1]
-    # the input part of every step at once: a column gather for token ids, (3 n_a, T_x, m)
-    if x.ndim == 2:
-        Z = Wx[:, x.T]
-    else:
-        Z = np.tensordot(Wx, x, axes=1).transpose(0, 2, 1)
-    Z = np.ascontiguousarray((Z + b[:, :, None]).transpose(1, 0, 2))  # Z[t]: step t+1, contiguous
+    Z = _input_parts(Wx, b, x)  # Z[t]: step t+1's input part and bias, (3 n_a, m)
     A = np.empty((n_a, T_x + 1, m), dtype=W.dtype)  # A[:, t] = a<t>
     RA = np.empty((n_a, T_x, m), dtype=W.dtype)  # RA[:, t] = Γr ⊙ a<t>, the candidate's input
     A[:, 0] = a0
@@ -213,11 +221,7 @@ def gru_bptt(
         u = z[n_a : 2 * n_a]
         A[:, t + 1] = u * cc + (1 - u) * a_prev
     gates = Z  # Γr, Γu, ã<t> for every step, gates[t] of shape (3 n_a, m)
-    H = A[:, 1:].reshape(n_a, T_x * m)  # a<1>..a<T_x> as columns, ordered (t, j)
-    loss, dWy, dby, dH = output_layer(
-        H, parameters["Wy"], parameters["by"], y.T.reshape(T_x * m), m
-    )
-    dH = dH.reshape(n_a, T_x, m)
+    loss, dWy, dby, dH = _output_layer(A, parameters, y)  # dH[:, t] = ∂L/∂a<t+1> via ŷ
     dZ = np.zeros((3 * n_a, T_x, m), dtype=W.dtype)
     da0 = np.zeros_like(A[:, 0])
     if truncate is None:
@@ -245,10 +249,5 @@ def gru_bptt(
     dW[2 * n_a :, :n_a] = dZ[2 * n_a :] @ RA.reshape(n_a, T_x * m).T  # Σ_t dz_c<t> (Γr ⊙ a<t-1>)ᵀ
     dW[:, n_a:] = input_weight_gradient(dZ, x, n_x)  # Σ_t dz<t> x<t>ᵀ
     db = dZ.sum(axis=1, keepdims=True)
-    gradients: dict[str, np.ndarray] = {}
-    for k, g in enumerate(GRU_GATES):
-        gradients["dW" + g] = dW[k * n_a : (k + 1) * n_a]
-        gradients["db" + g] = db[k * n_a : (k + 1) * n_a]
-    gradients["dWy"], gradients["dby"], gradients["da0"] = dWy, dby, da0
-    order = ("dWr", "dbr", "dWu", "dbu", "dWc", "dbc", "dWy", "dby", "da0")
-    return loss, {k: gradients[k] for k in order}, A[:, -1].copy()
+    gradients = _per_gate(GRU_GATES, dW, db, n_a) | {"dWy": dWy, "dby": dby, "da0": da0}
+    return loss, gradients, A[:, -1].copy()

@@ -706,6 +706,8 @@ class Worker:
             if outside and outside["timed_out"] and not res.problems:
                 res.problems.append("the student's code ran over the outside check's time limit")
         verdicts = (outside or {}).get("verdicts", {})
+        points_of = {e.name: e.points for e in exercises}
+        dropped = dropped_names(nb) if nb is not None else set()
         for ex in exercises:
             in_kernel = scores.get(f"test_{ex.name}")
             verdict = verdicts.get(ex.name)
@@ -721,12 +723,26 @@ class Worker:
                 er.reason = (
                     ("static check: " + "; ".join(mine)) if mine else f"outside check: {message}"
                 )
-                if earned > 0:
+                unrun = _unrun_name(message, dropped) if earned > 0 and not mine else None
+                if unrun is not None:  # the child could not run it as the kernel did: a person
+                    res.problems.append(
+                        f"{ex.name}: it uses {unrun}, which a cell of the student's own sets in "
+                        "a statement the outside check does not run (it runs only definitions)"
+                    )
+                elif earned > 0:
                     res.failures.append(f"{ex.name}: in-kernel tests passed but {er.reason}")
             if passed and not mine and in_kernel is not None and earned < ex.points:
                 # a visible test that calls the student's own earlier function fails when that one
                 # is wrong: the outside check, on the course's cases, is then the whole evidence
-                wrong = [u for u in ex.uses if u in verdicts and not verdicts[u].passed]
+                # (wrong outside and in the kernel alike: one that passed in the kernel would be
+                # a disagreement of its own, for a person)
+                wrong = [
+                    u
+                    for u in ex.uses
+                    if u in verdicts
+                    and not verdicts[u].passed
+                    and float(scores.get(f"test_{u}") or 0.0) < points_of[u]
+                ]
                 if wrong:
                     er.score, er.wrong_uses = ex.points, wrong
                     er.reason = feedback.dependency_reason(ex.name, wrong)
@@ -925,10 +941,21 @@ def notebook_size_problem(raw: Any) -> str | None:
 
 def child_cells(nb: nbformat.NotebookNode, graded: set[str]) -> list[tuple[str, str]]:
     """What the child runs: the student's answer cells whole, and from every other non-test cell
-    only its imports, definitions and call-free assignments (no demos, plots or training runs)."""
+    only its imports, definitions and assignments that call nothing but a few pure builtins (no
+    demos, plots or training runs)."""
+    return _split_cells(nb)[0]
+
+
+def dropped_names(nb: nbformat.NotebookNode) -> set[str]:
+    """The names the student's other cells bind in statements the child does not run: a function
+    that uses one works in the kernel and raises NameError in the child, which proves nothing."""
+    return _split_cells(nb)[1]
+
+
+def _split_cells(nb: nbformat.NotebookNode) -> tuple[list[tuple[str, str]], set[str]]:
     import ast
 
-    cells = []
+    cells, dropped = [], set()
     for i, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
             continue
@@ -945,9 +972,20 @@ def child_cells(nb: nbformat.NotebookNode, graded: set[str]) -> list[tuple[str, 
         except SyntaxError:
             continue
         kept = [node for node in tree.body if _definition(node)]
+        for node in tree.body:
+            if node not in kept:
+                dropped |= _bound_names(node)
         if kept:
             cells.append((label, ast.unparse(ast.Module(body=kept, type_ignores=[]))))
-    return cells
+    return cells, dropped
+
+
+# calls a definition may make and still be one: pure builtins that build values (a lambda's body
+# is not run when it is defined, so calls inside one do not count)
+_PURE_CALLS = frozenset(
+    "tuple list dict set frozenset range zip enumerate str int float bool len sorted reversed "
+    "min max abs round sum slice".split()
+)
 
 
 def _definition(node: Any) -> bool:
@@ -961,8 +999,33 @@ def _definition(node: Any) -> bool:
     if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
         return True
     if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
-        return not any(isinstance(n, ast.Call) for n in ast.walk(node.value))
+        todo = [node.value]
+        while todo:
+            n = todo.pop()
+            if isinstance(n, ast.Lambda):
+                continue
+            if isinstance(n, ast.Call) and not (
+                isinstance(n.func, ast.Name) and n.func.id in _PURE_CALLS
+            ):
+                return False
+            todo.extend(ast.iter_child_nodes(n))
+        return True
     return False
+
+
+def _bound_names(node: Any) -> set[str]:
+    """The names a statement binds (assigned, looped over, imported, defined), at any depth."""
+    import ast
+
+    names = set()
+    for n in ast.walk(node):
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
+            names.add(n.id)
+        elif isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(n.name)
+        elif isinstance(n, ast.alias):
+            names.add((n.asname or n.name).split(".")[0])
+    return names
 
 
 def child_spec(
@@ -981,6 +1044,13 @@ def child_spec(
 # ------------------------------------------------------------------------------------------
 # Putting the two together
 # ------------------------------------------------------------------------------------------
+
+
+def _unrun_name(message: str, dropped: set[str]) -> str | None:
+    """The name an outside check's NameError is about, if the student's notebook binds it in a
+    statement the child did not run; else None."""
+    found = re.search(r"NameError: name '([A-Za-z_][A-Za-z0-9_]*)' is not defined", message)
+    return found.group(1) if found and found.group(1) in dropped else None
 
 
 def kernel_problems(log: str, nb: nbformat.NotebookNode | None, timeout: int) -> list[str]:

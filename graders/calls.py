@@ -106,8 +106,27 @@ def _is_number(value: Any) -> bool:
     return type(value) in (int, float) or type(value) in _NUMPY_SCALARS
 
 
+def _base(value: Any) -> Any:
+    """``value`` as its exact base type when its type subclasses ndarray, dict, tuple or list (a
+    np.matrix, an OrderedDict, a namedtuple hold a right answer too), read through the base
+    type's own methods, never the subclass's; anything else as it is."""
+    kind = type(value)
+    if kind in (np.ndarray, dict, tuple, list):
+        return value
+    if issubclass(kind, np.ndarray):
+        return np.ndarray.view(value, np.ndarray)
+    if issubclass(kind, dict):
+        return dict.copy(value)
+    if issubclass(kind, tuple):
+        return tuple.__add__((), value)
+    if issubclass(kind, list):
+        return list.copy(value)
+    return value
+
+
 def _as_array(value: Any, what: str, kind: str = "f") -> np.ndarray:
     """``value`` as a fresh float64 (kind "f") or int64 (kind "i") array, or an OutputError."""
+    value = _base(value)
     if type(value) is np.ndarray:
         if value.dtype.kind not in "fiu" or (kind == "i" and value.dtype.kind == "f"):
             want = "integers" if kind == "i" else "real numbers"
@@ -129,6 +148,7 @@ def _as_array(value: Any, what: str, kind: str = "f") -> np.ndarray:
 
 def _as_scalar(value: Any, what: str) -> np.ndarray:
     """A number (or a one-element array) as a 0-d float64 array."""
+    value = _base(value)
     if _is_number(value):
         return np.array(value, dtype=np.float64)
     if type(value) is np.ndarray and value.size == 1:
@@ -138,6 +158,7 @@ def _as_scalar(value: Any, what: str) -> np.ndarray:
 
 
 def _as_sequence(value: Any, what: str, length: int) -> list:
+    value = _base(value)
     if type(value) not in (tuple, list):
         raise OutputError(f"{what} should return a tuple of {length}, got a {_tname(value)}")
     if len(value) != length:
@@ -146,12 +167,45 @@ def _as_sequence(value: Any, what: str, length: int) -> list:
 
 
 def _as_dict(value: Any, what: str, keys: tuple[str, ...]) -> dict:
+    value = _base(value)
     if type(value) is not dict:
         raise OutputError(f"{what} should be a dict with keys {keys}, got a {_tname(value)}")
     missing = [k for k in keys if k not in value]
     if missing:
         raise OutputError(f"{what} has no key {missing[0]!r}; expected the keys {keys}")
     return value
+
+
+def _read_cache(cache: Any, what: str, fields: tuple, params: tuple[str, ...]) -> Outputs:
+    """A gated cell's cache as named arrays, ``what`` and the field's name: every array field in
+    the order the exercise states, and each parameter of its parameters dict (the backward pass
+    reads them all from it). The vanilla cells' caches are not read, only counted: not all of
+    their typical mistakes and alternative answers build one."""
+    items = _as_sequence(cache, what, len(fields))
+    out: Outputs = {}
+    for field, item in zip(fields, items, strict=True):
+        if field == "parameters":
+            d = _as_dict(item, f"the parameters in {what}", params)
+            out.update({f"{what} parameters[{k}]": _as_array(d[k], k) for k in params})
+        elif field is not None:
+            out[f"{what} {field}"] = _as_array(item, f"{what}'s {field}")
+    return out
+
+
+def _read_caches(caches: Any, case: Case, fields: tuple | None, params: tuple[str, ...]) -> Outputs:
+    """The list of a sequence's caches, one per step, each read by :func:`_read_cache` (with
+    ``fields`` None only their number is checked)."""
+    caches = _base(caches)
+    T_x = case["dims"]["T_x"]
+    if type(caches) not in (list, tuple) or len(caches) != T_x:
+        got = len(caches) if type(caches) in (list, tuple) else _tname(caches)
+        raise OutputError(
+            f"caches should be a list of T_x = {T_x} caches (one per step), got {got}"
+        )
+    out: Outputs = {}
+    for t, cache in enumerate(caches if fields is not None else ()):
+        out.update(_read_cache(cache, f"caches[{t}]", fields, params))
+    return out
 
 
 # Readers: the student's return value (and the case) -> named arrays. One per exercise.
@@ -162,12 +216,7 @@ def _read_cell(result: Any, case: Case, name: str) -> Outputs:
 
 def _read_forward(result: Any, case: Case, name: str) -> Outputs:
     a, y_pred, caches = _as_sequence(result, name, 3)
-    T_x = case["dims"]["T_x"]
-    if type(caches) not in (list, tuple) or len(caches) != T_x:
-        got = len(caches) if type(caches) in (list, tuple) else _tname(caches)
-        raise OutputError(
-            f"caches should be a list of T_x = {T_x} caches (one per step), got {got}"
-        )
+    _read_caches(caches, case, None, PARAMS)  # their number; their content is not read
     return {"a": _as_array(a, "a"), "y_pred": _as_array(y_pred, "y_pred")}
 
 
@@ -210,6 +259,7 @@ def _read_clip(result: Any, case: Case, name: str) -> Outputs:
 
 
 def _read_sample(result: Any, case: Case, name: str) -> Outputs:
+    result = _base(result)
     if type(result) is np.ndarray and result.ndim != 1:
         raise OutputError(f"sample should return a list of token ids, got shape {result.shape}")
     if type(result) not in (list, tuple, np.ndarray):
@@ -247,27 +297,31 @@ READERS: dict[str, Reader] = {
 }
 
 
+LSTM_GATE_GRADS = ("dWf", "dbf", "dWi", "dbi", "dWc", "dbc", "dWo", "dbo")
+LSTM_PARAMS = (*(g[1:] for g in LSTM_GATE_GRADS), "Wy", "by")
+LSTM_CACHE = ("a_next", "c_next", "a_prev", "c_prev", "ft", "it", "cct", "ot", "xt", "parameters")
+
+
 def _read_lstm_cell(result: Any, case: Case, name: str) -> Outputs:
-    a_next, c_next, yt_pred, _cache = _as_sequence(result, name, 4)
+    a_next, c_next, yt_pred, cache = _as_sequence(result, name, 4)
     return {
         "a_next": _as_array(a_next, "a_next"),
         "c_next": _as_array(c_next, "c_next"),
         "yt_pred": _as_array(yt_pred, "yt_pred"),
+        **_read_cache(cache, "cache", LSTM_CACHE, LSTM_PARAMS),
     }
 
 
 def _read_lstm_forward(result: Any, case: Case, name: str) -> Outputs:
     a, y, c, caches = _as_sequence(result, name, 4)
-    T_x = case["dims"]["T_x"]
-    if type(caches) not in (list, tuple) or len(caches) != T_x:
-        got = len(caches) if type(caches) in (list, tuple) else _tname(caches)
-        raise OutputError(
-            f"caches should be a list of T_x = {T_x} caches (one per step), got {got}"
-        )
-    return {"a": _as_array(a, "a"), "y": _as_array(y, "y"), "c": _as_array(c, "c")}
+    return {
+        "a": _as_array(a, "a"),
+        "y": _as_array(y, "y"),
+        "c": _as_array(c, "c"),
+        **_read_caches(caches, case, LSTM_CACHE, LSTM_PARAMS),
+    }
 
 
-LSTM_GATE_GRADS = ("dWf", "dbf", "dWi", "dbi", "dWc", "dbc", "dWo", "dbo")
 READERS.update(  # lesson 7, the LSTM
     {
         "lstm_cell_forward": _read_lstm_cell,
@@ -278,21 +332,32 @@ READERS.update(  # lesson 7, the LSTM
 )
 
 
+GRU_GATE_GRADS = ("dWr", "dbr", "dWu", "dbu", "dWc", "dbc")
+GRU_PARAMS = (*(g[1:] for g in GRU_GATE_GRADS), "Wy", "by")
+GRU_CACHE = ("a_next", "a_prev", "rt", "ut", "cct", "xt", "parameters")
+
+
+def _read_gru_cell(result: Any, case: Case, name: str) -> Outputs:
+    a_next, yt_pred, cache = _as_sequence(result, name, 3)
+    return {
+        "a_next": _as_array(a_next, "a_next"),
+        "yt_pred": _as_array(yt_pred, "yt_pred"),
+        **_read_cache(cache, "cache", GRU_CACHE, GRU_PARAMS),
+    }
+
+
 def _read_gru_forward(result: Any, case: Case, name: str) -> Outputs:
     a, y, caches = _as_sequence(result, name, 3)
-    T_x = case["dims"]["T_x"]
-    if type(caches) not in (list, tuple) or len(caches) != T_x:
-        got = len(caches) if type(caches) in (list, tuple) else _tname(caches)
-        raise OutputError(
-            f"caches should be a list of T_x = {T_x} caches (one per step), got {got}"
-        )
-    return {"a": _as_array(a, "a"), "y": _as_array(y, "y")}
+    return {
+        "a": _as_array(a, "a"),
+        "y": _as_array(y, "y"),
+        **_read_caches(caches, case, GRU_CACHE, GRU_PARAMS),
+    }
 
 
-GRU_GATE_GRADS = ("dWr", "dbr", "dWu", "dbu", "dWc", "dbc")
 READERS.update(  # lesson 8, the GRU
     {
-        "gru_cell_forward": _read_cell,
+        "gru_cell_forward": _read_gru_cell,
         "gru_forward": _read_gru_forward,
         "gru_cell_backward": _reader_dict(("dxt", "da_prev", *GRU_GATE_GRADS)),
         "gru_backward": _reader_dict(("dx", "da0", *GRU_GATE_GRADS)),

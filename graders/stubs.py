@@ -45,6 +45,17 @@ _BACKWARD = (  # the delta recurrence dz<t> = (da<t> + Waaᵀ dz<t+1>) ⊙ g1'(z
     "backward_through_time",  # the engine's, on any upstream gradient and states
     "backprop_norms",  # da_prev = Waaᵀ (da ⊙ g1'), step by step
 )
+_GATED_ENGINE = (  # rnnlib/engine_gated.py, every function: the gated cells' steps, stacked
+    "lstm_bptt",  # the LSTM forward and backward (the textbook lstm_bptt calls the exercises)
+    "_step_backward",  # one LSTM step back: the gates' dz and dc_prev
+    "_sigmoid_tanh",  # the LSTM's gates from their stacked pre-activations
+    "gru_bptt",  # the GRU forward and backward
+    "_gru_dz",  # one GRU step back: the gates' dz
+    "_gru_da_prev",  # and da_prev
+    "_input_parts",  # every step's W x<t> + b
+    "_output_layer",  # the softmax layer over the states
+    "_per_gate",  # the stacked gradients split per gate
+)
 EQUIVALENTS: dict[str, tuple[str, ...]] = {
     "rnn_cell_forward": ("rnn_cell_forward_stacked", *_FORWARD),  # the same step, stacked weights
     "rnn_forward": _FORWARD,  # rnn_cell_forward is its own building block (graded with it)
@@ -72,16 +83,13 @@ EQUIVALENTS: dict[str, tuple[str, ...]] = {
     "clip_by_global_norm": (),
     "sample": (),  # CharModel.sample calls sample
     "backprop_norms": ("rnn_cell_backward", "backward_through_time"),  # the gradients it measures
-    # lesson 7: lstm_bptt and lstm_backprop_norms reach the cells only by calling them
-    "lstm_cell_forward": (),
-    "lstm_forward": (),
-    "lstm_cell_backward": (),
-    "lstm_backward": (),
-    # lesson 8
-    "gru_cell_forward": (),
-    "gru_forward": (),
-    "gru_cell_backward": (),
-    "gru_backward": (),
+    # lesson 7: the textbook lstm_bptt and lstm_backprop_norms reach the cells only by calling
+    # them, but the fast path (rnnlib/engine_gated.py) runs the cells' steps in its own code
+    **dict.fromkeys(("lstm_cell_forward", "lstm_forward"), _GATED_ENGINE),
+    **dict.fromkeys(("lstm_cell_backward", "lstm_backward"), _GATED_ENGINE),
+    # lesson 8, the same
+    **dict.fromkeys(("gru_cell_forward", "gru_forward"), _GATED_ENGINE),
+    **dict.fromkeys(("gru_cell_backward", "gru_backward"), _GATED_ENGINE),
     # lesson 10
     "many_to_one_forward": (),  # predict and train_classifier call it by name
     "many_to_one_backward": (),

@@ -3,6 +3,7 @@ names the mistake, hostile return values never pass, and cases cross a process b
 
 from __future__ import annotations
 
+import collections
 import copy
 import inspect
 import json
@@ -255,6 +256,18 @@ def test_wire_dump_writes_exactly_the_named_file(tmp_path):
 # --- hostile and broken return values ----------------------------------------------------------
 
 
+_Triple = collections.namedtuple("_Triple", "a_next yt_pred cache")
+
+
+class _Dict(dict):
+    def __getitem__(self, key):  # a subclass's own methods are never what the grader reads
+        raise KeyError(key)
+
+
+class _List(list):
+    pass
+
+
 class _Sneaky(np.ndarray):
     def __eq__(self, other):
         return np.ones(np.shape(other), dtype=bool)
@@ -265,8 +278,8 @@ class _Sneaky(np.ndarray):
     [
         lambda r: _AlwaysEqual(),
         lambda r: (_AlwaysEqual(), _AlwaysEqual(), []),
-        lambda r: (r[0].view(_Sneaky), r[1], r[2]),
-        lambda r: (np.asmatrix(r[0]), r[1], r[2]),
+        lambda r: ((r[0] + 1).view(_Sneaky), r[1], r[2]),  # wrong values, an __eq__ that lies
+        lambda r: (np.asmatrix(r[0] + 1), r[1], r[2]),
         lambda r: (r[0].astype(object), r[1], r[2]),
         lambda r: (r[0], r[1]),
         lambda r: [r[0].tolist(), "yt_pred", r[2]],
@@ -289,6 +302,22 @@ def test_hostile_or_wrong_results_never_pass(make):
     v = verdict("rnn_cell_forward", returning("rnn_cell_forward", lambda r, *a, **k: make(r)))
     assert not v.passed, "a hostile result passed"
     assert v.message, "no feedback message"
+
+
+SUBCLASSED = [  # a right answer held by a subclass of the type the exercise returns
+    ("namedtuple", "rnn_cell_forward", lambda r: _Triple(*r)),
+    ("matrix", "rnn_cell_forward", lambda r: (np.asmatrix(r[0]), r[1], r[2])),
+    ("ndarray-subclass", "rnn_cell_forward", lambda r: (r[0].view(_Sneaky), r[1], r[2])),
+    ("OrderedDict", "rnn_cell_backward", lambda r: collections.OrderedDict(r)),
+    ("dict-subclass", "rnn_cell_backward", lambda r: _Dict(r)),
+    ("list-subclass", "sample", lambda r: _List(r)),
+]
+
+
+@pytest.mark.parametrize("name, make", [s[1:] for s in SUBCLASSED], ids=[s[0] for s in SUBCLASSED])
+def test_a_right_answer_in_a_subclass_of_its_type_passes(name, make):
+    v = verdict(name, returning(name, lambda r, *a, **k: make(r)))
+    assert v.passed, f"a right answer as a subclass of its type failed: {v.message}"
 
 
 def test_always_equal_object_message_names_the_type():

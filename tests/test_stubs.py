@@ -184,6 +184,24 @@ def test_every_helper_of_either_bptt_is_stubbed_or_a_building_block():
     )
 
 
+@pytest.mark.parametrize(
+    "exercise",
+    ["lstm_cell_forward", "lstm_forward", "lstm_cell_backward", "lstm_backward"]
+    + ["gru_cell_forward", "gru_forward", "gru_cell_backward", "gru_backward"],
+)
+def test_every_function_of_the_gated_fast_paths_is_stubbed_while_a_gated_cell_is_graded(exercise):
+    """rnnlib/engine_gated.py runs the LSTM's and GRU's steps in its own code (not by calling the
+    exercises): none of it may be callable while one of them is graded."""
+    import rnnlib.engine_gated as engine_gated
+
+    tree = ast.parse(Path(engine_gated.__file__).read_text())
+    defined = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
+    callable_while_graded = sorted(defined - set(stubbed([exercise])))
+    assert not callable_while_graded, (
+        f"while {exercise} is graded, rnnlib.engine_gated's {callable_while_graded} stay callable"
+    )
+
+
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_stub_holds_only_the_child_modules(assignment, stub_of):
     stub = stub_of(assignment)

@@ -49,7 +49,7 @@ def _cell_forward_cases(rng: np.random.Generator) -> list[Case]:
 
 def _forward_cases(rng: np.random.Generator) -> list[Case]:
     cases = []
-    for (n_x, n_a, n_y, m, dense, note), T_x in zip(_draws(rng), (5, 7, 4, 1), strict=True):
+    for (n_x, n_a, n_y, m, dense, note), T_x in zip(_draws(rng), (5, 7, 4, 1, 3), strict=True):
         p = gru_parameters(rng, n_a, n_x, n_y)
         x = _inputs(rng, n_x, m, T_x, dense)
         a0 = rng.normal(0, 0.8, (n_a, m))
@@ -72,7 +72,7 @@ def _cell_backward_cases(rng: np.random.Generator) -> list[Case]:
 
 def _backward_cases(rng: np.random.Generator) -> list[Case]:
     cases = []
-    for (n_x, n_a, n_y, m, dense, note), T_x in zip(_draws(rng), (5, 6, 4, 1), strict=True):
+    for (n_x, n_a, n_y, m, dense, note), T_x in zip(_draws(rng), (5, 6, 4, 1, 3), strict=True):
         p = gru_parameters(rng, n_a, n_x, n_y)
         x = _inputs(rng, n_x, m, T_x, dense)
         a0 = rng.normal(0, 0.8, (n_a, m))

@@ -41,13 +41,21 @@ def _inputs(rng: np.random.Generator, n_x: int, m: int, T_x: int | None, dense: 
 
 
 def _draws(rng: np.random.Generator) -> list[tuple[int, int, int, int, bool, str]]:
-    """(n_x, n_a, n_y, m, dense inputs, note): distinct sizes, then the edge cases m = 1, n_a = 1."""
+    """(n_x, n_a, n_y, m, dense inputs, note): distinct sizes, then the edge cases m = 1, n_a = 1
+    and n_x = 1; real-valued (dense) inputs in three of the five, one-hot in the others."""
     out = []
-    for special in ("", "", "m=1", "n_a=1"):
+    for special, dense in (
+        ("", True),
+        ("", False),
+        ("m=1", True),
+        ("n_a=1", False),
+        ("n_x=1", True),
+    ):
         n_x, n_a, n_y, m = sizes(rng, 4, 2, 9)
         m = 1 if special == "m=1" else m
         n_a = 1 if special == "n_a=1" else n_a
-        out.append((n_x, n_a, n_y, m, special == "", special))
+        n_x = 1 if special == "n_x=1" else n_x
+        out.append((n_x, n_a, n_y, m, dense, special))
     return out
 
 
@@ -64,7 +72,7 @@ def _cell_forward_cases(rng: np.random.Generator) -> list[Case]:
 
 def _forward_cases(rng: np.random.Generator) -> list[Case]:
     cases = []
-    for (n_x, n_a, n_y, m, dense, note), T_x in zip(_draws(rng), (5, 7, 4, 1), strict=True):
+    for (n_x, n_a, n_y, m, dense, note), T_x in zip(_draws(rng), (5, 7, 4, 1, 3), strict=True):
         p = lstm_parameters(rng, n_a, n_x, n_y)
         x = _inputs(rng, n_x, m, T_x, dense)
         a0 = rng.normal(0, 0.8, (n_a, m))
@@ -102,7 +110,7 @@ def _cell_backward_cases(rng: np.random.Generator) -> list[Case]:
 
 def _backward_cases(rng: np.random.Generator) -> list[Case]:
     cases = []
-    for (n_x, n_a, n_y, m, dense, note), T_x in zip(_draws(rng), (5, 6, 4, 1), strict=True):
+    for (n_x, n_a, n_y, m, dense, note), T_x in zip(_draws(rng), (5, 6, 4, 1, 3), strict=True):
         cs = _lstm_caches(rng, n_x, n_a, n_y, m, T_x, dense)
         da = rng.normal(0, 1, (n_a, m, T_x))
         dims = {"n_x": n_x, "n_a": n_a, "m": m, "T_x": T_x}

@@ -238,3 +238,44 @@ def test_a_notebook_out_of_step_with_its_md_is_caught(tmp_path, edit):
                 cell.outputs, cell.execution_count = [], None
         nbformat.write(nb, ipynb)
     assert notebooks.differences(md), f"{edit}: the .ipynb and the .md differ, and nothing says so"
+
+
+def test_readme_figures_are_the_notebooks_stored_outputs():
+    """Each figure the README shows is byte for byte a figure its notebook stores."""
+    assert notebooks.readme_figures(), "the README shows no notebook figure: the pattern is stale"
+    found = notebooks.figure_differences()
+    assert not found, f"{found}; copy them: python tools/notebooks.py figures"
+
+
+def test_a_readme_figure_out_of_step_with_its_notebook_is_caught(tmp_path, monkeypatch):
+    """The check above can fail: a figure that is not its notebook's is named."""
+    png, (ipynb, k) = next(iter(notebooks.readme_figures().items()))
+    monkeypatch.setattr(notebooks, "FIGURES", tmp_path)
+    (tmp_path / png.name).write_bytes(notebooks.stored_figures(ipynb)[k] + b"\0")
+    found = notebooks.figure_differences()
+    assert any(png.name in line for line in found), f"a changed {png.name} went unnoticed: {found}"
+
+
+def _numbers(text: str) -> list[str]:
+    """The measured numbers in ``text``: 0.32, 1.00, 7e-01 (not counts or sizes)."""
+    import re
+
+    return re.findall(r"(?<![\w.])(?:\d\.\d\d|\de[+-]\d\d)(?!\w|\.\d)", text)
+
+
+def _stored_text(rel: str) -> str:
+    outputs = [out for cell in _read(rel).cells for out in cell.get("outputs", [])]
+    return "".join(out.get("text", "") for out in outputs if out.output_type == "stream")
+
+
+def test_readme_quotes_the_gated_notebooks_own_outputs():
+    """The README's "Why the gated cells help, measured" quotes numbers that notebooks 7 and 8
+    print, at their fixed seeds."""
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index("**Why the gated cells help, measured**")
+    paragraph = readme[start : readme.index("\n\n", start)]
+    outputs = _stored_text("07-lstm/lstm.ipynb") + _stored_text("08-gru/gru.ipynb")
+    quoted = _numbers(paragraph)
+    assert len(quoted) >= 8, f"the paragraph quotes only {quoted}: the pattern is stale"
+    missing = [n for n in quoted if n not in _numbers(outputs)]
+    assert not missing, f"the README quotes {missing}, which notebooks 7 and 8 do not print"

@@ -3,6 +3,7 @@ built into the .ipynb beside it that nbgrader, nbval and JupyterLab read.
 
     python tools/notebooks.py build [NAME ...]   # .md -> executed .ipynb (all, or e.g. 04-bptt)
     python tools/notebooks.py check              # exit 1 naming every .ipynb that differs from its .md
+    python tools/notebooks.py figures            # README's figures, copied from the stored outputs
 
 In the .md a code cell's options say what nbgrader must know, and this tool expands them:
 
@@ -18,13 +19,20 @@ In the .md a code cell's options say what nbgrader must know, and this tool expa
 it), so the built notebook passes ``ruff format --check``; ``ruff check`` lints the .ipynb.
 ``check`` compares cell types, ids, sources and metadata, and that every code cell was executed.
 The stored outputs are compared by nbval, which re-runs each notebook (pytest's --nbval).
+
+The README shows some of the notebooks' figures: ``docs/figures/<NN-topic>-<K>.png`` is the K-th
+PNG (from 0) among that notebook's stored outputs. ``figures`` (and ``build``, for the notebooks it
+built) copies them there; ``check`` also names every README figure that is not its notebook's.
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
+import base64
 import inspect
+import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -37,6 +45,8 @@ import rnnlib
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
+FIGURES = ROOT / "docs" / "figures"
+README_FIGURE = re.compile(r"\]\(docs/figures/(\d\d-[a-z]+)-(\d+)\.png\)")
 HIDDEN = """
 ### BEGIN HIDDEN TESTS
 from graders.checks import run_hidden_checks  # noqa: E402 (nbgrader removes these lines)
@@ -138,14 +148,55 @@ def differences(md: Path) -> list[str]:
     return found
 
 
+def stored_figures(ipynb: Path) -> list[bytes]:
+    """The PNG images among the stored outputs of ``ipynb``, in order."""
+    nb = nbformat.read(ipynb, as_version=4)
+    outputs = [out for cell in nb.cells for out in cell.get("outputs", [])]
+    return [
+        base64.b64decode(o.data["image/png"]) for o in outputs if "image/png" in o.get("data", {})
+    ]
+
+
+def readme_figures() -> dict[Path, tuple[Path, int]]:
+    """Each figure the README shows: its file -> (the notebook it comes from, its index there)."""
+    found = {}
+    for name, k in README_FIGURE.findall((ROOT / "README.md").read_text()):
+        found[FIGURES / f"{name}-{k}.png"] = (NOTEBOOKS / name / f"{name[3:]}.ipynb", int(k))
+    return found
+
+
+def figure_differences() -> list[str]:
+    """Every README figure that is missing or differs from its notebook's stored output."""
+    found = []
+    for png, (ipynb, k) in readme_figures().items():
+        images = stored_figures(ipynb) if ipynb.is_file() else []
+        if k >= len(images):
+            found.append(f"{os.path.relpath(png, ROOT)}: {ipynb.name} has {len(images)} figures")
+        elif not png.is_file() or png.read_bytes() != images[k]:
+            found.append(f"{os.path.relpath(png, ROOT)} is not figure {k} of {ipynb.name}")
+    return found
+
+
+def copy_figures(names: list[str] | None = None) -> None:
+    """Copy the README's figures (of the notebooks ``names``, default all) from stored outputs."""
+    for png, (ipynb, k) in readme_figures().items():
+        if names is None or ipynb.parent.name in names:
+            png.parent.mkdir(parents=True, exist_ok=True)
+            png.write_bytes(stored_figures(ipynb)[k])
+            print(f"{png.relative_to(ROOT)}: figure {k} of {ipynb.relative_to(ROOT)}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("command", choices=["build", "check"])
+    parser.add_argument("command", choices=["build", "check", "figures"])
     parser.add_argument("names", nargs="*", help="assignment folders, e.g. 04-bptt (default: all)")
     args = parser.parse_args(argv)
     sources = [md for md in course_sources() if not args.names or md.parent.name in args.names]
+    if args.command == "figures":
+        copy_figures(args.names or None)
+        return 0
     status = 0
     for md in sources:
         shown = md.relative_to(ROOT)
@@ -161,6 +212,12 @@ def main(argv: list[str] | None = None) -> int:
         execute(nb, md.parent)
         nbformat.write(nb, md.with_suffix(".ipynb"))
         print(f"{shown.with_suffix('.ipynb')}: built from {shown} and executed")
+    if args.command == "build":
+        copy_figures([md.parent.name for md in sources])
+    elif not args.names:
+        for found in figure_differences():
+            status = 1
+            print(f"{found}\n  copy it: python tools/notebooks.py figures")
     return status
 
 

@@ -279,3 +279,21 @@ def test_readme_quotes_the_gated_notebooks_own_outputs():
     assert len(quoted) >= 8, f"the paragraph quotes only {quoted}: the pattern is stale"
     missing = [n for n in quoted if n not in _numbers(outputs)]
     assert not missing, f"the README quotes {missing}, which notebooks 7 and 8 do not print"
+
+
+def _powers_of_ten(markdown: str) -> list[str]:
+    """The prose's measured numbers written as $5\\cdot10^{-6}$, each as Python prints it: 5e-06."""
+    import re
+
+    found = re.findall(r"(\d)\s*\\cdot\s*10\^\{([-+]?)(\d+)\}", markdown)
+    return [f"{d}e{sign or '+'}{int(k):02d}" for d, sign, k in found]
+
+
+@pytest.mark.parametrize("rel", COURSE)
+def test_measured_numbers_in_the_prose_are_printed_by_the_notebook(rel):
+    """A number the prose quotes as d·10^k is one the notebook's own outputs print."""
+    nb = _read(rel)
+    prose = "\n".join(cell.source for cell in nb.cells if cell.cell_type == "markdown")
+    printed = _numbers(_stored_text(rel))
+    missing = [n for n in _powers_of_ten(prose) if n not in printed]
+    assert not missing, f"{rel}'s prose quotes {missing}, which its outputs do not print"

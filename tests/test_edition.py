@@ -172,3 +172,80 @@ def test_the_edition_is_a_package_pip_can_install(built):
     assert project["name"] == "rnnlib" and project["version"].endswith("+student"), project
     runtime = [r for r in importlib.metadata.requires("rnnlib") if "extra ==" not in r]
     assert project["dependencies"] == runtime, project["dependencies"]
+
+
+ASSIGNMENTS = sorted(
+    p.parent.name for p in (Path(__file__).parents[1] / "notebooks").glob("*/*.ipynb")
+)
+
+
+def _answered(ipynb: Path):
+    """The notebook as a student has it once every exercise is answered: the course's answers in
+    the answer cells, and no hidden tests (the release removes them)."""
+    import nbformat
+
+    nb = nbformat.read(ipynb, as_version=4)
+    for cell in nb.cells:
+        lines, hidden = [], False
+        for line in cell.source.splitlines():
+            hidden = hidden or line.strip() == "### BEGIN HIDDEN TESTS"
+            if not hidden:
+                lines.append(line)
+            hidden = hidden and line.strip() != "### END HIDDEN TESTS"
+        cell.source = "\n".join(lines)
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    return nb
+
+
+# Found by this test (2026-12-03), not fixed yet: what each of these notebooks needs is emptied
+# in the edition its own release ships. Each xfail is strict: it fails once the notebook runs.
+EDITION_GAPS = {
+    "01-forward": "rnnlib.softmax (03-loss) is open: rnn_cell_forward's output layer needs it",
+    "02-stacking": "rnnlib.softmax (03-loss) is open: the stacked cell's output layer needs it",
+    "04-bptt": "rnnlib.numerical_gradient is called before the student has written it",
+    "05-training": "rnnlib.bptt's engine.backward_through_time is emptied as backprop_norms'",
+    "06-vanishing": "rnnlib.bptt's engine.backward_through_time is emptied as backprop_norms'",
+    "07-lstm": "section 7.7 trains with rnnlib.lstm_bptt, emptied while 07-lstm is open",
+}
+
+
+@pytest.mark.parametrize(
+    "assignment",
+    [
+        pytest.param(a, marks=pytest.mark.xfail(reason=EDITION_GAPS[a], strict=True))
+        if a in EDITION_GAPS
+        else a
+        for a in ASSIGNMENTS
+    ],
+)
+def test_the_answered_notebook_runs_on_the_edition_its_release_ships(
+    assignment, tmp_path, monkeypatch
+):
+    """A student who has answered every exercise runs the whole notebook without an error,
+    on the rnnlib `python -m graders release ASSIGNMENT` makes them install: the lesson's demos
+    and measurements use only what that edition still has, and the student's own functions."""
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    built = edition.build_edition(
+        tmp_path / edition.FOLDER, edition.later_assignments([assignment])
+    )
+    ipynb = next((Path(__file__).parents[1] / "notebooks" / assignment).glob("*.ipynb"))
+    nb = _answered(ipynb)
+    nb.cells.insert(0, nbformat.v4.new_code_cell("import rnnlib\nprint(rnnlib.__file__)"))
+    work = tmp_path / "student"
+    work.mkdir()
+    monkeypatch.setenv("PYTHONPATH", str(built))  # the kernel imports rnnlib from the edition
+    client = NotebookClient(
+        nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(work)}}
+    )
+    try:
+        client.execute()
+    except CellExecutionError as exc:
+        pytest.fail(f"{assignment}, answered, fails on its student edition:\n{str(exc)[-1500:]}")
+    where = nb.cells[0].outputs[0].text.strip()
+    assert where == str(built / "rnnlib" / "__init__.py"), (
+        f"the kernel imported rnnlib from {where}"
+    )

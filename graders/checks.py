@@ -60,7 +60,17 @@ from graders.calls import (
 )
 from graders.calls import call as call  # re-exported: checks.call is the public name
 from graders.lessons import EXERCISES, Exercise, Mistake, answer_cell
-from graders.lessons.base import ATOL, RTOL, all_close, close, run
+from graders.lessons.base import (
+    APPROXIMATE,
+    ATOL,
+    RTOL,
+    all_close,
+    approximate_message,
+    approximately,
+    close,
+    relative_gap,
+    run,
+)
 
 __all__ = [
     "ATOL",
@@ -161,7 +171,7 @@ def _structure_error(name: str, outputs: Any, expected: Outputs) -> str | None:
 def _accepted(name: str, alt: Callable[..., Any], case: Case, outputs: Outputs) -> bool:
     """``outputs`` are those of ``alt``, another right answer (another RNG stream), on ``case``."""
     other = run(name, alt, case)
-    return other is not None and all_close(outputs, other)
+    return other is not None and all_close(outputs, other, exact=EXERCISES[name].exact)
 
 
 def _shows(mistake: Mistake, name: str, case: Case, expected: Outputs, outputs: Outputs) -> bool:
@@ -188,9 +198,12 @@ def compare(name: str, case: Case, outputs: Outputs) -> Verdict:
     error = _structure_error(name, outputs, expected)
     if error is not None:
         return Verdict(False, error)
-    wrong = [k for k in expected if not close(outputs[k], expected[k])]
+    wrong = [k for k in expected if not close(outputs[k], expected[k], exact=ex.exact)]
     if wrong and any(_accepted(name, alt, case, outputs) for alt in ex.accept):
         wrong = []
+    if wrong and ex.exact and approximately(case, expected, outputs):
+        gap = approximate_message(relative_gap(expected, outputs))
+        return Verdict(False, gap, APPROXIMATE[0])
     if not wrong:
         mutated = outputs.get("__mutated__")
         if mutated is not None:

@@ -7,6 +7,7 @@ import collections
 import copy
 import inspect
 import json
+import re
 import zipfile
 
 import numpy as np
@@ -671,3 +672,57 @@ def test_an_unanswered_exercise_is_called_unwritten_not_an_empty_error():
 
     message = checks.call("softmax", softmax, case)["__error__"]
     assert message == "softmax is not written yet (it raised NotImplementedError)", message
+
+
+EXACT = [name for name in NAMES if checks.EXERCISES[name].exact]
+
+
+def _noisy(name: str, relative: float, seed: int = 0) -> list[checks.Verdict]:
+    """The reference's outputs on each hidden case, every float entry moved by about
+    ``relative`` times its output's largest entry (centred differences come to ~1e-10)."""
+    from graders.lessons.base import run
+
+    rng = np.random.default_rng(seed)
+    verdicts = []
+    for case in checks.make_cases(name, np.random.default_rng(seed)):
+        outputs = run(name, reference(name), case)
+        for key, value in outputs.items():
+            if value.dtype.kind == "f" and value.size:
+                scale = max(float(np.max(np.abs(value))), 1e-3)
+                noise = relative * scale * rng.standard_normal(value.shape)
+                outputs[key] = np.array(value + noise, dtype=value.dtype)
+        verdicts.append(checks.compare(name, case, outputs))
+    return verdicts
+
+
+def test_every_exercise_that_computes_gradients_is_graded_as_exact():
+    """Every backward pass; not the finite differences themselves, nor clipping given gradients."""
+    grads = [n for n in NAMES if any(k.startswith("d") for k in checks.EXERCISES[n].shapes)]
+    computed = set(grads) - {"numerical_gradient", "clip_by_global_norm"}
+    assert sorted(computed | {"backprop_norms"}) == sorted(EXACT), (
+        f"exercises returning gradients {grads}, graded as exact {EXACT}"
+    )
+
+
+@pytest.mark.parametrize("name", EXACT)
+def test_gradients_as_close_as_finite_differences_are_named_approximate(name: str):
+    failed = [v for v in _noisy(name, 1e-10) if not v.passed]
+    assert failed, f"{name}: gradients 1e-10 off the exact ones pass"
+    assert all(v.mistake == "approximate_gradient" for v in failed), (
+        f"{name}: gradients 1e-10 off are told {[v.message for v in failed]}"
+    )
+    assert "finite differences" in failed[0].message and re.search(
+        r"\de-1[01]", failed[0].message
+    ), f"{name}: the message should say how close the gradients came: {failed[0].message}"
+
+
+@pytest.mark.parametrize("name", EXACT)
+def test_gradients_within_float64_rounding_pass(name: str):
+    failed = [v.message for v in _noisy(name, 1e-14) if not v.passed]
+    assert not failed, f"{name}: gradients 1e-14 off the exact ones fail: {failed}"
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if not checks.EXERCISES[n].exact])
+def test_other_outputs_keep_the_looser_tolerance(name: str):
+    failed = [v.message for v in _noisy(name, 1e-10) if not v.passed]
+    assert not failed, f"{name}: outputs 1e-10 off fail: {failed}"

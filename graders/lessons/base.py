@@ -22,6 +22,21 @@ from graders.calls import READERS, Case, Outputs, Reader, _call
 
 RTOL = 1e-6  # relative tolerance per entry (float64 rounding is ~1e-16)
 ATOL = 1e-9  # absolute tolerance, as a fraction of the output's largest magnitude
+# An exact gradient (Exercise.exact) is held to float64 rounding with room to spare: any order of
+# sums and products stays below 1e-13 of the largest entry, centred differences (ε = 1e-5, the
+# course's numerical_gradient) come to about 1e-10 of it, which the looser tolerance lets through.
+EXACT_RTOL = 1e-10
+EXACT_ATOL = 1e-12
+APPROXIMATE = (
+    "approximate_gradient",
+    "the accuracy of finite differences, not of a backward pass: compute the gradients with the "
+    "chain rule, step by step back through the forward pass (exact ones agree to about 1e-15)",
+)
+
+
+def approximate_message(rel: float) -> str:
+    """APPROXIMATE's message, with how close the student's gradients came."""
+    return f"the gradients agree with the exact ones only to about {rel:.0e}: {APPROXIMATE[1]}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -29,8 +44,9 @@ ATOL = 1e-9  # absolute tolerance, as a fraction of the output's largest magnitu
 # ---------------------------------------------------------------------------------------------
 
 
-def close(got: np.ndarray, ref: np.ndarray) -> bool:
-    """Same shape and |got - ref| <= RTOL |ref| + ATOL max|ref| everywhere; ints exactly equal."""
+def close(got: np.ndarray, ref: np.ndarray, *, exact: bool = False) -> bool:
+    """Same shape and |got - ref| <= RTOL |ref| + ATOL max|ref| everywhere (EXACT_RTOL and
+    EXACT_ATOL when ``exact``); ints exactly equal."""
     if got.shape != ref.shape:
         return False
     if ref.dtype.kind in "iu" or got.dtype.kind in "iu":
@@ -40,15 +56,35 @@ def close(got: np.ndarray, ref: np.ndarray) -> bool:
     if not np.isfinite(got).all():
         return False
     scale = max(float(np.max(np.abs(ref))) if ref.size else 0.0, 1e-3)
-    return bool(np.all(np.abs(got - ref) <= RTOL * np.abs(ref) + ATOL * scale))
+    rtol, atol = (EXACT_RTOL, EXACT_ATOL) if exact else (RTOL, ATOL)
+    return bool(np.all(np.abs(got - ref) <= rtol * np.abs(ref) + atol * scale))
 
 
-def all_close(outputs: Outputs, expected: Outputs) -> bool:
+def all_close(outputs: Outputs, expected: Outputs, *, exact: bool = False) -> bool:
     """Every output of ``expected`` is close to the same output of ``outputs``."""
     return all(
-        k in outputs and close(outputs[k], np.asarray(v, dtype=outputs[k].dtype))
+        k in outputs and close(outputs[k], np.asarray(v, dtype=outputs[k].dtype), exact=exact)
         for k, v in expected.items()
     )
+
+
+def approximately(case: Case, expected: Outputs, outputs: Outputs) -> bool:
+    """The mistake APPROXIMATE: every output within the loose tolerance, some not within the
+    exact one (gradients from finite differences)."""
+    del case
+    return all(k in outputs and close(outputs[k], v) for k, v in expected.items()) and not all(
+        close(outputs[k], v, exact=True) for k, v in expected.items()
+    )
+
+
+def relative_gap(expected: Outputs, outputs: Outputs) -> float:
+    """The largest error over the outputs, each relative to its output's largest entry."""
+    gaps = [
+        float(np.max(np.abs(outputs[k] - v))) / max(float(np.max(np.abs(v))), 1e-3)
+        for k, v in expected.items()
+        if v.size and v.dtype.kind == "f"
+    ]
+    return max(gaps, default=0.0)
 
 
 def matches(outputs: Outputs, mutant: Outputs | None, expected: Outputs) -> bool:
@@ -149,6 +185,9 @@ class Exercise:
     shapes: dict[str, tuple[str, ...]] = field(default_factory=dict)  # symbolic output shapes
     mistakes: tuple[Mistake, ...] = ()
     accept: tuple[Callable[..., Any], ...] = ()  # other right answers (another RNG stream)
+    # gradients the chain rule gives exactly: compared at EXACT_RTOL/EXACT_ATOL, and an answer
+    # only finite differences would give (within RTOL/ATOL, not the exact tolerance) is APPROXIMATE
+    exact: bool = False
 
     @property
     def reference(self) -> Callable[..., Any]:

@@ -687,6 +687,7 @@ EXERCISES = (
                 dwaa_uses_a_next,
             ),
         ),
+        exact=True,
     ),
     Exercise(
         "rnn_backward",
@@ -716,6 +717,7 @@ EXERCISES = (
             *(Mistake(fn.__name__, msg, through_time(fn)) for fn, msg in STEP_MISTAKES),
             Mistake("waa_not_transposed", WAA_NOT_TRANSPOSED[1], through_time(waa_not_transposed)),
         ),
+        exact=True,
     ),
     Exercise(
         "numerical_gradient",
@@ -780,6 +782,7 @@ EXERCISES = (
                 truncated_leak_into_da0,
             ),
         ),
+        exact=True,
     ),
     Exercise(
         "output_layer_backward",
@@ -812,6 +815,7 @@ EXERCISES = (
                 output_kept_first_step,
             ),
         ),
+        exact=True,
     ),
     Exercise(
         "bptt",
@@ -870,5 +874,6 @@ EXERCISES = (
                 a_last_off_by_one,
             ),
         ),
+        exact=True,
     ),
 )

@@ -207,5 +207,6 @@ EXERCISES = (
                 backward_derivative_of_previous_state,
             ),
         ),
+        exact=True,
     ),
 )

@@ -10,7 +10,7 @@ import numpy as np
 
 import rnnlib
 from graders.calls import Case
-from graders.lessons.base import Exercise, Mistake, case
+from graders.lessons.base import APPROXIMATE, Exercise, Mistake, approximately, case
 from graders.lessons.lstm import _draws, _inputs
 from rnnlib import gru_cell_backward, gru_cell_forward
 from rnnlib.forward import sigmoid
@@ -312,6 +312,35 @@ def backward_not_summed(da, caches):
     return _sequence_backward(da, caches, mistake="not_summed")
 
 
+def _centred(f, theta, epsilon=1e-5):
+    """∂f/∂theta by centred differences, entry by entry."""
+    grad = np.zeros_like(theta)
+    for i in np.ndindex(theta.shape):
+        plus, minus = theta.copy(), theta.copy()
+        plus[i] += epsilon
+        minus[i] -= epsilon
+        grad[i] = (f(plus) - f(minus)) / (2 * epsilon)
+    return grad
+
+
+def backward_by_differences(da_next, cache):
+    """The mistake: gradients from centred differences of the forward pass, not the chain rule."""
+    a_next, a_prev, rt, ut, cct, xt, parameters = cache
+
+    def loss(xt, a_prev, parameters):  # L = Σ da_next ⊙ a_next, whose gradients are asked for
+        return float(np.sum(da_next * gru_cell_forward(xt, a_prev, parameters)[0]))
+
+    grads = {
+        "dxt": _centred(lambda v: loss(v, a_prev, parameters), xt),
+        "da_prev": _centred(lambda v: loss(xt, v, parameters), a_prev),
+    }
+    for name in ("Wr", "br", "Wu", "bu", "Wc", "bc"):
+        grads["d" + name] = _centred(
+            lambda v, name=name: loss(xt, a_prev, {**parameters, name: v}), parameters[name]
+        )
+    return grads
+
+
 EXERCISES = (
     Exercise(
         "gru_cell_forward",
@@ -346,7 +375,11 @@ EXERCISES = (
         "gru",
         _cell_backward_cases,
         {"dxt": ("n_x", "m"), "da_prev": ("n_a", "m"), **GATE_SHAPES},
-        tuple(Mistake(key, message, fn) for fn, key, message in CELL_BACKWARD_MISTAKES),
+        (
+            *(Mistake(key, message, fn) for fn, key, message in CELL_BACKWARD_MISTAKES),
+            Mistake(*APPROXIMATE, backward_by_differences, detect=approximately),
+        ),
+        exact=True,
     ),
     Exercise(
         "gru_backward",
@@ -372,5 +405,6 @@ EXERCISES = (
                 for fn, key, message in CELL_BACKWARD_MISTAKES
             ),
         ),
+        exact=True,
     ),
 )

@@ -466,6 +466,7 @@ EXERCISES = (
         _cell_backward_cases,
         {"dxt": ("n_x", "m"), "da_prev": ("n_a", "m"), "dc_prev": ("n_a", "m"), **GATE_SHAPES},
         tuple(Mistake(key, message, fn) for fn, key, message in CELL_BACKWARD_MISTAKES),
+        exact=True,
     ),
     Exercise(
         "lstm_backward",
@@ -499,5 +500,6 @@ EXERCISES = (
                 if key not in ("dc_prev_from_dc_next", "dc_next_dropped")
             ),
         ),
+        exact=True,
     ),
 )

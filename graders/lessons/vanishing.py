@@ -90,5 +90,6 @@ EXERCISES = (
             ),
             *(Mistake(fn.__name__, msg, norms_through(fn)) for fn, msg in STEP_MISTAKES),
         ),
+        exact=True,
     ),
 )

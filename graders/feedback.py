@@ -130,14 +130,31 @@ def status_meaning(res: NotebookResult) -> str:
         return (
             f"needs review: a person will look at this notebook before the score is final ({why})"
         )
+    # a failed status has two causes (graders/autograde.py): an exercise whose in-kernel tests
+    # passed and whose outside or static check did not, and a static check's finding alone
     overruled = [e.name for e in res.exercises if e.in_kernel and e.score < e.in_kernel]
-    if overruled or res.status.startswith("failed"):
-        which = ", ".join(overruled) or "some exercises"
+    if overruled:
         return (
-            f"graded, the score is final; the in-kernel tests of {which} passed but a check "
-            "outside your notebook did not, so they score 0 (see below)"
+            f"graded, the score is final; the in-kernel tests of {_names(overruled)} passed but a "
+            f"check outside your notebook did not, so {_they_score_0(overruled)} (see below)"
         )
+    if res.status.startswith("failed"):
+        flagged = [e.name for e in res.exercises if e.flags]
+        if flagged:
+            return (
+                f"graded, the score is final; a static check of your code failed for "
+                f"{_names(flagged)}, so {_they_score_0(flagged)} (see below)"
+            )
+        return "graded, the score is final; a static check of your code failed (see below)"
     return "graded, the score is final"
+
+
+def _names(names: list[str]) -> str:
+    return ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0]
+
+
+def _they_score_0(names: list[str]) -> str:
+    return "they score 0" if len(names) > 1 else "it scores 0"
 
 
 def shown_reason(e: ExerciseResult) -> str:

@@ -323,6 +323,20 @@ def _aligned_as_array(tex: str) -> str:
     return _ALIGNED.sub(array, tex)
 
 
+# latex2mathml copies the argument of \text, \texttt, \mbox, ... into <mtext> as typed: TeX's
+# text-mode escapes of one character (\_ \% \# \&) are shown as that character
+_MTEXT = re.compile(r"(<mtext\b[^>]*>)(.*?)(</mtext>)", re.S)
+_TEXT_ESCAPE = re.compile(r"\\([_%#&])")
+
+
+def _text_escapes_shown(mathml: str) -> str:
+    def run(match: re.Match) -> str:
+        text = _TEXT_ESCAPE.sub(lambda m: "&amp;" if m.group(1) == "&" else m.group(1), match[2])
+        return match[1] + text + match[3]
+
+    return _MTEXT.sub(run, mathml)
+
+
 def math_to_mathml(body: str) -> str:
     """``$...$`` and ``$$...$$`` in the text of rendered course markdown as MathML, which
     browsers typeset without MathJax's CDN (feedback is read offline too). Code, tags and their
@@ -333,7 +347,7 @@ def math_to_mathml(body: str) -> str:
         display = match.group(1) is not None
         tex = _aligned_as_array(html.unescape(match.group(1) if display else match.group(2)))
         try:
-            return convert(tex, display="block" if display else "inline")
+            return _text_escapes_shown(convert(tex, display="block" if display else "inline"))
         except Exception:  # noqa: BLE001 - an unsupported command: leave the TeX readable
             return match.group(0)
 

@@ -130,14 +130,31 @@ def status_meaning(res: NotebookResult) -> str:
         return (
             f"needs review: a person will look at this notebook before the score is final ({why})"
         )
+    # a failed status has two causes (graders/autograde.py): an exercise whose in-kernel tests
+    # passed and whose outside or static check did not, and a static check's finding alone
     overruled = [e.name for e in res.exercises if e.in_kernel and e.score < e.in_kernel]
-    if overruled or res.status.startswith("failed"):
-        which = ", ".join(overruled) or "some exercises"
+    if overruled:
         return (
-            f"graded, the score is final; the in-kernel tests of {which} passed but a check "
-            "outside your notebook did not, so they score 0 (see below)"
+            f"graded, the score is final; the in-kernel tests of {_names(overruled)} passed but a "
+            f"check outside your notebook did not, so {_they_score_0(overruled)} (see below)"
         )
+    if res.status.startswith("failed"):
+        flagged = [e.name for e in res.exercises if e.flags]
+        if flagged:
+            return (
+                f"graded, the score is final; a static check of your code failed for "
+                f"{_names(flagged)}, so {_they_score_0(flagged)} (see below)"
+            )
+        return "graded, the score is final; a static check of your code failed (see below)"
     return "graded, the score is final"
+
+
+def _names(names: list[str]) -> str:
+    return ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0]
+
+
+def _they_score_0(names: list[str]) -> str:
+    return "they score 0" if len(names) > 1 else "it scores 0"
 
 
 def shown_reason(e: ExerciseResult) -> str:
@@ -306,6 +323,20 @@ def _aligned_as_array(tex: str) -> str:
     return _ALIGNED.sub(array, tex)
 
 
+# latex2mathml copies the argument of \text, \texttt, \mbox, ... into <mtext> as typed: TeX's
+# text-mode escapes of one character (\_ \% \# \&) are shown as that character
+_MTEXT = re.compile(r"(<mtext\b[^>]*>)(.*?)(</mtext>)", re.S)
+_TEXT_ESCAPE = re.compile(r"\\([_%#&])")
+
+
+def _text_escapes_shown(mathml: str) -> str:
+    def run(match: re.Match) -> str:
+        text = _TEXT_ESCAPE.sub(lambda m: "&amp;" if m.group(1) == "&" else m.group(1), match[2])
+        return match[1] + text + match[3]
+
+    return _MTEXT.sub(run, mathml)
+
+
 def math_to_mathml(body: str) -> str:
     """``$...$`` and ``$$...$$`` in the text of rendered course markdown as MathML, which
     browsers typeset without MathJax's CDN (feedback is read offline too). Code, tags and their
@@ -316,7 +347,7 @@ def math_to_mathml(body: str) -> str:
         display = match.group(1) is not None
         tex = _aligned_as_array(html.unescape(match.group(1) if display else match.group(2)))
         try:
-            return convert(tex, display="block" if display else "inline")
+            return _text_escapes_shown(convert(tex, display="block" if display else "inline"))
         except Exception:  # noqa: BLE001 - an unsupported command: leave the TeX readable
             return match.group(0)
 

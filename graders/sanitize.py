@@ -36,10 +36,12 @@ CSP = (
     "object-src 'none'; base-uri 'none'; form-action 'none'; frame-src 'none'\">"
 )
 
-# MathML Core (what browsers typeset) has no columnalign: the aligned equations' columns by CSS
+# MathML Core (what browsers typeset) has no columnalign, and a mathvariant only on <mi>: the
+# aligned equations' columns and \texttt's monospace text by CSS
 MATH_STYLE = (
     '<style>mtd[columnalign="right"] { text-align: right; } '
-    'mtd[columnalign="left"] { text-align: left; }</style>'
+    'mtd[columnalign="left"] { text-align: left; } '
+    'mtext[mathvariant="monospace"] { font-family: monospace; }</style>'
 )
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")

@@ -30,6 +30,16 @@ def _result(status: str, exercises: list[ExerciseResult], problems=()) -> Notebo
 
 
 OVERRULED = _exercise(False, 2, 0, f"outside check: softmax, {MESSAGE}")
+FLAG = "cell softmax, line 2: patches np.testing"
+FLAGGED = ExerciseResult(
+    "softmax", 2, 0, True, "softmax: passed", [FLAG], 0, f"static check: {FLAG}"
+)
+FLAGGED_PASSING = ExerciseResult(
+    "softmax", 2, 2, True, "softmax: passed", [FLAG], 0, f"static check: {FLAG}"
+)
+FLAGGED_NOT_RUN = ExerciseResult(
+    "softmax", 2, None, True, "softmax: passed", [FLAG], 0, f"static check: {FLAG}"
+)
 STATUSES = [
     ("all-passed", _result("ok", [_exercise(True, 2, 2)]), "graded, the score is final"),
     ("honest-zero", _result("ok", [_exercise(False, 0, 0, "outside check: x")]), "graded, the"),
@@ -37,6 +47,20 @@ STATUSES = [
         "overruled",
         _result("failed: softmax: in-kernel tests passed but outside check: ...", [OVERRULED]),
         "graded, the score is final; the in-kernel tests of softmax passed but a check outside",
+    ),
+    (
+        "static-check-only",
+        _result(f"failed: static check: {FLAG}", [FLAGGED]),
+        "graded, the score is final; a static check of your code failed for softmax, so it "
+        "scores 0 (see below)",
+    ),
+    (
+        "static-check-after-in-kernel-pass",
+        _result(
+            f"failed: softmax: in-kernel tests passed but static check: {FLAG}", [FLAGGED_PASSING]
+        ),
+        "graded, the score is final; the in-kernel tests of softmax passed but a check outside "
+        "your notebook did not, so it scores 0",
     ),
     (
         "needs-review",
@@ -59,6 +83,31 @@ def test_the_feedback_status_says_what_it_means(res, meaning):
     assert meaning in status, f"the status line should say {meaning!r}:\n{status}"
     assert not re.search(r"\*\*Status:\*\* (ok|failed)\b", summary), (
         f"a bare CSV status word in the feedback:\n{status}"
+    )
+
+
+NO_IN_KERNEL_PASS = [
+    ("static-check-0-in-kernel", _result(f"failed: static check: {FLAG}", [FLAGGED])),
+    ("static-check-not-run", _result(f"failed: static check: {FLAG}", [FLAGGED_NOT_RUN])),
+    (
+        "static-check-one-of-two",
+        _result(
+            f"failed: static check: {FLAG}",
+            [FLAGGED, ExerciseResult("cross_entropy", 3, 3, True, "passed", score=3)],
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "res", [r[1] for r in NO_IN_KERNEL_PASS], ids=[r[0] for r in NO_IN_KERNEL_PASS]
+)
+def test_the_status_does_not_say_in_kernel_tests_passed_for_an_exercise_whose_tests_did_not(res):
+    summary = summary_markdown(res).replace("\\", "")
+    status = next(line for line in summary.splitlines() if line.startswith("**Status:**"))
+    assert "passed but" not in status, (
+        f"no exercise's in-kernel tests passed and then failed outside, yet the status says so:\n"
+        f"{status}"
     )
 
 

@@ -22,7 +22,18 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from graders import autograde, classroom, course, feedback, release, results, sandbox, static, stubs
+from graders import (
+    autograde,
+    classroom,
+    course,
+    feedback,
+    release,
+    results,
+    sandbox,
+    sanitize,
+    static,
+    stubs,
+)
 from graders.preprocessors import limit_output_bytes, strip_hidden
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -511,6 +522,45 @@ def test_every_formula_of_the_course_is_typeset_in_the_feedback(body):
     assert not left, f"left as TeX in the feedback (latex2mathml could not read it): {left}"
     marks = re.findall(r"<mi>&(?:amp;)?</mi>", typeset)
     assert not marks, f"{len(marks)} alignment marks shown as the letter '&' in the feedback"
+
+
+def _math_text(typeset: str) -> list[str]:
+    """The text runs (<mtext>) of typeset MathML, as a reader sees them."""
+    runs = re.findall(r"<mtext\b[^>]*>(.*?)</mtext>", typeset, re.S)
+    return [html.unescape(run).replace("\xa0", " ") for run in runs]
+
+
+TEXT_IN_MATH = [
+    ("texttt", r"$\texttt{da\_next}$", "da_next"),
+    ("text", r"$\text{x\_1 and x\_2}$", "x_1 and x_2"),
+    ("textrm", r"$\textrm{dc\_next}$", "dc_next"),
+    ("mbox", r"$\mbox{a\_prev}$", "a_prev"),
+    ("percent-and-hash", r"$\text{5\% of row \#2}$", "5% of row #2"),
+]
+
+
+@pytest.mark.parametrize(
+    "tex, shown", [t[1:] for t in TEXT_IN_MATH], ids=[t[0] for t in TEXT_IN_MATH]
+)
+def test_an_escaped_character_in_text_in_math_shows_as_itself(tex, shown):
+    runs = _math_text(feedback.math_to_mathml(tex))
+    assert runs == [shown], f"{tex} should show the text {shown!r} in the feedback, shows {runs}"
+
+
+def test_texttt_in_math_is_typeset_in_a_monospace_font():
+    typeset = feedback.math_to_mathml(r"$\texttt{da\_next}$")
+    assert '<mtext mathvariant="monospace">' in typeset, f"\\texttt is not monospace: {typeset}"
+    # MathML Core (what browsers typeset) ignores mathvariant but on <mi>: the page's CSS sets it
+    style = re.search(r"<style>(.*?)</style>", sanitize.MATH_STYLE, re.S).group(1)
+    assert re.search(r'\[mathvariant="monospace"\][^{]*\{[^}]*font-family:\s*monospace', style), (
+        f"the feedback page's style does not set monospace text in a monospace font: {style}"
+    )
+
+
+@pytest.mark.parametrize("body", [b for _, b in MATH_CELLS], ids=[w for w, _ in MATH_CELLS])
+def test_no_formula_of_the_course_shows_a_tex_backslash_in_its_text(body):
+    shown = [run for run in _math_text(feedback.math_to_mathml(body)) if "\\" in run]
+    assert not shown, f"TeX escapes shown as typed in the feedback's math: {shown}"
 
 
 def test_a_worker_whose_zygote_died_starts_another_and_grades_on(tmp_path, monkeypatch):

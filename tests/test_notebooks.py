@@ -142,6 +142,51 @@ def test_visible_tests_do_not_import_the_reference_they_test(rel):
         )
 
 
+# Typical mistakes (graders/lessons/) that an exercise's visible test must catch itself, so that
+# the student is told in the kernel and not only by the hidden checks: (notebook, exercise, key).
+CAUGHT_IN_SIGHT = [("08-gru/gru.ipynb", "gru_cell_forward", "reset_after_product")]
+
+
+def _run_visible_test(rel: str, name: str, answer) -> None:
+    """Run the notebook's cells up to ``name``'s test in-process, its answer being ``answer`` (a
+    function, or None for the notebook's own answer cell), then the test's visible part."""
+    from graders import course
+
+    nb = _read(rel)
+    exercise = next(e for e in course.exercises_of(nb) if e.name == name)
+    namespace: dict = {}
+    for cell in nb.cells[: exercise.test_index]:
+        if cell.cell_type == "code":
+            exec(course.strip_hidden(cell.source), namespace)
+    if answer is not None:
+        namespace[name] = answer
+    exec(course.strip_hidden(nb.cells[exercise.test_index].source), namespace)
+
+
+@pytest.mark.parametrize(("rel", "name", "key"), CAUGHT_IN_SIGHT)
+def test_visible_test_catches_the_typical_mistake(rel, name, key):
+    from graders.lessons import EXERCISES
+
+    mistake = next(m for m in EXERCISES[name].mistakes if m.key == key)
+    try:
+        _run_visible_test(rel, name, mistake.fn)
+    except AssertionError as failed:
+        assert mistake.message in str(failed), (
+            f"{rel}: test_{name} fails on the mistake {key} with {str(failed)!r}, "
+            f"not with the grader's message for it {mistake.message!r}"
+        )
+    else:
+        pytest.fail(f"{rel}: test_{name} passes an answer with the mistake {key}")
+
+
+@pytest.mark.parametrize(("rel", "name"), sorted({(rel, name) for rel, name, _ in CAUGHT_IN_SIGHT}))
+def test_visible_test_passes_the_reference(rel, name):
+    try:
+        _run_visible_test(rel, name, None)
+    except AssertionError as failed:
+        pytest.fail(f"{rel}: test_{name} fails on the notebook's own answer: {failed}")
+
+
 @pytest.mark.parametrize("rel", list(COURSE))
 def test_an_exercise_whose_test_runs_an_earlier_answer_says_so_before_it(rel):
     """Its test is collapsed, so the prose says which of the student's functions it also runs

@@ -110,7 +110,7 @@ def gru_cell_forward(
     """One step: ã<t> = tanh(Wc [Γr ⊙ a<t-1> ; x<t>] + bc), a<t> = Γu ⊙ ã<t> + (1 - Γu) ⊙ a<t-1>.
 
     Inputs:
-    - xt: input at step t, one-hot of shape (n_x, m)
+    - xt: input at step t, shape (n_x, m): any real values (one-hot vectors in the lessons)
     - a_prev: hidden state a<t-1>, shape (n_a, m)
     - parameters: dict with Wr, Wu, Wc (n_a, n_a + n_x), br, bu, bc (n_a, 1),
       Wy (n_y, n_a), by (n_y, 1)
@@ -139,7 +139,7 @@ def gru_forward(
     """The unrolled GRU from a<0> = a0: gru_cell_forward at t = 1..T_x.
 
     Inputs:
-    - x: inputs for every step, one-hot of shape (n_x, m, T_x)
+    - x: inputs for every step, shape (n_x, m, T_x): any real values (one-hot in the lessons)
     - a0: initial hidden state a<0>, shape (n_a, m)
     - parameters: dict with Wr, Wu, Wc (n_a, n_a + n_x), br, bu, bc (n_a, 1),
       Wy (n_y, n_a), by (n_y, 1)

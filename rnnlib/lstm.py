@@ -179,7 +179,7 @@ def lstm_cell_forward(
     """One step: c<t> = Γf ⊙ c<t-1> + Γu ⊙ c̃<t>, a<t> = Γo ⊙ tanh(c<t>), ŷ<t> = softmax(Wy a<t> + by).
 
     Inputs:
-    - xt: input at step t, one-hot of shape (n_x, m)
+    - xt: input at step t, shape (n_x, m): any real values (one-hot vectors in the lessons)
     - a_prev: hidden state a<t-1>, shape (n_a, m)
     - c_prev: cell state c<t-1>, shape (n_a, m)
     - parameters: dict with Wf, Wi, Wc, Wo (n_a, n_a + n_x), bf, bi, bc, bo (n_a, 1),
@@ -211,7 +211,7 @@ def lstm_forward(
     """The unrolled LSTM from a<0> = a0 and c<0> = 0: lstm_cell_forward at t = 1..T_x.
 
     Inputs:
-    - x: inputs for every step, one-hot of shape (n_x, m, T_x)
+    - x: inputs for every step, shape (n_x, m, T_x): any real values (one-hot in the lessons)
     - a0: initial hidden state a<0>, shape (n_a, m); the cell state starts at c<0> = 0
     - parameters: dict with Wf, Wi, Wc, Wo (n_a, n_a + n_x), bf, bi, bc, bo (n_a, 1),
       Wy (n_y, n_a), by (n_y, 1)

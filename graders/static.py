@@ -309,31 +309,51 @@ def code_digest(sources: list[str]) -> str:
 
 
 MIN_REFERENCE_STATEMENTS = 6  # below this, matching the reference is no evidence of copying
-_PLACEHOLDER = "_"
 
 
 class _Anonymise(ast.NodeTransformer):
-    """Every name a student may choose (variables, arguments, functions, attributes they
-    define) becomes one placeholder, and annotations go: only the code's shape is left."""
+    """Every name a student may choose (variables, arguments, functions) becomes a numbered
+    placeholder, the same name always the same one, numbered in order of first appearance, and
+    annotations go: what is left is the code's shape and which value goes where.
+
+    So a consistent renaming (each name replaced by a name of its own everywhere) leaves the
+    result unchanged, but using one name where the other code uses another (the LSTM's gates
+    swapped, ``[xt, a_prev]`` for ``[a_prev, xt]``) does not.
+    """
+
+    def __init__(self) -> None:
+        self.placeholders: dict[str, str] = {}
+
+    def placeholder(self, name: str) -> str:
+        return self.placeholders.setdefault(name, f"_{len(self.placeholders)}")
 
     def visit_Name(self, node: ast.Name) -> ast.AST:
-        return ast.copy_location(ast.Name(id=_PLACEHOLDER, ctx=node.ctx), node)
+        return ast.copy_location(ast.Name(id=self.placeholder(node.id), ctx=node.ctx), node)
 
     def visit_arg(self, node: ast.arg) -> ast.AST:
-        return ast.copy_location(ast.arg(arg=_PLACEHOLDER), node)
+        return ast.copy_location(ast.arg(arg=self.placeholder(node.arg)), node)
 
     def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.AST:
-        self.generic_visit(node)
-        node.name = _PLACEHOLDER
+        node.name = self.placeholder(node.name)
         node.returns = None
         node.decorator_list = []
+        self.generic_visit(node)
         return node
 
+    visit_AsyncFunctionDef = visit_FunctionDef  # noqa: N815 (ast.NodeVisitor's naming)
+
+    def visit_Global(self, node: ast.Global) -> ast.AST:
+        node.names = [self.placeholder(name) for name in node.names]
+        return node
+
+    visit_Nonlocal = visit_Global  # noqa: N815 (ast.NodeVisitor's naming)
+
     def visit_AnnAssign(self, node: ast.AnnAssign) -> ast.AST:
-        self.generic_visit(node)
+        # the annotation goes before the names are numbered, so it takes no placeholder
         if node.value is None:
             return ast.copy_location(ast.Pass(), node)
-        return ast.copy_location(ast.Assign(targets=[node.target], value=node.value), node)
+        plain = ast.copy_location(ast.Assign(targets=[node.target], value=node.value), node)
+        return self.generic_visit(plain)
 
 
 def _shape(tree: ast.AST) -> str:
@@ -355,8 +375,10 @@ def matches_reference(
     answer: str, reference: str, min_statements: int = MIN_REFERENCE_STATEMENTS
 ) -> bool:
     """True when a function of the ``answer`` cell is the ``reference`` function's code with at
-    most its names, annotations, comments, docstring and layout changed, and that code is more
-    than a few trivial lines (at least ``min_statements`` statements, imports not counted).
+    most its names (each renamed consistently), annotations, comments, docstring and layout
+    changed, and that code is more than a few trivial lines (at least ``min_statements``
+    statements, imports not counted). An answer that uses one name where the reference uses
+    another is other code, even if it has the same shape.
 
     ``reference`` is the source of one function (e.g. ``inspect.getsource`` of rnnlib's).
     A cell that does not parse matches nothing.

@@ -16,14 +16,15 @@ REFERENCE = textwrap.dedent(inspect.getsource(inspect.unwrap(rnnlib.rnn_forward)
 
 
 def _renamed(source: str) -> str:
-    """``source`` as a student might disguise it: every name changed, annotations and the
-    docstring dropped, re-laid-out by ast.unparse, a comment added."""
+    """``source`` as a student might disguise it: every name changed (the same way wherever it
+    is used, so the code still runs), annotations and the docstring dropped, re-laid-out by
+    ast.unparse, a comment added."""
     tree = ast.parse(source)
     for node in ast.walk(tree):
         if isinstance(node, ast.Name):
             node.id = f"v_{node.id}"
         elif isinstance(node, ast.arg):
-            node.arg, node.annotation = f"p_{node.arg}", None
+            node.arg, node.annotation = f"v_{node.arg}", None
         elif isinstance(node, ast.FunctionDef):
             node.name, node.returns, node.decorator_list = "mine", None, []
             node.body = node.body[1:]  # the docstring
@@ -110,3 +111,72 @@ def test_the_courses_own_solution_text_is_not_reported():
         {"rnn_forward": REFERENCE},
     )
     assert found == [], f"the course's own solution was reported: {found}"
+
+
+def _source_of(name: str) -> str:
+    return textwrap.dedent(inspect.getsource(inspect.unwrap(getattr(rnnlib, name))))
+
+
+# (exercise, the reference's text, the mistaken text): a wrong answer that differs from the
+# reference only by which names are used where
+SWAPPED_NAMES = [
+    ("lstm_cell_forward", "c_next = ft * c_prev + it * cct", "c_next = it * c_prev + ft * cct"),
+    ("lstm_cell_forward", "[a_prev, xt]", "[xt, a_prev]"),
+    ("lstm_cell_forward", "a_next = ot * np.tanh(c_next)", "a_next = ot * np.tanh(c_prev)"),
+    ("lstm_cell_forward", 'ft = sigmoid(parameters["Wf"]', 'ft = softmax(parameters["Wf"]'),
+    (
+        "gru_cell_forward",
+        "a_next = ut * cct + (1 - ut) * a_prev",
+        "a_next = rt * cct + (1 - rt) * a_prev",
+    ),
+    ("gru_cell_forward", "[rt * a_prev, xt]", "[ut * a_prev, xt]"),
+    ("rnn_forward", "a[:, :, t] = a_next", "a[:, :, t] = yt_pred"),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "reference_text", "mistake"),
+    SWAPPED_NAMES,
+    ids=[f"{name}:{mistake}" for name, _, mistake in SWAPPED_NAMES],
+)
+def test_an_answer_that_uses_other_names_in_other_places_is_not_a_copy(
+    name, reference_text, mistake
+):
+    reference = _source_of(name)
+    answer = reference.replace(reference_text, mistake, 1)
+    assert answer != reference, f"the test's edit {reference_text!r} did not apply to {name}"
+    assert not static.matches_reference(answer, reference), (
+        f"{name} with {reference_text!r} written as {mistake!r} (a different computation) "
+        "was taken for a copy of the reference"
+    )
+
+
+def _swap_names(source: str, first: str, second: str) -> str:
+    """``source`` with the names ``first`` and ``second`` exchanged everywhere (a consistent
+    renaming: the same computation)."""
+    swap = {first: second, second: first}
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            node.id = swap.get(node.id, node.id)
+        elif isinstance(node, ast.arg):
+            node.arg = swap.get(node.arg, node.arg)
+    return ast.unparse(tree)
+
+
+@pytest.mark.parametrize(
+    ("name", "first", "second"),
+    [
+        ("lstm_cell_forward", "ft", "it"),
+        ("lstm_cell_forward", "a_prev", "xt"),
+        ("gru_cell_forward", "rt", "ut"),
+        ("rnn_forward", "a", "caches"),
+    ],
+)
+def test_a_copy_with_two_names_exchanged_everywhere_is_still_a_copy(name, first, second):
+    reference = _source_of(name)
+    answer = _swap_names(reference, first, second)
+    assert static.matches_reference(answer, reference), (
+        f"{name} with {first} and {second} exchanged throughout (the same code, renamed) was "
+        "not recognised as a copy"
+    )

@@ -106,6 +106,13 @@ MUTANTS = (
         lessons.gru.cell_reset_after_product,
     ),
     Mutant(
+        "nora_finite_differences",
+        "08-gru",
+        "gru_cell_backward",
+        "the gradients by centred differences of gru_cell_forward, not by the chain rule",
+        lessons.gru.backward_by_differences,
+    ),
+    Mutant(
         "mia_last_step_only",
         "10-classify",
         "many_to_one_backward",

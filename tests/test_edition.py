@@ -201,8 +201,6 @@ def _answered(ipynb: Path):
 # Found by this test (2026-12-03), not fixed yet: what each of these notebooks needs is emptied
 # in the edition its own release ships. Each xfail is strict: it fails once the notebook runs.
 EDITION_GAPS = {
-    "01-forward": "rnnlib.softmax (03-loss) is open: rnn_cell_forward's output layer needs it",
-    "02-stacking": "rnnlib.softmax (03-loss) is open: the stacked cell's output layer needs it",
     "04-bptt": "rnnlib.numerical_gradient is called before the student has written it",
     "05-training": "rnnlib.bptt's engine.backward_through_time is emptied as backprop_norms'",
     "06-vanishing": "rnnlib.bptt's engine.backward_through_time is emptied as backprop_norms'",

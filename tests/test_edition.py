@@ -202,8 +202,6 @@ def _answered(ipynb: Path):
 # in the edition its own release ships. Each xfail is strict: it fails once the notebook runs.
 EDITION_GAPS = {
     "04-bptt": "rnnlib.numerical_gradient is called before the student has written it",
-    "05-training": "rnnlib.bptt's engine.backward_through_time is emptied as backprop_norms'",
-    "06-vanishing": "rnnlib.bptt's engine.backward_through_time is emptied as backprop_norms'",
     "07-lstm": "section 7.7 trains with rnnlib.lstm_bptt, emptied while 07-lstm is open",
 }
 

@@ -201,7 +201,6 @@ def _answered(ipynb: Path):
 # Found by this test (2026-12-03), not fixed yet: what each of these notebooks needs is emptied
 # in the edition its own release ships. Each xfail is strict: it fails once the notebook runs.
 EDITION_GAPS = {
-    "04-bptt": "rnnlib.numerical_gradient is called before the student has written it",
     "07-lstm": "section 7.7 trains with rnnlib.lstm_bptt, emptied while 07-lstm is open",
 }
 

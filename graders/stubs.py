@@ -42,8 +42,8 @@ _OUTPUT = (  # softmax and the cross-entropy of logits, in their own code
     "bptt",  # the textbook bptt's log-softmax and loss of every step
 )
 _BACKWARD = (  # the delta recurrence dz<t> = (da<t> + Waaᵀ dz<t+1>) ⊙ g1'(z<t>) in their own code
-    "backward_through_time",  # the engine's, on any upstream gradient and states
     "backprop_norms",  # da_prev = Waaᵀ (da ⊙ g1'), step by step
+    "bptt",  # the engine's, inside its bptt (driven by its own loss, not by any upstream gradient)
 )
 _GATED_ENGINE = (  # rnnlib/engine_gated.py, every function: the gated cells' steps, stacked
     "lstm_bptt",  # the LSTM forward and backward (the textbook lstm_bptt calls the exercises)
@@ -71,7 +71,6 @@ EQUIVALENTS: dict[str, tuple[str, ...]] = {
     "rnn_backward_truncated": _BACKWARD,  # the engine's recurrence takes truncate too
     "output_layer_backward": ("output_layer", "softmax_output_layer", "output_loss"),
     "bptt": (  # the engine's bptt is stubbed by its name; and every helper of either bptt:
-        "backward_through_time",  # the engine's recurrence: dZ and da0
         "input_weight_gradient",  # the engine's dWax = Σ_t dz<t> x<t>ᵀ
         "output_layer",  # the engine's loss, dWya, dby and the upstream gradient on every a<t>
         "softmax_output_layer",  # the same, folded into three products
@@ -82,7 +81,10 @@ EQUIVALENTS: dict[str, tuple[str, ...]] = {
     "sgd_step": (),
     "clip_by_global_norm": (),
     "sample": (),  # CharModel.sample calls sample
-    "backprop_norms": ("rnn_cell_backward", "backward_through_time"),  # the gradients it measures
+    # the gradients it measures. Not bptt (04, closed when 06 is open, and what lessons 5 and 6
+    # train with): its recurrence is written inside it, driven by its own loss at every step, so
+    # no call of it is ∂L<T>/∂a<t> for a gradient of the student's choosing at the last step
+    "backprop_norms": ("rnn_cell_backward",),
     # lesson 7: the textbook lstm_bptt and lstm_backprop_norms reach the cells only by calling
     # them, but the fast path (rnnlib/engine_gated.py) runs the cells' steps in its own code
     **dict.fromkeys(("lstm_cell_forward", "lstm_forward"), _GATED_ENGINE),

@@ -153,46 +153,6 @@ def softmax_output_layer(
     return loss, dWb_T[:n_a].T, dWb_T[n_a:].T, dH
 
 
-def backward_through_time(dA, A, Waa, hidden_activation, truncate):
-    """dz<t> = (da<t> + Waaᵀ dz<t+1>) ⊙ g1'(z<t>) for every step, and da0: full or truncated BPTT.
-
-    Inputs:
-    - dA: the gradient from the outputs on a<1>..a<T_x>, time-major, shape (n_a, T_x, m)
-      (overwritten: full BPTT returns dZ in this same array)
-    - A: the states a<0>..a<T_x> of the forward pass, A[:, t] = a<t>, shape (n_a, T_x + 1, m)
-    - Waa: shape (n_a, n_a); hidden_activation: "tanh" or "relu"
-    - truncate: None, or k: the loss at step t reaches a<t>, ..., a<t-k> and stops there
-      (a<t-k-1> is a constant)
-
-    Returns a tuple of:
-    - dZ: dz<1>..dz<T_x>, shape (n_a, T_x, m)
-    - da0: the gradient on a<0>, shape (n_a, m)
-    """
-    T_x = dA.shape[1]
-    if truncate is None:
-        delta = np.zeros_like(A[:, 0])  # ∂L/∂a<t> from the steps after t
-        for t in reversed(range(T_x)):
-            dz = dA[:, t]  # ∂L/∂a<t+1> from ŷ<t+1>, turned into dz<t+1> in place:
-            dz += delta
-            dz *= activation_derivative(hidden_activation, A[:, t + 1])  # g1'(z) from a = g1(z)
-            delta = Waa.T @ dz  # ∂L/∂a<t>
-        return dA, delta
-    dZ = np.zeros_like(dA)
-    da0 = np.zeros_like(A[:, 0])
-    dgdz = activation_derivative(hidden_activation, A[:, 1:])  # g1'(z<t>) from a<t>, (n_a, T_x, m)
-    for t in range(T_x):  # each step's loss walks back at most truncate steps
-        delta = dA[:, t]
-        for s in range(t, max(t - truncate, 0) - 1, -1):
-            dz = delta * dgdz[:, s]
-            dZ[:, s] += dz
-            if s - 1 < t - truncate:  # the state before step s is outside the window: a constant
-                break
-            delta = Waa.T @ dz
-            if s == 0:
-                da0 += delta
-    return dZ, da0
-
-
 def input_weight_gradient(dZ: np.ndarray, x: np.ndarray, n_x: int) -> np.ndarray:
     """dWax = Σ_t dz<t> x<t>ᵀ: a scatter-add of dz columns for token ids, one product for one-hot x.
 
@@ -262,8 +222,33 @@ def bptt(
         targets = y.transpose(0, 2, 1).reshape(-1, T_x * m)
     # the output layer on every step at once: the loss, dWya, dby, and ∂L/∂a<t> from ŷ<t>
     loss, dWya, dby, dH = output_layer(H, Wya, by, targets, m, output_activation)
-    # backward: the recurrence, then each shared weight's sum over time in one product
-    dZ, da0 = backward_through_time(dH.reshape(n_a, T_x, m), A, Waa, hidden_activation, truncate)
+    # backward: the recurrence dz<t> = (da<t> + Waaᵀ dz<t+1>) ⊙ g1'(z<t>), full or truncated,
+    # then each shared weight's sum over time in one product. It is written out here, not in a
+    # helper of its own: a helper taking any upstream gradient would compute backprop_norms
+    # (06-vanishing) and rnn_backward, and so could not be kept in the student edition of a
+    # release that opens them, where this bptt (04-bptt, closed) must still run.
+    dA = dH.reshape(n_a, T_x, m)  # ∂L/∂a<t> from ŷ<t>, time-major (n_a, T_x, m)
+    if truncate is None:
+        dZ, delta = dA, np.zeros_like(A[:, 0])  # delta: ∂L/∂a<t> from the steps after t
+        for t in reversed(range(T_x)):
+            dz = dZ[:, t]  # ∂L/∂a<t+1> from ŷ<t+1>, turned into dz<t+1> in place:
+            dz += delta
+            dz *= activation_derivative(hidden_activation, A[:, t + 1])  # g1'(z) from a = g1(z)
+            delta = Waa.T @ dz  # ∂L/∂a<t>
+        da0 = delta
+    else:  # the loss at step t reaches a<t>, ..., a<t-k> and stops: a<t-k-1> is a constant
+        dZ, da0 = np.zeros_like(dA), np.zeros_like(A[:, 0])
+        dgdz = activation_derivative(hidden_activation, A[:, 1:])  # g1'(z<t>), (n_a, T_x, m)
+        for t in range(T_x):  # each step's loss walks back at most truncate steps
+            delta = dA[:, t]
+            for s in range(t, max(t - truncate, 0) - 1, -1):
+                dz = delta * dgdz[:, s]
+                dZ[:, s] += dz
+                if s - 1 < t - truncate:  # the state before step s is outside the window
+                    break
+                delta = Waa.T @ dz
+                if s == 0:
+                    da0 += delta
     dZ = dZ.reshape(n_a, T_x * m)  # dz<1>..dz<T_x> as columns, ordered (t, j)
     A_prev = A[:, :-1].reshape(n_a, T_x * m)  # a<0>..a<T_x-1>, the same order
     gradients = {

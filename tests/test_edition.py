@@ -198,26 +198,7 @@ def _answered(ipynb: Path):
     return nb
 
 
-# Found by this test (2026-12-03), not fixed yet: what each of these notebooks needs is emptied
-# in the edition its own release ships. Each xfail is strict: it fails once the notebook runs.
-EDITION_GAPS = {
-    "01-forward": "rnnlib.softmax (03-loss) is open: rnn_cell_forward's output layer needs it",
-    "02-stacking": "rnnlib.softmax (03-loss) is open: the stacked cell's output layer needs it",
-    "04-bptt": "rnnlib.numerical_gradient is called before the student has written it",
-    "05-training": "rnnlib.bptt's engine.backward_through_time is emptied as backprop_norms'",
-    "06-vanishing": "rnnlib.bptt's engine.backward_through_time is emptied as backprop_norms'",
-}
-
-
-@pytest.mark.parametrize(
-    "assignment",
-    [
-        pytest.param(a, marks=pytest.mark.xfail(reason=EDITION_GAPS[a], strict=True))
-        if a in EDITION_GAPS
-        else a
-        for a in ASSIGNMENTS
-    ],
-)
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_the_answered_notebook_runs_on_the_edition_its_release_ships(
     assignment, tmp_path, monkeypatch
 ):

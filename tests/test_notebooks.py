@@ -31,9 +31,9 @@ COURSE = {
     ],
     "03-loss/loss.ipynb": ["softmax", "cross_entropy"],
     "04-bptt/bptt.ipynb": [
+        "numerical_gradient",
         "rnn_cell_backward",
         "rnn_backward",
-        "numerical_gradient",
         "rnn_backward_truncated",
         "output_layer_backward",
         "bptt",

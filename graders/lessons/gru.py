@@ -312,30 +312,22 @@ def backward_not_summed(da, caches):
     return _sequence_backward(da, caches, mistake="not_summed")
 
 
-def _centred(f, theta, epsilon=1e-5):
-    """∂f/∂theta by centred differences, entry by entry."""
-    grad = np.zeros_like(theta)
-    for i in np.ndindex(theta.shape):
-        plus, minus = theta.copy(), theta.copy()
-        plus[i] += epsilon
-        minus[i] -= epsilon
-        grad[i] = (f(plus) - f(minus)) / (2 * epsilon)
-    return grad
-
-
 def backward_by_differences(da_next, cache):
-    """The mistake: gradients from centred differences of the forward pass, not the chain rule."""
+    """The mistake: gradients from centred differences of the forward pass, not the chain rule
+    (with the numerical_gradient notebook 8 imports for its gradient checks)."""
+    from rnnlib import numerical_gradient
+
     a_next, a_prev, rt, ut, cct, xt, parameters = cache
 
     def loss(xt, a_prev, parameters):  # L = Σ da_next ⊙ a_next, whose gradients are asked for
         return float(np.sum(da_next * gru_cell_forward(xt, a_prev, parameters)[0]))
 
     grads = {
-        "dxt": _centred(lambda v: loss(v, a_prev, parameters), xt),
-        "da_prev": _centred(lambda v: loss(xt, v, parameters), a_prev),
+        "dxt": numerical_gradient(lambda v: loss(v, a_prev, parameters), xt),
+        "da_prev": numerical_gradient(lambda v: loss(xt, v, parameters), a_prev),
     }
     for name in ("Wr", "br", "Wu", "bu", "Wc", "bc"):
-        grads["d" + name] = _centred(
+        grads["d" + name] = numerical_gradient(
             lambda v, name=name: loss(xt, a_prev, {**parameters, name: v}), parameters[name]
         )
     return grads
